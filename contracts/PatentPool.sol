@@ -1,0 +1,655 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Initializable} from "@openzeppelin/contracts/proxy/utils/Initializable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
+import {IPatentAsset} from "./interfaces/IPatentAsset.sol";
+import {OfficeCodes} from "./libraries/OfficeCodes.sol";
+import {IPatentPool} from "./interfaces/IPatentPool.sol";
+
+/// @title PatentPool
+/// @notice One patent pool, deployed as an EIP-1167 clone by PoolFactory. See IPatentPool for the
+/// rules; every transaction here is O(1) in the number of members, founders, assets and licences.
+contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, Initializable {
+    using SafeERC20 for IERC20;
+    using Checkpoints for Checkpoints.Trace208;
+
+    /// @notice Role that configures the pool, admits founders and offers or revokes licences.
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice Role that rules on disputes.
+    bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
+
+    /// @notice Length of one membership term.
+    uint64 public constant MEMBERSHIP_TERM = 365 days;
+
+    uint256 private constant _PRECISION = 1e18;
+    uint256 private constant _BPS = 10_000;
+    uint8 private constant _TIER_COUNT = 3;
+    uint256 private constant _MAX_JURISDICTIONS = 16;
+    uint256 private constant _MAX_OFFER_ASSETS = 256;
+    /// Licence scope key of whole-pool licences; asset ids start at 1, so 0 is free.
+    uint256 private constant _WHOLE_POOL = 0;
+
+    struct Founder {
+        bool admitted;
+        uint256 weight;
+        // weight * accumulator at the last settlement: what the founder was already credited with.
+        uint256 debt;
+        uint256 accrued;
+    }
+
+    struct Member {
+        uint8 tier;
+        uint64 validUntil;
+        // Keyed by term start; value packs (term end << 64 | time the term was paid).
+        Checkpoints.Trace208 terms;
+    }
+
+    string private _name;
+    uint8 private _kind;
+    string private _field;
+    string private _territory;
+    Lifecycle private _lifecycle;
+    IERC20 private _paymentToken;
+    IPatentAsset private _assetRegistry;
+    uint16 private _operatorShareBps;
+    address private _treasury;
+    uint64 private _withdrawalNotice;
+
+    bytes2[] private _jurisdictions;
+    uint8 private _minGranted;
+    uint16 private _minScoreBps;
+
+    mapping(uint8 tier => uint256 annualFee) private _tierFees;
+
+    mapping(address founder => Founder) private _founders;
+    uint256 private _totalWeight;
+    uint256 private _accRevenuePerWeight;
+    // Scaled remainder of the last division into the accumulator, carried into the next payment
+    // so that no whole wei is dropped by rounding the per-weight rate.
+    uint256 private _accRemainder;
+    mapping(address account => uint256 amount) private _credits;
+
+    mapping(uint256 assetId => PoolAsset) private _poolAssets;
+    uint256 private _assetCount;
+
+    mapping(address member => Member) private _members;
+    uint256 private _memberCount;
+
+    mapping(uint256 offerId => Offer) private _offers;
+    mapping(uint256 offerId => uint256[] assetIds) private _offerAssets;
+    uint256 private _offerCount;
+
+    mapping(uint256 licenceId => Licence) private _licences;
+    mapping(address licensee => mapping(uint256 scope => uint256 licenceId)) private _latestLicence;
+    mapping(uint256 licenceId => mapping(uint256 scope => uint256 previousId)) private _previousLicence;
+    uint256 private _licenceCount;
+
+    mapping(uint256 disputeId => Dispute) private _disputes;
+    uint256 private _disputeCount;
+
+    /// @notice The implementation behind the clones is never initialised itself.
+    constructor() {
+        _disableInitializers();
+    }
+
+    modifier inLifecycle(Lifecycle required) {
+        if (_lifecycle != required) revert PatentPoolInvalidLifecycle(uint8(_lifecycle));
+        _;
+    }
+
+    modifier notClosed() {
+        if (_lifecycle == Lifecycle.Closed) revert PatentPoolInvalidLifecycle(uint8(_lifecycle));
+        _;
+    }
+
+    /// @inheritdoc IPatentPool
+    function initialize(
+        string calldata name,
+        uint8 kind,
+        string calldata field,
+        address paymentToken,
+        address operator,
+        address assetRegistry_
+    ) external initializer {
+        if (paymentToken == address(0) || operator == address(0) || assetRegistry_ == address(0)) {
+            revert PatentPoolZeroAddress();
+        }
+        _name = name;
+        _kind = kind;
+        _field = field;
+        _paymentToken = IERC20(paymentToken);
+        _assetRegistry = IPatentAsset(assetRegistry_);
+        _grantRole(DEFAULT_ADMIN_ROLE, operator);
+        _grantRole(OPERATOR_ROLE, operator);
+        _grantRole(ARBITER_ROLE, operator);
+        emit PoolInitialized(name, kind, field, paymentToken, operator, assetRegistry_);
+
+        _treasury = operator;
+        emit TreasurySet(operator);
+        _operatorShareBps = 1_000;
+        emit OperatorShareSet(1_000);
+        _withdrawalNotice = 90 days;
+        emit WithdrawalNoticeSet(90 days);
+        bytes2[] memory defaults = new bytes2[](4);
+        defaults[0] = "US";
+        defaults[1] = "CN";
+        defaults[2] = "DE";
+        defaults[3] = "JP";
+        _jurisdictions = defaults;
+        _minGranted = 2;
+        _minScoreBps = 6_000;
+        emit QualificationSet(defaults, 2, 6_000);
+    }
+
+    // ------------------------------------------------------------------ operator configuration
+
+    /// @inheritdoc IPatentPool
+    function setTierFee(uint8 tier, uint256 annualFee) external onlyRole(OPERATOR_ROLE) {
+        if (tier >= _TIER_COUNT) revert PatentPoolInvalidTier(tier);
+        _tierFees[tier] = annualFee;
+        emit TierFeeSet(tier, annualFee);
+    }
+
+    /// @inheritdoc IPatentPool
+    function setQualification(bytes2[] calldata jurisdictions, uint8 minGranted, uint16 minScoreBps)
+        external
+        onlyRole(OPERATOR_ROLE)
+    {
+        uint256 n = jurisdictions.length;
+        bool ok = n != 0 && n <= _MAX_JURISDICTIONS && minGranted != 0 && minScoreBps <= _BPS;
+        // Bounded by _MAX_JURISDICTIONS: at most 120 comparisons.
+        for (uint256 i = 0; ok && i < n; ++i) {
+            ok = OfficeCodes.isValid(jurisdictions[i]);
+            for (uint256 j = 0; ok && j < i; ++j) {
+                ok = jurisdictions[i] != jurisdictions[j];
+            }
+        }
+        if (!ok) revert PatentPoolInvalidQualification(n, minGranted, minScoreBps);
+        _jurisdictions = jurisdictions;
+        _minGranted = minGranted;
+        _minScoreBps = minScoreBps;
+        emit QualificationSet(jurisdictions, minGranted, minScoreBps);
+    }
+
+    /// @inheritdoc IPatentPool
+    function setOperatorShare(uint16 bps) external onlyRole(OPERATOR_ROLE) {
+        if (bps > _BPS) revert PatentPoolInvalidShare(bps);
+        _operatorShareBps = bps;
+        emit OperatorShareSet(bps);
+    }
+
+    /// @inheritdoc IPatentPool
+    function setTerritory(string calldata territory) external onlyRole(OPERATOR_ROLE) {
+        _territory = territory;
+        emit TerritorySet(territory);
+    }
+
+    /// @inheritdoc IPatentPool
+    function setTreasury(address treasury) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (treasury == address(0)) revert PatentPoolZeroAddress();
+        _treasury = treasury;
+        emit TreasurySet(treasury);
+    }
+
+    /// @inheritdoc IPatentPool
+    function setWithdrawalNotice(uint64 noticePeriod) external onlyRole(OPERATOR_ROLE) {
+        _withdrawalNotice = noticePeriod;
+        emit WithdrawalNoticeSet(noticePeriod);
+    }
+
+    /// @inheritdoc IPatentPool
+    function activate() external onlyRole(OPERATOR_ROLE) inLifecycle(Lifecycle.Incubating) {
+        _lifecycle = Lifecycle.Active;
+        emit LifecycleChanged(uint8(Lifecycle.Incubating), uint8(Lifecycle.Active));
+    }
+
+    /// @inheritdoc IPatentPool
+    function close() external onlyRole(OPERATOR_ROLE) notClosed {
+        Lifecycle from = _lifecycle;
+        _lifecycle = Lifecycle.Closed;
+        emit LifecycleChanged(uint8(from), uint8(Lifecycle.Closed));
+    }
+
+    /// @inheritdoc IPatentPool
+    function pause() external onlyRole(OPERATOR_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc IPatentPool
+    function unpause() external onlyRole(OPERATOR_ROLE) {
+        _unpause();
+    }
+
+    // ------------------------------------------------------------------ founders and assets
+
+    /// @inheritdoc IPatentPool
+    function admitFounder(address founder) external onlyRole(OPERATOR_ROLE) notClosed {
+        if (founder == address(0)) revert PatentPoolZeroAddress();
+        Founder storage f = _founders[founder];
+        if (f.admitted) revert PatentPoolAlreadyFounder(founder);
+        f.admitted = true;
+        emit FounderAdmitted(founder);
+    }
+
+    /// @inheritdoc IPatentPool
+    function contribute(uint256 assetId) external whenNotPaused notClosed {
+        Founder storage f = _founders[msg.sender];
+        if (!f.admitted) revert PatentPoolNotFounder(msg.sender);
+        address owner = IERC721(address(_assetRegistry)).ownerOf(assetId);
+        if (owner != msg.sender) revert PatentPoolNotAssetOwner(assetId, msg.sender, owner);
+        PoolAsset storage a = _poolAssets[assetId];
+        if (a.contributedAt != 0) revert PatentPoolAssetAlreadyContributed(assetId);
+
+        uint256 granted = 0;
+        uint256 n = _jurisdictions.length;
+        // Bounded by _MAX_JURISDICTIONS (16) registry reads; independent of the pool's size.
+        for (uint256 i = 0; i < n; ++i) {
+            granted += _assetRegistry.grantedIn(assetId, _jurisdictions[i]);
+        }
+        if (granted < _minGranted) revert PatentPoolNotQualified(assetId, granted, _minGranted);
+        uint16 score = _assetRegistry.stabilityScore(assetId);
+        if (score < _minScoreBps) revert PatentPoolScoreTooLow(assetId, score, _minScoreBps);
+
+        // A family lists at most a few hundred patents, far below 2**64.
+        uint64 weight = uint64(granted);
+        _settle(f);
+        f.weight += weight;
+        f.debt = (f.weight * _accRevenuePerWeight) / _PRECISION;
+        _totalWeight += weight;
+        a.founder = msg.sender;
+        a.weight = weight;
+        a.contributedAt = uint64(block.timestamp);
+        ++_assetCount;
+        emit AssetContributed(assetId, msg.sender, weight, granted, score);
+    }
+
+    /// @inheritdoc IPatentPool
+    function announceWithdrawal(uint256 assetId) external whenNotPaused {
+        PoolAsset storage a = _requireInPool(assetId);
+        if (a.founder != msg.sender) revert PatentPoolNotContributor(assetId, msg.sender, a.founder);
+        if (a.withdrawalEffectiveAt != 0) revert PatentPoolWithdrawalAlreadyAnnounced(assetId, a.withdrawalEffectiveAt);
+        uint64 effectiveAt = uint64(block.timestamp) + _withdrawalNotice;
+        a.withdrawalEffectiveAt = effectiveAt;
+        emit AssetWithdrawalAnnounced(assetId, msg.sender, effectiveAt);
+    }
+
+    /// @inheritdoc IPatentPool
+    function completeWithdrawal(uint256 assetId) external whenNotPaused {
+        PoolAsset storage a = _poolAssets[assetId];
+        if (a.contributedAt == 0 || a.withdrawnAt != 0) revert PatentPoolAssetNotInPool(assetId);
+        uint64 effectiveAt = a.withdrawalEffectiveAt;
+        if (effectiveAt == 0 || block.timestamp < effectiveAt) revert PatentPoolWithdrawalNotDue(assetId, effectiveAt);
+        uint64 weight = a.weight;
+        _removeWeight(a);
+        a.withdrawnAt = uint64(block.timestamp);
+        emit AssetWithdrawn(assetId, a.founder, weight);
+    }
+
+    // ------------------------------------------------------------------ members
+
+    /// @inheritdoc IPatentPool
+    function join(uint8 tier, uint256 maxFee) external nonReentrant whenNotPaused inLifecycle(Lifecycle.Active) {
+        if (tier >= _TIER_COUNT) revert PatentPoolInvalidTier(tier);
+        uint256 fee = _feeFor(tier, maxFee);
+        Member storage m = _members[msg.sender];
+        if (m.validUntil > block.timestamp) revert PatentPoolAlreadyMember(msg.sender, m.validUntil);
+        if (m.validUntil == 0) ++_memberCount;
+        uint64 start = uint64(block.timestamp);
+        uint64 end = _addTerm(m, start);
+        m.tier = tier;
+        emit MemberJoined(msg.sender, tier, fee, start, end);
+        _collect(fee);
+    }
+
+    /// @inheritdoc IPatentPool
+    function renew(uint256 maxFee) external nonReentrant whenNotPaused inLifecycle(Lifecycle.Active) {
+        Member storage m = _members[msg.sender];
+        if (m.validUntil == 0) revert PatentPoolNotMember(msg.sender);
+        uint8 tier = m.tier;
+        uint256 fee = _feeFor(tier, maxFee);
+        uint64 start = m.validUntil > block.timestamp ? m.validUntil : uint64(block.timestamp);
+        uint64 end = _addTerm(m, start);
+        emit MembershipRenewed(msg.sender, tier, fee, start, end);
+        _collect(fee);
+    }
+
+    // ------------------------------------------------------------------ unified licences
+
+    /// @inheritdoc IPatentPool
+    function offerLicence(
+        address licensee,
+        uint256[] calldata assetIds,
+        uint64 start,
+        uint64 end,
+        uint256 price,
+        bytes32 termsHash
+    ) external onlyRole(OPERATOR_ROLE) inLifecycle(Lifecycle.Active) returns (uint256 offerId) {
+        if (licensee == address(0)) revert PatentPoolZeroAddress();
+        if (start >= end || end <= block.timestamp) revert PatentPoolInvalidPeriod(start, end);
+        uint256 n = assetIds.length;
+        if (n > _MAX_OFFER_ASSETS) revert PatentPoolTooManyAssets(n);
+        // Bounded by _MAX_OFFER_ASSETS: the operator's own list, not the pool's assets.
+        for (uint256 i = 0; i < n; ++i) {
+            if (i != 0 && assetIds[i] <= assetIds[i - 1]) revert PatentPoolAssetsNotAscending(i);
+            _requireInPool(assetIds[i]);
+        }
+        offerId = ++_offerCount;
+        _offers[offerId] = Offer(licensee, start, end, price, termsHash, true, 0);
+        _offerAssets[offerId] = assetIds;
+        emit LicenceOffered(offerId, licensee, assetIds, start, end, price, termsHash);
+    }
+
+    /// @inheritdoc IPatentPool
+    function cancelOffer(uint256 offerId) external onlyRole(OPERATOR_ROLE) {
+        Offer storage o = _offers[offerId];
+        if (!o.open) revert PatentPoolOfferNotOpen(offerId);
+        o.open = false;
+        emit OfferCancelled(offerId);
+    }
+
+    /// @inheritdoc IPatentPool
+    function acceptOffer(uint256 offerId)
+        external
+        nonReentrant
+        whenNotPaused
+        inLifecycle(Lifecycle.Active)
+        returns (uint256 licenceId)
+    {
+        Offer storage o = _offers[offerId];
+        if (!o.open) revert PatentPoolOfferNotOpen(offerId);
+        if (o.licensee != msg.sender) revert PatentPoolNotOfferee(offerId, msg.sender, o.licensee);
+        if (o.end <= block.timestamp) revert PatentPoolOfferExpired(offerId, o.end);
+
+        licenceId = ++_licenceCount;
+        uint256[] storage assetIds = _offerAssets[offerId];
+        uint256 n = assetIds.length;
+        bool wholePool = n == 0;
+        if (wholePool) {
+            _linkLicence(msg.sender, _WHOLE_POOL, licenceId, o.start);
+        }
+        // Bounded by _MAX_OFFER_ASSETS: the assets this offer names.
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 assetId = assetIds[i];
+            _requireInPool(assetId);
+            _linkLicence(msg.sender, assetId, licenceId, o.start);
+        }
+        o.open = false;
+        o.licenceId = licenceId;
+        _licences[licenceId] =
+            Licence(msg.sender, offerId, o.start, o.end, uint64(block.timestamp), o.price, wholePool, false);
+        emit LicenceGranted(licenceId, offerId, msg.sender, o.start, o.end, o.price);
+        _collect(o.price);
+    }
+
+    /// @inheritdoc IPatentPool
+    function revokeLicence(uint256 licenceId, bytes32 reasonHash) external onlyRole(OPERATOR_ROLE) {
+        Licence storage l = _licences[licenceId];
+        if (l.licensee == address(0) || l.revoked) revert PatentPoolLicenceNotRevocable(licenceId);
+        l.revoked = true;
+        emit LicenceRevoked(licenceId, l.licensee, reasonHash);
+    }
+
+    /// @inheritdoc IPatentPool
+    function isLicensed(address licensee, uint256 assetId, uint64 at) external view returns (bool) {
+        PoolAsset storage a = _poolAssets[assetId];
+        if (a.contributedAt == 0 || a.suspended || at < a.contributedAt) return false;
+        uint64 withdrawnAt = a.withdrawnAt;
+        uint48 key = at > type(uint48).max ? type(uint48).max : uint48(at);
+        uint208 term = _members[licensee].terms.upperLookupRecent(key);
+        if (term != 0) {
+            uint64 end = uint64(term >> 64);
+            uint64 paidAt = uint64(term);
+            if (at < end && (withdrawnAt == 0 || paidAt < withdrawnAt)) return true;
+        }
+        return _licenceCovers(licensee, _WHOLE_POOL, at, withdrawnAt) || _licenceCovers(licensee, assetId, at, withdrawnAt);
+    }
+
+    // ------------------------------------------------------------------ revenue
+
+    /// @inheritdoc IPatentPool
+    function claimable(address account) external view returns (uint256) {
+        Founder storage f = _founders[account];
+        return _credits[account] + f.accrued + (f.weight * _accRevenuePerWeight) / _PRECISION - f.debt;
+    }
+
+    /// @inheritdoc IPatentPool
+    function claim() external nonReentrant whenNotPaused returns (uint256 amount) {
+        Founder storage f = _founders[msg.sender];
+        _settle(f);
+        amount = _credits[msg.sender] + f.accrued;
+        if (amount == 0) revert PatentPoolNothingToClaim(msg.sender);
+        _credits[msg.sender] = 0;
+        f.accrued = 0;
+        emit RevenueClaimed(msg.sender, amount);
+        _paymentToken.safeTransfer(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------------ disputes
+
+    /// @inheritdoc IPatentPool
+    function openDispute(uint256 assetId, bytes32 evidenceHash) external whenNotPaused returns (uint256 disputeId) {
+        if (!_founders[msg.sender].admitted && _members[msg.sender].validUntil <= block.timestamp) {
+            revert PatentPoolNotParticipant(msg.sender);
+        }
+        _requireInPool(assetId);
+        disputeId = ++_disputeCount;
+        _disputes[disputeId] = Dispute(assetId, msg.sender, evidenceHash, DisputeStatus.Open, bytes32(0));
+        emit DisputeOpened(disputeId, assetId, msg.sender, evidenceHash);
+    }
+
+    /// @inheritdoc IPatentPool
+    function resolveDispute(uint256 disputeId, bool upheld, bytes32 rulingHash) external onlyRole(ARBITER_ROLE) {
+        Dispute storage d = _disputes[disputeId];
+        if (d.status != DisputeStatus.Open) revert PatentPoolDisputeNotOpen(disputeId);
+        d.status = upheld ? DisputeStatus.Upheld : DisputeStatus.Dismissed;
+        d.rulingHash = rulingHash;
+        uint256 assetId = d.assetId;
+        emit DisputeResolved(disputeId, assetId, msg.sender, upheld, rulingHash);
+        PoolAsset storage a = _poolAssets[assetId];
+        if (upheld && !a.suspended) {
+            uint64 weight = a.weight;
+            _removeWeight(a);
+            a.suspended = true;
+            emit AssetSuspended(assetId, disputeId, weight);
+        }
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IPatentPool
+    function profile()
+        external
+        view
+        returns (
+            string memory name,
+            uint8 kind,
+            string memory field,
+            string memory territory,
+            uint8 lifecycle,
+            address paymentToken,
+            uint16 operatorShareBps,
+            address treasury
+        )
+    {
+        return (
+            _name,
+            _kind,
+            _field,
+            _territory,
+            uint8(_lifecycle),
+            address(_paymentToken),
+            _operatorShareBps,
+            _treasury
+        );
+    }
+
+    /// @inheritdoc IPatentPool
+    function qualification() external view returns (bytes2[] memory jurisdictions, uint8 minGranted, uint16 minScoreBps) {
+        return (_jurisdictions, _minGranted, _minScoreBps);
+    }
+
+    /// @inheritdoc IPatentPool
+    function tierFee(uint8 tier) external view returns (uint256) {
+        return _tierFees[tier];
+    }
+
+    /// @inheritdoc IPatentPool
+    function assetRegistry() external view returns (address) {
+        return address(_assetRegistry);
+    }
+
+    /// @inheritdoc IPatentPool
+    function withdrawalNotice() external view returns (uint64) {
+        return _withdrawalNotice;
+    }
+
+    /// @inheritdoc IPatentPool
+    function isFounder(address account) external view returns (bool) {
+        return _founders[account].admitted;
+    }
+
+    /// @inheritdoc IPatentPool
+    function founderWeight(address founder) external view returns (uint256) {
+        return _founders[founder].weight;
+    }
+
+    /// @inheritdoc IPatentPool
+    function totalWeight() external view returns (uint256) {
+        return _totalWeight;
+    }
+
+    /// @inheritdoc IPatentPool
+    function poolAsset(uint256 assetId) external view returns (PoolAsset memory) {
+        return _poolAssets[assetId];
+    }
+
+    /// @inheritdoc IPatentPool
+    function membership(address member) external view returns (uint8 tier, uint64 validUntil) {
+        Member storage m = _members[member];
+        return (m.tier, m.validUntil);
+    }
+
+    /// @inheritdoc IPatentPool
+    function offer(uint256 offerId) external view returns (Offer memory) {
+        return _offers[offerId];
+    }
+
+    /// @inheritdoc IPatentPool
+    function offerAssets(uint256 offerId) external view returns (uint256[] memory) {
+        return _offerAssets[offerId];
+    }
+
+    /// @inheritdoc IPatentPool
+    function licence(uint256 licenceId) external view returns (Licence memory) {
+        return _licences[licenceId];
+    }
+
+    /// @inheritdoc IPatentPool
+    function dispute(uint256 disputeId) external view returns (Dispute memory) {
+        return _disputes[disputeId];
+    }
+
+    /// @inheritdoc IPatentPool
+    function counts()
+        external
+        view
+        returns (uint256 members, uint256 assets, uint256 offers, uint256 licences, uint256 disputes)
+    {
+        return (_memberCount, _assetCount, _offerCount, _licenceCount, _disputeCount);
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _feeFor(uint8 tier, uint256 maxFee) private view returns (uint256 fee) {
+        fee = _tierFees[tier];
+        if (fee == 0) revert PatentPoolTierNotOffered(tier);
+        if (fee > maxFee) revert PatentPoolFeeAboveMax(fee, maxFee);
+    }
+
+    function _addTerm(Member storage m, uint64 start) private returns (uint64 end) {
+        end = start + MEMBERSHIP_TERM;
+        m.validUntil = end;
+        // Term starts never decrease (a join starts after the last term ended, a renewal at its
+        // end or later), as Checkpoints requires. Timestamps fit 48 bits for millions of years.
+        // slither-disable-next-line unused-return -- Checkpoints.push returns the previous and new values, which are not needed
+        m.terms.push(uint48(start), (uint208(end) << 64) | uint208(uint64(block.timestamp)));
+    }
+
+    /// Takes `amount` from the caller and splits it between the treasury and the founders.
+    function _collect(uint256 amount) private {
+        if (amount == 0) return;
+        uint256 toOperator = (amount * _operatorShareBps) / _BPS;
+        uint256 toFounders = amount - toOperator;
+        uint256 unallocated = 0;
+        uint256 totalWeight_ = _totalWeight;
+        if (totalWeight_ == 0) {
+            unallocated = toFounders;
+            toFounders = 0;
+        } else {
+            uint256 scaled = toFounders * _PRECISION + _accRemainder;
+            _accRevenuePerWeight += scaled / totalWeight_;
+            _accRemainder = scaled % totalWeight_;
+        }
+        _credits[_treasury] += toOperator + unallocated;
+        emit RevenueReceived(msg.sender, amount, toOperator, toFounders, unallocated, _accRevenuePerWeight);
+        _paymentToken.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// Credits a founder with everything the accumulator owes it so far.
+    function _settle(Founder storage f) private {
+        uint256 owed = (f.weight * _accRevenuePerWeight) / _PRECISION;
+        f.accrued += owed - f.debt;
+        f.debt = owed;
+    }
+
+    /// Takes an asset's weight out of its founder's and the pool's total, after settling.
+    function _removeWeight(PoolAsset storage a) private {
+        uint64 weight = a.weight;
+        if (weight == 0) return;
+        Founder storage f = _founders[a.founder];
+        _settle(f);
+        f.weight -= weight;
+        f.debt = (f.weight * _accRevenuePerWeight) / _PRECISION;
+        _totalWeight -= weight;
+        a.weight = 0;
+    }
+
+    /// Puts a licence at the head of a licensee's chain for one scope. Unrevoked licences of a
+    /// scope never overlap, so each chain is ordered in time and lookups stop at the first hit.
+    function _linkLicence(address licensee, uint256 scope, uint256 licenceId, uint64 start) private {
+        uint256 head = _latestLicence[licensee][scope];
+        // Skips only licences the operator revoked; the first unrevoked one is the latest in time.
+        uint256 id = head;
+        while (id != 0 && _licences[id].revoked) {
+            id = _previousLicence[id][scope];
+        }
+        if (id != 0 && _licences[id].end > start) revert PatentPoolLicenceOverlaps(id, scope);
+        _previousLicence[licenceId][scope] = head;
+        _latestLicence[licensee][scope] = licenceId;
+    }
+
+    function _licenceCovers(address licensee, uint256 scope, uint64 at, uint64 withdrawnAt) private view returns (bool) {
+        uint256 id = _latestLicence[licensee][scope];
+        // Walks back only past revoked licences and licences that start after `at`.
+        while (id != 0) {
+            Licence storage l = _licences[id];
+            if (!l.revoked && at >= l.start) {
+                return at < l.end && (withdrawnAt == 0 || l.grantedAt < withdrawnAt);
+            }
+            id = _previousLicence[id][scope];
+        }
+        return false;
+    }
+
+    function _requireInPool(uint256 assetId) private view returns (PoolAsset storage a) {
+        a = _poolAssets[assetId];
+        if (a.contributedAt == 0 || a.withdrawnAt != 0 || a.suspended) revert PatentPoolAssetNotInPool(assetId);
+    }
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title IPatentAsset
+/// @notice The registry of patent families: one ERC-721 token per family, its member patents with
+/// their verified status, the dossier that documents it and its latest stability evaluation.
+interface IPatentAsset {
+    /// @notice Status of one patent of a family, as attested by a verifier.
+    enum PatentStatus {
+        Pending,
+        Granted,
+        Lapsed,
+        Revoked
+    }
+
+    /// @notice One patent (a publication in one office) of a family.
+    /// @param jurisdiction two-letter office code, e.g. "US", "CN", "EP"
+    /// @param status Pending until a verifier attests otherwise
+    /// @param grantDate unix time of the grant (0 unless verified as granted, lapsed or revoked)
+    /// @param expiryDate unix time the patent expires (0 when unknown)
+    /// @param publicationNumber the office's publication number, e.g. "US10123456B2"
+    struct Patent {
+        bytes2 jurisdiction;
+        PatentStatus status;
+        uint64 grantDate;
+        uint64 expiryDate;
+        string publicationNumber;
+    }
+
+    /// @notice The latest stability evaluation of a family.
+    /// @param scoreBps the stability score in basis points (0..10000)
+    /// @param evaluator the account that recorded it
+    /// @param evaluatedAt unix time it was recorded
+    /// @param reportHash keccak-256 of the evaluation report
+    /// @param modelVersion the version of the scoring model that produced it
+    struct Evaluation {
+        uint16 scoreBps;
+        address evaluator;
+        uint64 evaluatedAt;
+        bytes32 reportHash;
+        string modelVersion;
+    }
+
+    /// @notice A family was registered and its token minted to `owner`.
+    /// @param assetId the token id of the family
+    /// @param owner the registrant, who receives the token
+    /// @param familyId the family identifier (e.g. a DOCDB family id)
+    /// @param title the family's title
+    /// @param dossierHash keccak-256 of the dossier's canonical JSON
+    /// @param dossierURI where the dossier can be fetched
+    event FamilyRegistered(
+        uint256 indexed assetId,
+        address indexed owner,
+        string familyId,
+        string title,
+        bytes32 dossierHash,
+        string dossierURI
+    );
+
+    /// @notice The owner replaced the dossier of a family.
+    /// @param assetId the token id of the family
+    /// @param dossierHash keccak-256 of the new dossier's canonical JSON
+    /// @param dossierURI where the new dossier can be fetched
+    event DossierUpdated(uint256 indexed assetId, bytes32 dossierHash, string dossierURI);
+
+    /// @notice A patent was added to a family, with status Pending.
+    /// @param assetId the token id of the family
+    /// @param index the patent's index within the family
+    /// @param jurisdiction two-letter office code
+    /// @param publicationNumber the office's publication number
+    event PatentAdded(uint256 indexed assetId, uint256 indexed index, bytes2 jurisdiction, string publicationNumber);
+
+    /// @notice A verifier attested the status of a patent.
+    /// @param assetId the token id of the family
+    /// @param index the patent's index within the family
+    /// @param verifier the attesting account
+    /// @param jurisdiction two-letter office code of the patent
+    /// @param status the attested status (0 Pending, 1 Granted, 2 Lapsed, 3 Revoked)
+    /// @param grantDate unix time of the grant
+    /// @param expiryDate unix time of expiry
+    event PatentVerified(
+        uint256 indexed assetId,
+        uint256 indexed index,
+        address indexed verifier,
+        bytes2 jurisdiction,
+        uint8 status,
+        uint64 grantDate,
+        uint64 expiryDate
+    );
+
+    /// @notice An evaluator recorded a stability evaluation; it replaces the previous one.
+    /// @param assetId the token id of the family
+    /// @param evaluator the recording account
+    /// @param scoreBps the stability score in basis points
+    /// @param reportHash keccak-256 of the evaluation report
+    /// @param modelVersion the version of the scoring model
+    event EvaluationRecorded(
+        uint256 indexed assetId, address indexed evaluator, uint16 scoreBps, bytes32 reportHash, string modelVersion
+    );
+
+    /// @notice The family id is empty.
+    error PatentAssetEmptyFamilyId();
+
+    /// @notice The family id is already registered as another token.
+    /// @param familyId the duplicate family id
+    /// @param assetId the token that holds it
+    error PatentAssetFamilyAlreadyRegistered(string familyId, uint256 assetId);
+
+    /// @notice The caller does not own the token.
+    /// @param assetId the token id
+    /// @param caller the caller
+    /// @param owner the token's owner
+    error PatentAssetNotOwner(uint256 assetId, address caller, address owner);
+
+    /// @notice The jurisdiction is not two upper-case ASCII letters.
+    /// @param jurisdiction the rejected code
+    error PatentAssetInvalidJurisdiction(bytes2 jurisdiction);
+
+    /// @notice The publication number is empty.
+    error PatentAssetEmptyPublicationNumber();
+
+    /// @notice The publication is already listed in a family.
+    /// @param jurisdiction its office
+    /// @param publicationNumber its number
+    /// @param assetId the family that lists it
+    error PatentAssetPatentAlreadyListed(bytes2 jurisdiction, string publicationNumber, uint256 assetId);
+
+    /// @notice The patent index is beyond the family's patents.
+    /// @param assetId the token id
+    /// @param index the requested index
+    /// @param count how many patents the family has
+    error PatentAssetPatentIndexOutOfRange(uint256 assetId, uint256 index, uint256 count);
+
+    /// @notice The status is not 0..3.
+    /// @param status the rejected status
+    error PatentAssetInvalidStatus(uint8 status);
+
+    /// @notice The dates do not fit the status: a granted, lapsed or revoked patent needs a grant
+    /// date, and an expiry date, when given, must be after it.
+    /// @param status the attested status
+    /// @param grantDate the given grant date
+    /// @param expiryDate the given expiry date
+    error PatentAssetInvalidDates(uint8 status, uint64 grantDate, uint64 expiryDate);
+
+    /// @notice The score is above 10000 basis points.
+    /// @param scoreBps the rejected score
+    error PatentAssetInvalidScore(uint16 scoreBps);
+
+    /// @notice Registers a patent family and mints its token to the caller.
+    /// @param familyId the family identifier; unique in the registry
+    /// @param title the family's title
+    /// @param dossierHash keccak-256 of the dossier's canonical JSON
+    /// @param dossierURI where the dossier can be fetched
+    /// @return assetId the new token id (ids start at 1)
+    function registerFamily(string calldata familyId, string calldata title, bytes32 dossierHash, string calldata dossierURI)
+        external
+        returns (uint256 assetId);
+
+    /// @notice Replaces the dossier of a family; owner only.
+    /// @param assetId the token id
+    /// @param dossierHash keccak-256 of the new dossier's canonical JSON
+    /// @param dossierURI where the new dossier can be fetched
+    function updateDossier(uint256 assetId, bytes32 dossierHash, string calldata dossierURI) external;
+
+    /// @notice Adds a patent to a family; owner only. Its status starts Pending.
+    /// @param assetId the token id
+    /// @param jurisdiction two-letter office code ("US", "CN", "DE", "JP", "EP", "KR", ...)
+    /// @param publicationNumber the office's publication number; unique in the registry per office
+    /// @return index the patent's index within the family
+    function addPatent(uint256 assetId, bytes2 jurisdiction, string calldata publicationNumber)
+        external
+        returns (uint256 index);
+
+    /// @notice Attests the status and dates of a patent; VERIFIER_ROLE only.
+    /// @param assetId the token id
+    /// @param index the patent's index within the family
+    /// @param status 0 Pending, 1 Granted, 2 Lapsed, 3 Revoked
+    /// @param grantDate unix time of the grant (required unless Pending)
+    /// @param expiryDate unix time of expiry (0 when unknown; otherwise after the grant date)
+    function verifyPatent(uint256 assetId, uint256 index, uint8 status, uint64 grantDate, uint64 expiryDate) external;
+
+    /// @notice Records a stability evaluation, replacing the previous one; EVALUATOR_ROLE only.
+    /// @param assetId the token id
+    /// @param scoreBps the score in basis points, 0..10000
+    /// @param reportHash keccak-256 of the evaluation report
+    /// @param modelVersion the version of the scoring model
+    function recordEvaluation(uint256 assetId, uint16 scoreBps, bytes32 reportHash, string calldata modelVersion)
+        external;
+
+    /// @notice The latest stability score of a family (0 when never evaluated).
+    /// @param assetId the token id
+    /// @return the score in basis points
+    function stabilityScore(uint256 assetId) external view returns (uint16);
+
+    /// @notice How many of a family's patents in a jurisdiction are verified as Granted.
+    /// @param assetId the token id
+    /// @param jurisdiction two-letter office code
+    /// @return the count
+    function grantedIn(uint256 assetId, bytes2 jurisdiction) external view returns (uint256);
+
+    /// @notice The registration data of a family.
+    /// @param assetId the token id
+    /// @return familyId the family identifier
+    /// @return title the title
+    /// @return dossierHash keccak-256 of the dossier's canonical JSON
+    /// @return dossierURI where the dossier can be fetched
+    function family(uint256 assetId)
+        external
+        view
+        returns (string memory familyId, string memory title, bytes32 dossierHash, string memory dossierURI);
+
+    /// @notice How many patents a family lists.
+    /// @param assetId the token id
+    /// @return the count
+    function patentCount(uint256 assetId) external view returns (uint256);
+
+    /// @notice One patent of a family.
+    /// @param assetId the token id
+    /// @param index the patent's index within the family
+    /// @return the patent
+    function patentAt(uint256 assetId, uint256 index) external view returns (Patent memory);
+
+    /// @notice The latest evaluation of a family (all zero when never evaluated).
+    /// @param assetId the token id
+    /// @return the evaluation
+    function evaluation(uint256 assetId) external view returns (Evaluation memory);
+
+    /// @notice The token that holds a family id (0 when none).
+    /// @param familyId the family identifier
+    /// @return the token id
+    function assetOfFamily(string calldata familyId) external view returns (uint256);
+
+    /// @notice How many families have been registered; token ids run from 1 to this number.
+    /// @return the count
+    function totalAssets() external view returns (uint256);
+}

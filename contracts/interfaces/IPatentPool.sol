@@ -1,0 +1,664 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title IPatentPool
+/// @notice One patent pool: founders (licensors) contribute qualifying patent families, members
+/// (licensees) pay an annual fee for a pool-wide licence, non-members take unified licences, and
+/// every payment is split between the operator and the founders, who claim their share.
+///
+/// Money rules, in one place:
+/// - every payment (fee, renewal, licence price) is split at once: `operatorShareBps` of it is
+///   credited to the treasury, the rest to the founders pro rata to contributed weight through an
+///   O(1) accumulator; everyone withdraws with `claim` (pull payment);
+/// - an asset's weight is its number of verified Granted patents in the pool's required
+///   jurisdictions at the time it is contributed;
+/// - money for founders that arrives while no founder weight exists is credited to the treasury
+///   (the pool's residual claimant), so it is neither lost nor locked;
+/// - what a founder earned stays claimable after its asset is withdrawn or suspended;
+/// - sub-wei rounding remainders of the pro-rata split stay in the pool (at most one wei per
+///   founder settlement): the only tokens the pool holds beyond what is claimable.
+interface IPatentPool {
+    /// @notice Centre of gravity of a pool.
+    enum PoolKind {
+        Company,
+        Industry,
+        Technology,
+        Geography
+    }
+
+    /// @notice Lifecycle of a pool: Incubating (founders gather), Active (members join), Closed.
+    enum Lifecycle {
+        Incubating,
+        Active,
+        Closed
+    }
+
+    /// @notice Outcome of a dispute.
+    enum DisputeStatus {
+        None,
+        Open,
+        Upheld,
+        Dismissed
+    }
+
+    /// @notice An asset's standing in the pool.
+    /// @param founder the account that contributed it and earns from it
+    /// @param weight its share of the founders' revenue (0 once withdrawn or suspended)
+    /// @param contributedAt unix time it joined the pool (0 when never contributed)
+    /// @param withdrawalEffectiveAt unix time a announced withdrawal takes effect (0 when none)
+    /// @param withdrawnAt unix time it left the pool (0 while in it)
+    /// @param suspended whether an upheld dispute suspended it
+    struct PoolAsset {
+        address founder;
+        uint64 weight;
+        uint64 contributedAt;
+        uint64 withdrawalEffectiveAt;
+        uint64 withdrawnAt;
+        bool suspended;
+    }
+
+    /// @notice A unified licence granted to a licensee.
+    /// @param licensee the licensed account
+    /// @param offerId the offer it was accepted from
+    /// @param start first second covered
+    /// @param end first second no longer covered
+    /// @param grantedAt unix time it was accepted
+    /// @param price what the licensee paid
+    /// @param wholePool whether it covers every asset of the pool
+    /// @param revoked whether the operator revoked it (a revoked licence covers nothing)
+    struct Licence {
+        address licensee;
+        uint256 offerId;
+        uint64 start;
+        uint64 end;
+        uint64 grantedAt;
+        uint256 price;
+        bool wholePool;
+        bool revoked;
+    }
+
+    /// @notice An offer of a unified licence to one licensee.
+    /// @param licensee who may accept it
+    /// @param start first second the licence would cover
+    /// @param end first second it would no longer cover
+    /// @param price what accepting costs, in the payment token
+    /// @param termsHash keccak-256 of the written terms (territory, field of use, ...)
+    /// @param open whether it can still be accepted
+    /// @param licenceId the licence it became (0 until accepted)
+    struct Offer {
+        address licensee;
+        uint64 start;
+        uint64 end;
+        uint256 price;
+        bytes32 termsHash;
+        bool open;
+        uint256 licenceId;
+    }
+
+    /// @notice A challenge against an asset.
+    /// @param assetId the challenged asset
+    /// @param challenger who opened it
+    /// @param evidenceHash keccak-256 of the evidence
+    /// @param status its outcome so far
+    /// @param rulingHash keccak-256 of the ruling (0 while open)
+    struct Dispute {
+        uint256 assetId;
+        address challenger;
+        bytes32 evidenceHash;
+        DisputeStatus status;
+        bytes32 rulingHash;
+    }
+
+    /// @notice The pool was initialised by its factory.
+    /// @param name the pool's name
+    /// @param kind 0 company, 1 industry, 2 technology, 3 geography
+    /// @param field the technology field
+    /// @param paymentToken the ERC-20 all payments are made in
+    /// @param operator the operator, who also receives the operator's share
+    /// @param assetRegistry the PatentAsset registry the pool reads
+    event PoolInitialized(
+        string name, uint8 kind, string field, address indexed paymentToken, address indexed operator, address assetRegistry
+    );
+
+    /// @notice The annual fee of a member tier was set.
+    /// @param tier 0 startup, 1 SME, 2 enterprise
+    /// @param annualFee the fee in payment-token units (0 closes the tier)
+    event TierFeeSet(uint8 indexed tier, uint256 annualFee);
+
+    /// @notice The qualification rule for contributed assets was set.
+    /// @param jurisdictions the required jurisdictions
+    /// @param minGranted how many verified grants across them an asset needs
+    /// @param minScoreBps the minimum stability score
+    event QualificationSet(bytes2[] jurisdictions, uint8 minGranted, uint16 minScoreBps);
+
+    /// @notice The operator's share of every payment was set.
+    /// @param bps the share in basis points
+    event OperatorShareSet(uint16 bps);
+
+    /// @notice The territory the pool licenses was set.
+    /// @param territory free text, e.g. "worldwide" or "EU"
+    event TerritorySet(string territory);
+
+    /// @notice The account that receives the operator's share was changed.
+    /// @param treasury the new account
+    event TreasurySet(address indexed treasury);
+
+    /// @notice The notice founders must give before an asset leaves the pool was set.
+    /// @param noticePeriod the notice in seconds
+    event WithdrawalNoticeSet(uint64 noticePeriod);
+
+    /// @notice The pool moved to another stage of its lifecycle.
+    /// @param from the previous stage
+    /// @param to the new stage
+    event LifecycleChanged(uint8 from, uint8 to);
+
+    /// @notice The operator admitted a founder.
+    /// @param founder the admitted account
+    event FounderAdmitted(address indexed founder);
+
+    /// @notice A founder contributed a qualifying asset.
+    /// @param assetId the asset
+    /// @param founder the contributor
+    /// @param weight its weight (verified grants in the required jurisdictions)
+    /// @param grantedInRequired verified grants in the required jurisdictions
+    /// @param scoreBps its stability score at contribution
+    event AssetContributed(
+        uint256 indexed assetId, address indexed founder, uint64 weight, uint256 grantedInRequired, uint16 scoreBps
+    );
+
+    /// @notice A founder announced that an asset will leave the pool.
+    /// @param assetId the asset
+    /// @param founder its contributor
+    /// @param effectiveAt when `completeWithdrawal` becomes possible
+    event AssetWithdrawalAnnounced(uint256 indexed assetId, address indexed founder, uint64 effectiveAt);
+
+    /// @notice An asset left the pool; licences granted before stay valid for it.
+    /// @param assetId the asset
+    /// @param founder its contributor
+    /// @param weight the weight removed
+    event AssetWithdrawn(uint256 indexed assetId, address indexed founder, uint64 weight);
+
+    /// @notice An upheld dispute suspended an asset: it stops earning and being licensed.
+    /// @param assetId the asset
+    /// @param disputeId the dispute that was upheld
+    /// @param weight the weight removed
+    event AssetSuspended(uint256 indexed assetId, uint256 indexed disputeId, uint64 weight);
+
+    /// @notice An account joined the pool as a member.
+    /// @param member the member
+    /// @param tier 0 startup, 1 SME, 2 enterprise
+    /// @param fee what it paid
+    /// @param validFrom start of the membership term
+    /// @param validUntil end of the membership term
+    event MemberJoined(address indexed member, uint8 tier, uint256 fee, uint64 validFrom, uint64 validUntil);
+
+    /// @notice A member renewed for another year.
+    /// @param member the member
+    /// @param tier its tier
+    /// @param fee what it paid
+    /// @param validFrom start of the new term
+    /// @param validUntil end of the new term
+    event MembershipRenewed(address indexed member, uint8 tier, uint256 fee, uint64 validFrom, uint64 validUntil);
+
+    /// @notice The operator offered a unified licence.
+    /// @param offerId the offer
+    /// @param licensee who may accept it
+    /// @param assetIds the covered assets (empty: the whole pool)
+    /// @param start first second covered
+    /// @param end first second no longer covered
+    /// @param price the price
+    /// @param termsHash keccak-256 of the written terms
+    event LicenceOffered(
+        uint256 indexed offerId,
+        address indexed licensee,
+        uint256[] assetIds,
+        uint64 start,
+        uint64 end,
+        uint256 price,
+        bytes32 termsHash
+    );
+
+    /// @notice The operator withdrew an offer that was not accepted.
+    /// @param offerId the offer
+    event OfferCancelled(uint256 indexed offerId);
+
+    /// @notice A licensee accepted an offer and paid: the licence is granted.
+    /// @param licenceId the licence
+    /// @param offerId the accepted offer
+    /// @param licensee the licensee
+    /// @param start first second covered
+    /// @param end first second no longer covered
+    /// @param price what was paid
+    event LicenceGranted(
+        uint256 indexed licenceId, uint256 indexed offerId, address indexed licensee, uint64 start, uint64 end, uint256 price
+    );
+
+    /// @notice The operator revoked a licence; it covers nothing from now on.
+    /// @param licenceId the licence
+    /// @param licensee its licensee
+    /// @param reasonHash keccak-256 of the written reason
+    event LicenceRevoked(uint256 indexed licenceId, address indexed licensee, bytes32 reasonHash);
+
+    /// @notice A payment was received and split.
+    /// @param payer who paid
+    /// @param amount the whole payment
+    /// @param operatorAmount credited to the treasury as the operator's share
+    /// @param founderAmount credited to the founders pro rata to weight
+    /// @param unallocatedAmount founders' part credited to the treasury because no founder weight existed
+    /// @param accRevenuePerWeight the accumulator after the payment (scaled by 1e18)
+    event RevenueReceived(
+        address indexed payer,
+        uint256 amount,
+        uint256 operatorAmount,
+        uint256 founderAmount,
+        uint256 unallocatedAmount,
+        uint256 accRevenuePerWeight
+    );
+
+    /// @notice An account withdrew what it was owed.
+    /// @param account the claimant
+    /// @param amount the amount paid out
+    event RevenueClaimed(address indexed account, uint256 amount);
+
+    /// @notice A member or founder challenged an asset.
+    /// @param disputeId the dispute
+    /// @param assetId the challenged asset
+    /// @param challenger who opened it
+    /// @param evidenceHash keccak-256 of the evidence
+    event DisputeOpened(uint256 indexed disputeId, uint256 indexed assetId, address indexed challenger, bytes32 evidenceHash);
+
+    /// @notice An arbiter ruled on a dispute.
+    /// @param disputeId the dispute
+    /// @param assetId the challenged asset
+    /// @param arbiter who ruled
+    /// @param upheld whether the challenge was upheld (the asset is then suspended)
+    /// @param rulingHash keccak-256 of the ruling
+    event DisputeResolved(
+        uint256 indexed disputeId, uint256 indexed assetId, address indexed arbiter, bool upheld, bytes32 rulingHash
+    );
+
+    /// @notice The pool is not in the lifecycle stage the call needs.
+    /// @param current the pool's stage (0 Incubating, 1 Active, 2 Closed)
+    error PatentPoolInvalidLifecycle(uint8 current);
+
+    /// @notice The tier is not 0, 1 or 2.
+    /// @param tier the rejected tier
+    error PatentPoolInvalidTier(uint8 tier);
+
+    /// @notice The tier has no fee set, so nobody can join at it.
+    /// @param tier the tier
+    error PatentPoolTierNotOffered(uint8 tier);
+
+    /// @notice The fee is above the most the caller agreed to pay.
+    /// @param fee the current fee
+    /// @param maxFee the caller's limit
+    error PatentPoolFeeAboveMax(uint256 fee, uint256 maxFee);
+
+    /// @notice The share is above 10000 basis points.
+    /// @param bps the rejected share
+    error PatentPoolInvalidShare(uint16 bps);
+
+    /// @notice The qualification rule is malformed (no or over 16 jurisdictions, a duplicate or a
+    /// malformed code, a minimum of 0 grants, or a score above 10000).
+    /// @param jurisdictionCount how many jurisdictions were given
+    /// @param minGranted the given minimum of grants
+    /// @param minScoreBps the given minimum score
+    error PatentPoolInvalidQualification(uint256 jurisdictionCount, uint8 minGranted, uint16 minScoreBps);
+
+    /// @notice The zero address was given where an account is needed.
+    error PatentPoolZeroAddress();
+
+    /// @notice The account is already an admitted founder.
+    /// @param account the account
+    error PatentPoolAlreadyFounder(address account);
+
+    /// @notice The account is not an admitted founder.
+    /// @param account the account
+    error PatentPoolNotFounder(address account);
+
+    /// @notice The caller does not own the asset in the registry.
+    /// @param assetId the asset
+    /// @param caller the caller
+    /// @param owner the asset's owner
+    error PatentPoolNotAssetOwner(uint256 assetId, address caller, address owner);
+
+    /// @notice The asset is, or was, already in the pool.
+    /// @param assetId the asset
+    error PatentPoolAssetAlreadyContributed(uint256 assetId);
+
+    /// @notice The asset lacks verified grants in the required jurisdictions.
+    /// @param assetId the asset
+    /// @param grantedInRequired its verified grants across the required jurisdictions
+    /// @param minGranted how many the pool needs
+    error PatentPoolNotQualified(uint256 assetId, uint256 grantedInRequired, uint8 minGranted);
+
+    /// @notice The asset's stability score is below the pool's minimum.
+    /// @param assetId the asset
+    /// @param scoreBps its score
+    /// @param minScoreBps the pool's minimum
+    error PatentPoolScoreTooLow(uint256 assetId, uint16 scoreBps, uint16 minScoreBps);
+
+    /// @notice The asset is not (or no longer) in the pool, or is suspended.
+    /// @param assetId the asset
+    error PatentPoolAssetNotInPool(uint256 assetId);
+
+    /// @notice The caller is not the founder who contributed the asset.
+    /// @param assetId the asset
+    /// @param caller the caller
+    /// @param founder its contributor
+    error PatentPoolNotContributor(uint256 assetId, address caller, address founder);
+
+    /// @notice A withdrawal is already announced for the asset.
+    /// @param assetId the asset
+    /// @param effectiveAt when it takes effect
+    error PatentPoolWithdrawalAlreadyAnnounced(uint256 assetId, uint64 effectiveAt);
+
+    /// @notice The asset's withdrawal was not announced, or its notice has not run out yet.
+    /// @param assetId the asset
+    /// @param effectiveAt when it takes effect (0 when never announced)
+    error PatentPoolWithdrawalNotDue(uint256 assetId, uint64 effectiveAt);
+
+    /// @notice The account is already a member with a running term.
+    /// @param account the account
+    /// @param validUntil the end of its term
+    error PatentPoolAlreadyMember(address account, uint64 validUntil);
+
+    /// @notice The account has never been a member.
+    /// @param account the account
+    error PatentPoolNotMember(address account);
+
+    /// @notice The period is empty or ends in the past.
+    /// @param start the given start
+    /// @param end the given end
+    error PatentPoolInvalidPeriod(uint64 start, uint64 end);
+
+    /// @notice An offer names more than 256 assets.
+    /// @param count how many it names
+    error PatentPoolTooManyAssets(uint256 count);
+
+    /// @notice An offer's asset ids must be strictly ascending (which also rules out duplicates).
+    /// @param index the position of the first id that is not above its predecessor
+    error PatentPoolAssetsNotAscending(uint256 index);
+
+    /// @notice There is no such offer, or it was accepted or cancelled.
+    /// @param offerId the offer
+    error PatentPoolOfferNotOpen(uint256 offerId);
+
+    /// @notice Only the licensee named in the offer may accept it.
+    /// @param offerId the offer
+    /// @param caller the caller
+    /// @param licensee the named licensee
+    error PatentPoolNotOfferee(uint256 offerId, address caller, address licensee);
+
+    /// @notice The offer's period has already ended.
+    /// @param offerId the offer
+    /// @param end the end of its period
+    error PatentPoolOfferExpired(uint256 offerId, uint64 end);
+
+    /// @notice The licensee already holds an unrevoked licence of the same scope that overlaps
+    /// the new one.
+    /// @param licenceId the existing licence
+    /// @param assetId the overlapping scope (0: the whole pool)
+    error PatentPoolLicenceOverlaps(uint256 licenceId, uint256 assetId);
+
+    /// @notice There is no such licence, or it is already revoked.
+    /// @param licenceId the licence
+    error PatentPoolLicenceNotRevocable(uint256 licenceId);
+
+    /// @notice Only a current member or an admitted founder may open a dispute.
+    /// @param account the caller
+    error PatentPoolNotParticipant(address account);
+
+    /// @notice There is no such dispute, or it was already resolved.
+    /// @param disputeId the dispute
+    error PatentPoolDisputeNotOpen(uint256 disputeId);
+
+    /// @notice The account has nothing to claim.
+    /// @param account the account
+    error PatentPoolNothingToClaim(address account);
+
+    /// @notice Sets up a fresh clone; called once, by the factory.
+    /// @param name the pool's name
+    /// @param kind 0 company, 1 industry, 2 technology, 3 geography
+    /// @param field the technology field
+    /// @param paymentToken the ERC-20 all payments are made in
+    /// @param operator receives the admin, operator and arbiter roles and the operator's share
+    /// @param assetRegistry the PatentAsset registry
+    function initialize(
+        string calldata name,
+        uint8 kind,
+        string calldata field,
+        address paymentToken,
+        address operator,
+        address assetRegistry
+    ) external;
+
+    /// @notice Sets the annual fee of a member tier; OPERATOR_ROLE only.
+    /// @param tier 0 startup, 1 SME, 2 enterprise
+    /// @param annualFee the fee in payment-token units; 0 closes the tier to new members
+    function setTierFee(uint8 tier, uint256 annualFee) external;
+
+    /// @notice Sets the rule contributed assets must pass; OPERATOR_ROLE only.
+    /// @param jurisdictions the required jurisdictions (1..16 distinct two-letter codes)
+    /// @param minGranted verified grants needed across them (at least 1)
+    /// @param minScoreBps the minimum stability score (0..10000)
+    function setQualification(bytes2[] calldata jurisdictions, uint8 minGranted, uint16 minScoreBps) external;
+
+    /// @notice Sets the operator's share of every payment; OPERATOR_ROLE only.
+    /// @param bps the share in basis points (0..10000)
+    function setOperatorShare(uint16 bps) external;
+
+    /// @notice Sets the territory the pool licenses; OPERATOR_ROLE only.
+    /// @param territory free text
+    function setTerritory(string calldata territory) external;
+
+    /// @notice Sets the account that receives the operator's share; DEFAULT_ADMIN_ROLE only. What
+    /// the previous treasury was owed stays claimable by it.
+    /// @param treasury the new account
+    function setTreasury(address treasury) external;
+
+    /// @notice Sets the notice founders must give before an asset leaves; OPERATOR_ROLE only.
+    /// @param noticePeriod the notice in seconds
+    function setWithdrawalNotice(uint64 noticePeriod) external;
+
+    /// @notice Opens the pool to members and licences; OPERATOR_ROLE only, from Incubating.
+    function activate() external;
+
+    /// @notice Closes the pool: no new members, licences or assets; existing terms run out and
+    /// claims go on. OPERATOR_ROLE only.
+    function close() external;
+
+    /// @notice Stops every state-changing call but the operator's; OPERATOR_ROLE only.
+    function pause() external;
+
+    /// @notice Lifts a pause; OPERATOR_ROLE only.
+    function unpause() external;
+
+    /// @notice Admits a founder (licensor); OPERATOR_ROLE only.
+    /// @param founder the account
+    function admitFounder(address founder) external;
+
+    /// @notice Contributes a qualifying asset the caller owns; admitted founders only. Its weight is
+    /// its verified Granted patents in the required jurisdictions.
+    /// @param assetId the asset
+    function contribute(uint256 assetId) external;
+
+    /// @notice Announces that an asset will leave the pool after the notice period; its
+    /// contributor only.
+    /// @param assetId the asset
+    function announceWithdrawal(uint256 assetId) external;
+
+    /// @notice Takes an asset out of the pool once its notice has run out; anyone may call it.
+    /// Licences and membership terms paid before stay valid for the asset.
+    /// @param assetId the asset
+    function completeWithdrawal(uint256 assetId) external;
+
+    /// @notice Joins the pool as a member for 365 days by paying the tier's annual fee.
+    /// @param tier 0 startup, 1 SME, 2 enterprise
+    /// @param maxFee the most the caller agrees to pay
+    function join(uint8 tier, uint256 maxFee) external;
+
+    /// @notice Renews a membership for 365 days from the later of now and the current end.
+    /// @param maxFee the most the caller agrees to pay
+    function renew(uint256 maxFee) external;
+
+    /// @notice Offers a unified licence to one licensee; OPERATOR_ROLE only.
+    /// @param licensee who may accept it
+    /// @param assetIds the covered assets; empty means the whole pool
+    /// @param start first second covered
+    /// @param end first second no longer covered
+    /// @param price what accepting costs
+    /// @param termsHash keccak-256 of the written terms
+    /// @return offerId the offer
+    function offerLicence(
+        address licensee,
+        uint256[] calldata assetIds,
+        uint64 start,
+        uint64 end,
+        uint256 price,
+        bytes32 termsHash
+    ) external returns (uint256 offerId);
+
+    /// @notice Withdraws an open offer; OPERATOR_ROLE only.
+    /// @param offerId the offer
+    function cancelOffer(uint256 offerId) external;
+
+    /// @notice Accepts an offer by paying its price; the named licensee only.
+    /// @param offerId the offer
+    /// @return licenceId the granted licence
+    function acceptOffer(uint256 offerId) external returns (uint256 licenceId);
+
+    /// @notice Revokes a licence; OPERATOR_ROLE only. A revoked licence covers nothing.
+    /// @param licenceId the licence
+    /// @param reasonHash keccak-256 of the written reason
+    function revokeLicence(uint256 licenceId, bytes32 reasonHash) external;
+
+    /// @notice Whether an account may practise an asset at a time: true when the asset is not
+    /// suspended, was contributed at or before `at`, and a membership term or an unrevoked licence
+    /// of the account covers `at`; once the asset has left the pool, only terms and licences paid
+    /// for before it left still cover it (granted licences survive withdrawal).
+    /// @param licensee the account
+    /// @param assetId the asset
+    /// @param at the unix time asked about
+    /// @return whether it is licensed
+    function isLicensed(address licensee, uint256 assetId, uint64 at) external view returns (bool);
+
+    /// @notice What an account can claim now.
+    /// @param account the account
+    /// @return the amount in payment-token units
+    function claimable(address account) external view returns (uint256);
+
+    /// @notice Pays out everything the caller is owed.
+    /// @return amount what was paid
+    function claim() external returns (uint256 amount);
+
+    /// @notice Challenges an asset; current members and admitted founders only.
+    /// @param assetId the asset
+    /// @param evidenceHash keccak-256 of the evidence
+    /// @return disputeId the dispute
+    function openDispute(uint256 assetId, bytes32 evidenceHash) external returns (uint256 disputeId);
+
+    /// @notice Rules on a dispute; ARBITER_ROLE only. An upheld dispute suspends the asset.
+    /// @param disputeId the dispute
+    /// @param upheld whether the challenge is upheld
+    /// @param rulingHash keccak-256 of the ruling
+    function resolveDispute(uint256 disputeId, bool upheld, bytes32 rulingHash) external;
+
+    /// @notice The pool's profile.
+    /// @return name the name
+    /// @return kind 0 company, 1 industry, 2 technology, 3 geography
+    /// @return field the technology field
+    /// @return territory the territory
+    /// @return lifecycle 0 Incubating, 1 Active, 2 Closed
+    /// @return paymentToken the ERC-20 payments are made in
+    /// @return operatorShareBps the operator's share
+    /// @return treasury the account that receives the operator's share
+    function profile()
+        external
+        view
+        returns (
+            string memory name,
+            uint8 kind,
+            string memory field,
+            string memory territory,
+            uint8 lifecycle,
+            address paymentToken,
+            uint16 operatorShareBps,
+            address treasury
+        );
+
+    /// @notice The qualification rule.
+    /// @return jurisdictions the required jurisdictions
+    /// @return minGranted verified grants needed across them
+    /// @return minScoreBps the minimum stability score
+    function qualification() external view returns (bytes2[] memory jurisdictions, uint8 minGranted, uint16 minScoreBps);
+
+    /// @notice The annual fee of a tier (0: not offered).
+    /// @param tier 0 startup, 1 SME, 2 enterprise
+    /// @return the fee
+    function tierFee(uint8 tier) external view returns (uint256);
+
+    /// @notice The PatentAsset registry the pool reads.
+    /// @return the registry's address
+    function assetRegistry() external view returns (address);
+
+    /// @notice The notice founders must give before an asset leaves, in seconds.
+    /// @return the notice
+    function withdrawalNotice() external view returns (uint64);
+
+    /// @notice Whether an account is an admitted founder.
+    /// @param account the account
+    /// @return whether it is
+    function isFounder(address account) external view returns (bool);
+
+    /// @notice A founder's current revenue weight (sum of its assets' weights).
+    /// @param founder the founder
+    /// @return the weight
+    function founderWeight(address founder) external view returns (uint256);
+
+    /// @notice The sum of all founders' weights.
+    /// @return the weight
+    function totalWeight() external view returns (uint256);
+
+    /// @notice An asset's standing in the pool.
+    /// @param assetId the asset
+    /// @return the standing (all zero when never contributed)
+    function poolAsset(uint256 assetId) external view returns (PoolAsset memory);
+
+    /// @notice A member's tier and the end of its latest term.
+    /// @param member the account
+    /// @return tier its tier
+    /// @return validUntil the end of its latest term (0 when never a member)
+    function membership(address member) external view returns (uint8 tier, uint64 validUntil);
+
+    /// @notice An offer.
+    /// @param offerId the offer
+    /// @return the offer
+    function offer(uint256 offerId) external view returns (Offer memory);
+
+    /// @notice The assets an offer (and the licence accepted from it) covers; empty: the whole pool.
+    /// @param offerId the offer
+    /// @return the asset ids
+    function offerAssets(uint256 offerId) external view returns (uint256[] memory);
+
+    /// @notice A licence.
+    /// @param licenceId the licence
+    /// @return the licence
+    function licence(uint256 licenceId) external view returns (Licence memory);
+
+    /// @notice A dispute.
+    /// @param disputeId the dispute
+    /// @return the dispute
+    function dispute(uint256 disputeId) external view returns (Dispute memory);
+
+    /// @notice Counters of the pool.
+    /// @return members accounts that ever joined
+    /// @return assets assets ever contributed
+    /// @return offers offers made
+    /// @return licences licences granted
+    /// @return disputes disputes opened
+    function counts()
+        external
+        view
+        returns (uint256 members, uint256 assets, uint256 offers, uint256 licences, uint256 disputes);
+}

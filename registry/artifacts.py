@@ -1,0 +1,49 @@
+"""Reading the committed contract artifacts: ABIs and bytecode, with no compiler needed."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any, TypedDict
+
+from registry.errors import ArtifactError
+
+__all__ = ["ARTIFACTS_DIR", "CONTRACTS", "Artifact", "load_artifact"]
+
+ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
+
+#: The contracts the project deploys or calls, by name; each has `artifacts/<name>.json`.
+CONTRACTS: tuple[str, ...] = ("PatentAsset", "PatentPool", "PoolFactory", "TestStablecoin")
+
+
+class Artifact(TypedDict):
+    """One compiled contract as committed in `registry/artifacts/<name>.json`."""
+
+    contractName: str
+    sourceName: str
+    abi: list[dict[str, Any]]
+    bytecode: str
+    deployedBytecode: str
+    compiler: dict[str, str]
+    settings: dict[str, Any]
+    sourceHash: str
+    sources: dict[str, str]
+
+
+@cache
+def load_artifact(name: str, directory: Path = ARTIFACTS_DIR) -> Artifact:
+    """Load a committed artifact by contract name; raises ArtifactError when missing or broken."""
+    path = directory / f"{name}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError(
+            f"missing contract artifact {path}; run `patentpool compile` to create it"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"unreadable contract artifact {path}: {exc}") from None
+    for key in ("abi", "bytecode"):
+        if key not in data:
+            raise ArtifactError(f"contract artifact {path} lacks {key!r}; run `patentpool compile`")
+    return data  # type: ignore[no-any-return]

@@ -1,0 +1,48 @@
+"""Domain scalars and enums shared by the chain client and its callers."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import NewType
+
+__all__ = [
+    "AssetId",
+    "DisputeId",
+    "Lifecycle",
+    "LicenceId",
+    "OfferId",
+    "PatentStatus",
+    "PoolKind",
+    "Tier",
+]
+
+AssetId = NewType("AssetId", int)
+LicenceId = NewType("LicenceId", int)
+OfferId = NewType("OfferId", int)
+DisputeId = NewType("DisputeId", int)
+
+
+class PatentStatus(IntEnum):
+    PENDING = 0
+    GRANTED = 1
+    LAPSED = 2
+    REVOKED = 3
+
+
+class PoolKind(IntEnum):
+    COMPANY = 0
+    INDUSTRY = 1
+    TECHNOLOGY = 2
+    GEOGRAPHY = 3
+
+
+class Lifecycle(IntEnum):
+    INCUBATING = 0
+    ACTIVE = 1
+    CLOSED = 2
+
+
+class Tier(IntEnum):
+    STARTUP = 0
+    SME = 1
+    ENTERPRISE = 2
