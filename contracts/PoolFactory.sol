@@ -23,6 +23,9 @@ contract PoolFactory is IPoolFactory, AccessControl {
     /// @param assetRegistry_ the PatentAsset registry
     /// @param admin receives DEFAULT_ADMIN_ROLE and POOL_CREATOR_ROLE
     constructor(address implementation_, address assetRegistry_, address admin) {
+        if (implementation_ == address(0) || assetRegistry_ == address(0) || admin == address(0)) {
+            revert PoolFactoryZeroAddress();
+        }
         _implementation = implementation_;
         _assetRegistry = assetRegistry_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -38,7 +41,7 @@ contract PoolFactory is IPoolFactory, AccessControl {
         if (bytes(name).length == 0) revert PoolFactoryEmptyName();
         if (kind >= _KIND_COUNT) revert PoolFactoryInvalidKind(kind);
         if (paymentToken.code.length == 0) revert PoolFactoryInvalidPaymentToken(paymentToken);
-        if (operator == address(0)) revert PoolFactoryZeroOperator();
+        if (operator == address(0)) revert PoolFactoryZeroAddress();
         pool = Clones.clone(_implementation);
         uint256 index = _pools.length;
         _pools.push(pool);

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import requests
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
@@ -35,9 +36,12 @@ def connect(url: str, expected_chain_id: int | None = None, timeout: float = 60.
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
     try:
         chain_id = int(w3.eth.chain_id)
+    except requests.exceptions.Timeout:
+        raise RpcUnreachable(url, f"no answer within {timeout:.0f} s") from None
+    except requests.exceptions.ConnectionError:
+        raise RpcUnreachable(url, "connection refused or host unreachable") from None
     except Exception as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise RpcUnreachable(url, reason[:200]) from None
+        raise RpcUnreachable(url, f"not a JSON-RPC endpoint ({_short(exc)[:160]})") from None
     if expected_chain_id is not None and chain_id != expected_chain_id:
         raise ChainIdMismatch(expected_chain_id, chain_id)
     return w3

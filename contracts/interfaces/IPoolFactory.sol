@@ -34,8 +34,8 @@ interface IPoolFactory {
     /// @param paymentToken the rejected address
     error PoolFactoryInvalidPaymentToken(address paymentToken);
 
-    /// @notice The operator is the zero address.
-    error PoolFactoryZeroOperator();
+    /// @notice The zero address was given for the operator, the implementation or the registry.
+    error PoolFactoryZeroAddress();
 
     /// @notice The index is beyond the list of pools.
     /// @param index the requested index

@@ -1,0 +1,3 @@
+from patentpool.cli import main
+
+main()

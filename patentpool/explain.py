@@ -1,0 +1,74 @@
+"""Plain-words explanations of the contracts' custom errors, for people at a terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry.errors import ContractRevert
+
+__all__ = ["explain_revert"]
+
+_LIFECYCLE = {0: "incubating", 1: "active", 2: "closed"}
+_DISPUTE = {0: "none", 1: "open", 2: "upheld", 3: "dismissed"}
+
+
+def _office(code: Any) -> str:
+    return bytes(code).decode("ascii", "replace") if isinstance(code, bytes) else str(code)
+
+
+_TEMPLATES: dict[str, str] = {
+    "PatentPoolNotQualified": "asset {assetId} has {grantedInRequired} verified grant(s) in the pool's required jurisdictions; this pool needs {minGranted}",
+    "PatentPoolScoreTooLow": "asset {assetId} has a stability score of {scoreBps} bps; this pool needs at least {minScoreBps}",
+    "PatentPoolInvalidLifecycle": "the pool is {lifecycle}, which does not allow this",
+    "PatentPoolFeeAboveMax": "the fee is {fee}, above the most you agreed to pay ({maxFee})",
+    "PatentPoolTierNotOffered": "tier {tier} has no fee set, so nobody can join at it",
+    "PatentPoolInvalidTier": "tier {tier} does not exist (0 startup, 1 SME, 2 enterprise)",
+    "PatentPoolNotFounder": "{account} is not an admitted founder of this pool",
+    "PatentPoolAlreadyFounder": "{account} is already a founder of this pool",
+    "PatentPoolNotAssetOwner": "asset {assetId} belongs to {owner}, not to {caller}",
+    "PatentPoolAssetAlreadyContributed": "asset {assetId} is, or was, already in this pool",
+    "PatentPoolAssetNotInPool": "asset {assetId} is not in this pool (never contributed, withdrawn or suspended)",
+    "PatentPoolAlreadyMember": "{account} is already a member until {validUntil}",
+    "PatentPoolNotMember": "{account} has never been a member of this pool",
+    "PatentPoolNothingToClaim": "{account} has nothing to claim",
+    "PatentPoolNotOfferee": "offer {offerId} is for {licensee}, not for {caller}",
+    "PatentPoolOfferNotOpen": "offer {offerId} does not exist or was already accepted or cancelled",
+    "PatentPoolOfferExpired": "offer {offerId} ended at {end}",
+    "PatentPoolLicenceOverlaps": "an unrevoked licence ({licenceId}) of the same scope already covers that period",
+    "PatentPoolLicenceNotRevocable": "licence {licenceId} does not exist or is already revoked",
+    "PatentPoolNotParticipant": "{account} is neither a current member nor a founder of this pool",
+    "PatentPoolDisputeNotOpen": "dispute {disputeId} does not exist or was already resolved",
+    "PatentPoolInvalidPeriod": "the period {start}..{end} is empty or already over",
+    "PatentPoolInvalidShare": "{bps} bps is above 100 % (10000 bps)",
+    "PatentAssetNotOwner": "asset {assetId} belongs to {owner}, not to {caller}",
+    "PatentAssetFamilyAlreadyRegistered": "family {familyId!r} is already registered as asset {assetId}",
+    "PatentAssetPatentAlreadyListed": "{jurisdiction} {publicationNumber} is already listed in asset {assetId}",
+    "PatentAssetInvalidJurisdiction": "{jurisdiction!r} is not a two-letter office code",
+    "PatentAssetPatentIndexOutOfRange": "asset {assetId} has {count} patent(s); there is no index {index}",
+    "PatentAssetInvalidScore": "a score of {scoreBps} bps is above 10000",
+    "ERC721NonexistentToken": "asset {tokenId} does not exist",
+    "AccessControlUnauthorizedAccount": "{account} lacks the role this needs ({neededRole})",
+    "ERC20InsufficientBalance": "{sender} holds {balance} of the payment token; {needed} is needed",
+    "ERC20InsufficientAllowance": "the pool may spend {allowance} of your payment token; {needed} is needed (approve it first)",
+    "EnforcedPause": "the pool is paused",
+}
+
+
+def explain_revert(exc: ContractRevert) -> str:
+    """One line: the error's name, then what it means with its arguments filled in."""
+    args = dict(exc.error_args)
+    if "current" in args:
+        args["lifecycle"] = _LIFECYCLE.get(int(args["current"]), args["current"])
+    for key in ("jurisdiction",):
+        if key in args:
+            args[key] = _office(args[key])
+    for key, value in list(args.items()):
+        if isinstance(value, bytes):
+            args[key] = "0x" + value.hex()
+    template = _TEMPLATES.get(exc.error_name)
+    if template is None:
+        return str(exc)
+    try:
+        return f"{exc.error_name}: {template.format(**args)}"
+    except (KeyError, IndexError, ValueError):
+        return str(exc)
