@@ -105,11 +105,15 @@ def _json_default(value: Any) -> Any:
 @app.command()
 def compile(
     check: Annotated[bool, typer.Option("--check", help="Only compare a fresh compile with the committed artifacts; exit 1 when they differ.")] = False,
+    contracts_dir: Annotated[Path | None, typer.Option("--contracts-dir", help="Compile the Solidity sources of this folder instead of the project's contracts/.")] = None,
 ) -> None:
     """Compile contracts/ into registry/artifacts/ (py-solc-x; native solc or the npm solc)."""
-    from registry.compile import check_artifacts, compile_contracts, write_artifacts
+    from registry.compile import CONTRACTS_DIR, check_artifacts, compile_contracts, write_artifacts
 
-    result = compile_contracts()
+    source_dir = contracts_dir or CONTRACTS_DIR
+    if not source_dir.is_dir():
+        fail(f"no contracts folder at {source_dir}")
+    result = compile_contracts(source_dir)
     if check:
         stale = check_artifacts(result)
         if stale:
@@ -286,11 +290,11 @@ def main() -> None:
     except RegistryError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_ERROR)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
+    except Exception as exc:
+        # Usage errors of the click that typer bundles: they know how to show themselves.
+        show = getattr(exc, "show", None)
+        if callable(show) and hasattr(exc, "exit_code"):
+            show()
             sys.exit(EXIT_ERROR)
         raise
 

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any, TypedDict
 
 from registry.errors import ArtifactError
 
-__all__ = ["ARTIFACTS_DIR", "CONTRACTS", "Artifact", "load_artifact"]
+__all__ = ["ARTIFACTS_DIR", "CONTRACTS", "Artifact", "artifacts_dir", "load_artifact"]
 
+#: The committed artifacts, inside the package.
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
+
+
+def artifacts_dir() -> Path:
+    """Where artifacts are read from: PATENTPOOL_ARTIFACTS_DIR, else the committed ones."""
+    override = os.environ.get("PATENTPOOL_ARTIFACTS_DIR")
+    return Path(override) if override else ARTIFACTS_DIR
 
 #: The contracts the project deploys or calls, by name; each has `artifacts/<name>.json`.
 CONTRACTS: tuple[str, ...] = ("PatentAsset", "PatentPool", "PoolFactory", "TestStablecoin")
@@ -32,9 +40,9 @@ class Artifact(TypedDict):
 
 
 @cache
-def load_artifact(name: str, directory: Path = ARTIFACTS_DIR) -> Artifact:
+def load_artifact(name: str, directory: Path | None = None) -> Artifact:
     """Load a committed artifact by contract name; raises ArtifactError when missing or broken."""
-    path = directory / f"{name}.json"
+    path = (directory or artifacts_dir()) / f"{name}.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -26,6 +26,7 @@ from registry.errors import CompileError
 __all__ = [
     "PROJECT_ROOT",
     "SOLC_VERSION",
+    "CONTRACTS_DIR",
     "CompileResult",
     "check_artifacts",
     "compile_contracts",
@@ -116,7 +117,7 @@ def compile_contracts(
         raise CompileError(f"no Solidity sources under {contracts_dir}")
     request = {"language": "Solidity", "sources": sources, "settings": SETTINGS}
     env_before = os.environ.get("PATENTPOOL_NODE_MODULES")
-    os.environ["PATENTPOOL_NODE_MODULES"] = str(root / "node_modules")
+    os.environ["PATENTPOOL_NODE_MODULES"] = str(NODE_MODULES)
     cwd = Path.cwd()
     try:
         os.chdir(root)
@@ -141,7 +142,7 @@ def compile_contracts(
     # exactly which text it was built from.
     source_hashes = {}
     for unit in sorted(output.get("sources", {})):
-        text = sources[unit]["content"] if unit in sources else (root / unit).read_text("utf-8")
+        text = sources[unit]["content"] if unit in sources else _read_unit(unit, root)
         source_hashes[unit] = "0x" + keccak(text.encode("utf-8")).hex()
     source_hash = "0x" + keccak(json.dumps(source_hashes, sort_keys=True).encode()).hex()
 
@@ -168,6 +169,15 @@ def compile_contracts(
             sources=source_hashes,
         )
     return CompileResult(artifacts, description, str(solc_path))
+
+
+def _read_unit(unit: str, root: Path) -> str:
+    # Imported units (OpenZeppelin) resolve beside the sources, else in this project's node_modules.
+    for base in (root, PROJECT_ROOT):
+        path = base / unit
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    raise CompileError(f"the compiler read {unit}, which cannot be found to hash it")
 
 
 def _short_version(version: str) -> str:

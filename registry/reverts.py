@@ -70,6 +70,6 @@ def decode_revert(data: bytes | str | None) -> ContractRevert | None:
 
 
 def __getattr__(name: str) -> type[ContractRevert]:
-    if any(v[0] == name for v in _error_table().values()):
+    if not name.startswith("_") and any(v[0] == name for v in _error_table().values()):
         return revert_class(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

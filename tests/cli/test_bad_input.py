@@ -1,0 +1,142 @@
+"""Bad input to the `patentpool` command: one clear line on stderr, exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from registry.node import AnvilNode
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PATENTPOOL_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "patentpool", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_clean_failure(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    message = " ".join(lines)
+    assert message.startswith("error:"), result.stderr
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+
+
+def test_deploy_to_an_unreachable_rpc_fails_with_a_clear_error(tmp_path: Path) -> None:
+    result = run("deploy", "--rpc", "http://127.0.0.1:9", "--deployments-dir", str(tmp_path))
+    assert_clean_failure(result, "no Ethereum node answers at http://127.0.0.1:9")
+    assert not list(tmp_path.iterdir())
+
+
+def test_deploy_to_a_non_http_rpc_fails_with_a_clear_error(tmp_path: Path) -> None:
+    result = run("deploy", "--rpc", "localhost:8545", "--deployments-dir", str(tmp_path))
+    assert_clean_failure(result, "not an http(s):// URL")
+
+
+def test_deploy_to_the_wrong_chain_fails_and_deploys_nothing(anvil: AnvilNode, tmp_path: Path) -> None:
+    w3 = anvil.web3()
+    before = w3.eth.block_number
+    result = run("deploy", "--rpc", anvil.url, "--chain-id", "1", "--deployments-dir", str(tmp_path))
+    assert_clean_failure(result, "serves chain 31337", "chain 1 was expected")
+    assert w3.eth.block_number == before
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["0x1234", "not-a-key", "0x" + "zz" * 32, "0x" + "00" * 32],
+    ids=["short", "words", "non-hex", "zero"],
+)
+def test_deploy_with_a_malformed_key_fails_without_echoing_it(anvil: AnvilNode, tmp_path: Path, key: str) -> None:
+    w3 = anvil.web3()
+    before = w3.eth.block_number
+    result = run("deploy", "--rpc", anvil.url, "--private-key", key, "--deployments-dir", str(tmp_path))
+    assert_clean_failure(result, "private key")
+    if len(key) > 6:
+        assert key not in result.stderr + result.stdout
+    assert w3.eth.block_number == before
+
+
+def test_a_malformed_key_from_the_environment_is_refused_too(anvil: AnvilNode, tmp_path: Path) -> None:
+    result = run(
+        "deploy", "--rpc", anvil.url, "--deployments-dir", str(tmp_path), env={"PATENTPOOL_PRIVATE_KEY": "0xabc"}
+    )
+    assert_clean_failure(result, "private key is malformed")
+
+
+def test_deploy_without_artifacts_fails_and_names_the_fix(anvil: AnvilNode, tmp_path: Path) -> None:
+    empty = tmp_path / "no-artifacts"
+    empty.mkdir()
+    result = run(
+        "deploy", "--rpc", anvil.url, "--deployments-dir", str(tmp_path), env={"PATENTPOOL_ARTIFACTS_DIR": str(empty)}
+    )
+    assert_clean_failure(result, "missing contract artifact", "patentpool compile")
+
+
+def test_a_wrong_keystore_password_is_refused(anvil: AnvilNode, tmp_path: Path) -> None:
+    from eth_account import Account
+
+    keystore = tmp_path / "key.json"
+    keystore.write_text(json.dumps(Account.encrypt("0x" + "42" * 32, "right horse", kdf="pbkdf2", iterations=2)))
+    result = run(
+        "deploy",
+        "--rpc",
+        anvil.url,
+        "--keystore",
+        str(keystore),
+        "--deployments-dir",
+        str(tmp_path),
+        env={"PATENTPOOL_KEYSTORE_PASSWORD": "wrong battery"},
+    )
+    assert_clean_failure(result, "wrong password for keystore")
+
+
+def test_status_with_a_manifest_of_another_chain_fails(anvil: AnvilNode, tmp_path: Path) -> None:
+    manifest = tmp_path / "1.json"
+    manifest.write_text(json.dumps({"chainId": 1, "deployer": "0x" + "00" * 20, "contracts": {}}))
+    result = run("status", "--rpc", anvil.url, "--deployment", str(manifest))
+    assert_clean_failure(result, "serves chain 31337", "chain 1 was expected")
+
+
+def test_status_without_a_manifest_fails_and_names_the_fix(anvil: AnvilNode, tmp_path: Path) -> None:
+    result = run("status", "--rpc", anvil.url, "--deployments-dir", str(tmp_path))
+    assert_clean_failure(result, "no deployment manifest", "patentpool deploy")
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("0x123", "is not an Ethereum address"),
+        ("0xAbCdEf0000000000000000000000000000000001", "broken checksum"),
+    ],
+)
+def test_licence_verify_rejects_malformed_addresses(anvil: AnvilNode, value: str, fragment: str) -> None:
+    result = run("licence", "verify", "--rpc", anvil.url, "--pool", value, "--licensee", value, "--asset", "1")
+    assert_clean_failure(result, fragment)
+
+
+def test_licence_verify_against_an_address_without_code_fails(anvil: AnvilNode) -> None:
+    nobody = "0x" + "00" * 19 + "01"
+    result = run("licence", "verify", "--rpc", anvil.url, "--pool", nobody, "--licensee", nobody, "--asset", "1")
+    assert_clean_failure(result, "no contract at pool address")
+
+
+def test_an_unknown_option_is_a_usage_error_with_exit_code_2() -> None:
+    result = run("deploy", "--no-such-option")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "No such option" in result.stderr
