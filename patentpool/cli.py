@@ -16,6 +16,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.table import Table
+from web3 import Web3
 
 from registry.errors import ContractRevert, RegistryError
 
@@ -48,11 +49,17 @@ KeyOption = Annotated[
 ]
 KeystoreOption = Annotated[
     Path | None,
-    typer.Option("--keystore", help="Encrypted JSON keystore of the signer; password from PATENTPOOL_KEYSTORE_PASSWORD or a prompt."),
+    typer.Option(
+        "--keystore",
+        help="Encrypted JSON keystore of the signer; password from PATENTPOOL_KEYSTORE_PASSWORD or a prompt.",
+    ),
 ]
 DeploymentsOption = Annotated[
     Path | None,
-    typer.Option("--deployments-dir", help="Folder of deployment manifests [env PATENTPOOL_DEPLOYMENTS_DIR, default deployments]."),
+    typer.Option(
+        "--deployments-dir",
+        help="Folder of deployment manifests [env PATENTPOOL_DEPLOYMENTS_DIR, default deployments].",
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
 
@@ -104,8 +111,18 @@ def _json_default(value: Any) -> Any:
 
 @app.command()
 def compile(
-    check: Annotated[bool, typer.Option("--check", help="Only compare a fresh compile with the committed artifacts; exit 1 when they differ.")] = False,
-    contracts_dir: Annotated[Path | None, typer.Option("--contracts-dir", help="Compile the Solidity sources of this folder instead of the project's contracts/.")] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Only compare a fresh compile with the committed artifacts; exit 1 when they differ."
+        ),
+    ] = False,
+    contracts_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--contracts-dir", help="Compile the Solidity sources of this folder instead of the project's contracts/."
+        ),
+    ] = None,
 ) -> None:
     """Compile contracts/ into registry/artifacts/ (py-solc-x; native solc or the npm solc)."""
     from registry.compile import CONTRACTS_DIR, check_artifacts, compile_contracts, write_artifacts
@@ -134,7 +151,9 @@ def compile(
 def node(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8545,
     chain_id: Annotated[int, typer.Option("--chain-id", help="Chain id.")] = 31337,
-    block_time: Annotated[float | None, typer.Option("--block-time", help="Seconds per block (default: mine on every transaction).")] = None,
+    block_time: Annotated[
+        float | None, typer.Option("--block-time", help="Seconds per block (default: mine on every transaction).")
+    ] = None,
 ) -> None:
     """Run a local anvil node in the foreground until Ctrl-C."""
     from registry.node import ANVIL_DEV_KEYS, start_anvil
@@ -162,8 +181,13 @@ def deploy(
     private_key: KeyOption = None,
     keystore: KeystoreOption = None,
     deployments_dir: DeploymentsOption = None,
-    chain_id: Annotated[int | None, typer.Option("--chain-id", help="Refuse to deploy unless the node serves this chain.")] = None,
-    stablecoin: Annotated[bool | None, typer.Option("--stablecoin/--no-stablecoin", help="Deploy TestStablecoin (default: only on local chains).")] = None,
+    chain_id: Annotated[
+        int | None, typer.Option("--chain-id", help="Refuse to deploy unless the node serves this chain.")
+    ] = None,
+    stablecoin: Annotated[
+        bool | None,
+        typer.Option("--stablecoin/--no-stablecoin", help="Deploy TestStablecoin (default: only on local chains)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Deploy PatentAsset, the pool implementation, PoolFactory (and TestStablecoin locally)."""
@@ -193,7 +217,9 @@ def deploy(
 def status(
     rpc: RpcOption = None,
     deployments_dir: DeploymentsOption = None,
-    deployment: Annotated[Path | None, typer.Option("--deployment", help="Manifest file (default: <deployments-dir>/<chainId>.json).")] = None,
+    deployment: Annotated[
+        Path | None, typer.Option("--deployment", help="Manifest file (default: <deployments-dir>/<chainId>.json).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check that a deployment manifest matches the node: same chain, code at every address."""
@@ -205,14 +231,96 @@ def status(
     node_chain = int(w3.eth.chain_id)
     path = deployment or manifest_path(node_chain, _deployments_dir(deployments_dir))
     manifest = load_deployment(path, chain_id=node_chain)
-    missing = [n for n, d in manifest.contracts.items() if len(w3.eth.get_code(d.address)) == 0]
+    missing = [
+        n for n, d in manifest.contracts.items() if len(w3.eth.get_code(d.address)) == 0
+    ]
     if missing:
-        fail(f"the node at {url} has no code at the manifest's {', '.join(missing)}: was it restarted since the deployment?")
-    data = {"chainId": node_chain, "block": int(w3.eth.block_number), "manifest": str(path), "contracts": {n: d.address for n, d in manifest.contracts.items()}}
+        fail(
+            f"the node at {url} has no code at the manifest's {', '.join(missing)}: "
+            "was it restarted since the deployment?"
+        )
+    data = {
+        "chainId": node_chain,
+        "block": int(w3.eth.block_number),
+        "manifest": str(path),
+        "contracts": {n: d.address for n, d in manifest.contracts.items()},
+    }
     if as_json:
         _print_json(data)
     else:
-        out.print(f"chain {node_chain} at block {data['block']}: {len(manifest.contracts)} contracts of {path} are deployed", highlight=False)
+        out.print(
+            f"chain {node_chain} at block {data['block']}: {len(manifest.contracts)} contracts of {path} are deployed",
+            highlight=False,
+        )
+
+
+@app.command()
+def demo(
+    rpc: Annotated[str | None, typer.Option("--rpc", help="Use this local node instead of starting anvil.")] = None,
+    port: Annotated[int, typer.Option(help="Port for the anvil the demo starts, on 127.0.0.1.")] = 8545,
+    deployments_dir: DeploymentsOption = None,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait/--no-wait", help="Keep the node running until Ctrl-C (default) or stop after seeding."),
+    ] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Start anvil, deploy the suite and seed a demo pool; the node keeps running until Ctrl-C."""
+    from registry.chain import Chain, connect
+    from registry.deploy import deploy_suite, write_deployment
+    from registry.keys import account_from_key
+    from registry.node import ANVIL_DEV_KEYS, AnvilNode, start_anvil
+    from registry.seed import seed_demo
+
+    node: AnvilNode | None = None
+    if rpc is None:
+        node = start_anvil(port=port)
+        url = node.url
+    else:
+        url = rpc
+    try:
+        w3 = connect(url)
+        chain = Chain(w3, account_from_key(ANVIL_DEV_KEYS[0], int(w3.eth.chain_id)))
+        status_line = err if as_json else out
+        status_line.print(f"deploying to {url} (chain {chain.chain_id})", highlight=False)
+        deployment = deploy_suite(chain, with_stablecoin=True)
+        manifest = write_deployment(deployment, _deployments_dir(deployments_dir))
+        with status_line.status("seeding the demo pool") as spinner:
+            summary = seed_demo(w3, deployment, progress=lambda text: spinner.update(text))
+        data = {"rpc": url, "manifest": str(manifest), **summary.to_json()}
+        if as_json:
+            _print_json(data)
+        else:
+            _print_demo(data)
+        if node is not None and wait:
+            out.print(f"anvil keeps running at {url}; Ctrl-C stops it", highlight=False)
+            _wait_for_interrupt(node.process)
+    finally:
+        if node is not None:
+            node.stop()
+
+
+def _print_demo(data: dict[str, Any]) -> None:
+    table = Table(title=f"Demo pool {data['poolName']} at {data['pool']}")
+    table.add_column("what")
+    table.add_column("detail")
+    for family, asset_id in data["assets"].items():
+        note = " (suspended by an upheld dispute)" if asset_id == data["suspendedAsset"] else ""
+        table.add_row(f"asset {asset_id}", family + note)
+    for family, reason in data["refused"].items():
+        table.add_row("refused", f"{family}: {reason}")
+    table.add_row("members", str(len(data["members"])))
+    for label, who in data["licensees"].items():
+        table.add_row(f"{label} licensee", who)
+    out.print(table)
+    asset = next(iter(data["assets"].values()))
+    out.print(f"manifest: {data['manifest']}", highlight=False)
+    out.print(
+        f"try: patentpool licence verify --rpc {data['rpc']} --pool {data['pool']} "
+        f"--licensee {data['members'][0]} --asset {asset}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @licence_app.command("verify")
@@ -220,7 +328,9 @@ def licence_verify(
     pool: Annotated[str, typer.Option("--pool", help="Pool address.")],
     licensee: Annotated[str, typer.Option("--licensee", help="Licensee address.")],
     asset: Annotated[int, typer.Option("--asset", help="Asset (patent family token) id.", min=1)],
-    at: Annotated[int | None, typer.Option("--at", help="Unix time to ask about (default: the latest block's time).", min=0)] = None,
+    at: Annotated[
+        int | None, typer.Option("--at", help="Unix time to ask about (default: the latest block's time).", min=0)
+    ] = None,
     rpc: RpcOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -233,7 +343,7 @@ def licence_verify(
     pool_address = _address(pool, "--pool")
     licensee_address = _address(licensee, "--licensee")
     w3 = connect(_rpc(rpc))
-    if len(w3.eth.get_code(pool_address)) == 0:
+    if len(w3.eth.get_code(Web3.to_checksum_address(pool_address))) == 0:
         fail(f"no contract at pool address {pool_address} on chain {w3.eth.chain_id}")
     # Reads need no key; a throw-away account stands in as the caller.
     chain = Chain(w3, account_from_key(ANVIL_DEV_KEYS[-1]))
@@ -255,7 +365,11 @@ def licence_verify(
         _print_json(result)
     else:
         verdict = "[green]LICENSED[/]" if licensed else "[red]NOT LICENSED[/]"
-        out.print(f"{verdict}: {licensee_address} for asset {asset} at {when}, read at block {result['blockNumber']} ({result['blockHash']})", highlight=False)
+        out.print(
+            f"{verdict}: {licensee_address} for asset {asset} at {when}, "
+            f"read at block {result['blockNumber']} ({result['blockHash']})",
+            highlight=False,
+        )
     raise typer.Exit(0 if licensed else 1)
 
 

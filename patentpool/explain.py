@@ -16,6 +16,7 @@ def _office(code: Any) -> str:
     return bytes(code).decode("ascii", "replace") if isinstance(code, bytes) else str(code)
 
 
+# One template per error a person is likely to meet; the others print as Name(arg=value, ...).
 _TEMPLATES: dict[str, str] = {
     "PatentPoolNotQualified": "asset {assetId} has {grantedInRequired} verified grant(s) in the pool's required jurisdictions; this pool needs {minGranted}",
     "PatentPoolScoreTooLow": "asset {assetId} has a stability score of {scoreBps} bps; this pool needs at least {minScoreBps}",

@@ -28,7 +28,16 @@ from registry.errors import (
 )
 from registry.keys import resolve_signer
 from registry.node import AnvilNode, in_process_web3, start_anvil
-from registry.types import AssetId, DisputeId, Lifecycle, LicenceId, OfferId, PatentStatus, PoolKind, Tier
+from registry.types import (
+    AssetId,
+    DisputeId,
+    LicenceId,
+    Lifecycle,
+    OfferId,
+    PatentStatus,
+    PoolKind,
+    Tier,
+)
 
 __all__ = [
     "CONTRACTS",

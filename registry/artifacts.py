@@ -21,6 +21,7 @@ def artifacts_dir() -> Path:
     override = os.environ.get("PATENTPOOL_ARTIFACTS_DIR")
     return Path(override) if override else ARTIFACTS_DIR
 
+
 #: The contracts the project deploys or calls, by name; each has `artifacts/<name>.json`.
 CONTRACTS: tuple[str, ...] = ("PatentAsset", "PatentPool", "PoolFactory", "TestStablecoin")
 
@@ -46,9 +47,7 @@ def load_artifact(name: str, directory: Path | None = None) -> Artifact:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ArtifactError(
-            f"missing contract artifact {path}; run `patentpool compile` to create it"
-        ) from None
+        raise ArtifactError(f"missing contract artifact {path}; run `patentpool compile` to create it") from None
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"unreadable contract artifact {path}: {exc}") from None
     for key in ("abi", "bytecode"):

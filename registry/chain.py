@@ -84,7 +84,7 @@ class Chain:
 
     @property
     def address(self) -> ChecksumAddress:
-        return self.signer.address  # type: ignore[no-any-return]
+        return self.signer.address
 
     def as_signer(self, signer: LocalAccount) -> Chain:
         """The same node, another signing account."""
@@ -111,9 +111,7 @@ class Chain:
     def deploy(self, contract: type[Contract], *args: Any) -> TxResult[ChecksumAddress]:
         """Deploy a contract class and wait for it; the value is the new address."""
         try:
-            tx = contract.constructor(*args).build_transaction(
-                {"from": self.address, "chainId": self.chain_id}
-            )
+            tx = contract.constructor(*args).build_transaction({"from": self.address, "chainId": self.chain_id})
         except ContractLogicError as exc:
             raise_decoded(exc)
             raise

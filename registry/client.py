@@ -13,6 +13,7 @@ from typing import Any
 from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
+from web3.types import BlockIdentifier
 
 from registry.artifacts import load_artifact
 from registry.chain import Chain, TxResult, decode_events
@@ -94,9 +95,7 @@ class PatentAssetClient(_Client):
 
     contract_name = "PatentAsset"
 
-    def register_family(
-        self, family_id: str, title: str, dossier_hash: bytes, dossier_uri: str
-    ) -> TxResult[AssetId]:
+    def register_family(self, family_id: str, title: str, dossier_hash: bytes, dossier_uri: str) -> TxResult[AssetId]:
         r = self._tx("registerFamily", family_id, title, dossier_hash, dossier_uri)
         return self._with(r, AssetId(self._event_arg(r, "FamilyRegistered", "assetId")))
 
@@ -263,9 +262,7 @@ class PatentPoolClient(_Client):
         price: int,
         terms_hash: bytes,
     ) -> TxResult[OfferId]:
-        r = self._tx(
-            "offerLicence", Web3.to_checksum_address(licensee), list(asset_ids), start, end, price, terms_hash
-        )
+        r = self._tx("offerLicence", Web3.to_checksum_address(licensee), list(asset_ids), start, end, price, terms_hash)
         return self._with(r, OfferId(self._event_arg(r, "LicenceOffered", "offerId")))
 
     def cancel_offer(self, offer_id: int) -> TxResult[None]:
@@ -278,7 +275,7 @@ class PatentPoolClient(_Client):
     def revoke_licence(self, licence_id: int, reason_hash: bytes) -> TxResult[None]:
         return self._tx("revokeLicence", licence_id, reason_hash)
 
-    def is_licensed(self, licensee: str, asset_id: int, at: int, block: int | str = "latest") -> bool:
+    def is_licensed(self, licensee: str, asset_id: int, at: int, block: BlockIdentifier = "latest") -> bool:
         fn = self.contract.functions.isLicensed(Web3.to_checksum_address(licensee), asset_id, at)
         return bool(fn.call(block_identifier=block))
 

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from registry.artifacts import ARTIFACTS_DIR, CONTRACTS, Artifact
 from registry.errors import CompileError
 
 __all__ = [
+    "CONTRACTS_DIR",
     "PROJECT_ROOT",
     "SOLC_VERSION",
-    "CONTRACTS_DIR",
     "CompileResult",
     "check_artifacts",
     "compile_contracts",
@@ -101,17 +101,14 @@ def _source_files(contracts_dir: Path) -> list[Path]:
     return sorted(p for p in contracts_dir.rglob("*.sol") if p.is_file())
 
 
-def compile_contracts(
-    contracts_dir: Path = CONTRACTS_DIR, names: Iterable[str] = CONTRACTS
-) -> CompileResult:
+def compile_contracts(contracts_dir: Path = CONTRACTS_DIR, names: Iterable[str] = CONTRACTS) -> CompileResult:
     """Compile every source under `contracts_dir` and return the artifacts of `names`."""
     import solcx
 
     solc_path, description = find_compiler()
     root = contracts_dir.parent
     sources = {
-        p.relative_to(root).as_posix(): {"content": p.read_text(encoding="utf-8")}
-        for p in _source_files(contracts_dir)
+        p.relative_to(root).as_posix(): {"content": p.read_text(encoding="utf-8")} for p in _source_files(contracts_dir)
     }
     if not sources:
         raise CompileError(f"no Solidity sources under {contracts_dir}")
@@ -123,7 +120,7 @@ def compile_contracts(
         os.chdir(root)
         output = solcx.compile_standard(request, solc_binary=solc_path, allow_empty=True)
     except solcx.exceptions.SolcError as exc:
-        raise CompileError(f"the compiler failed: {exc.message}", [exc.stderr_data]) from None
+        raise CompileError(f"the compiler failed: {exc.message}", [exc.stderr_data or ""]) from None
     except (OSError, subprocess.SubprocessError) as exc:
         raise CompileError(f"could not run the compiler {solc_path}: {exc}") from None
     finally:
@@ -134,9 +131,7 @@ def compile_contracts(
             os.environ["PATENTPOOL_NODE_MODULES"] = env_before
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
-        raise CompileError(
-            "the Solidity sources do not compile", [e.get("formattedMessage", "") for e in errors]
-        )
+        raise CompileError("the Solidity sources do not compile", [e.get("formattedMessage", "") for e in errors])
 
     # Every source the compiler read (ours and OpenZeppelin's), hashed, so an artifact says
     # exactly which text it was built from.

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eth_typing import ChecksumAddress
 from web3 import Web3
 
 from registry.artifacts import load_artifact
@@ -33,7 +34,7 @@ DEFAULT_DEPLOYMENTS_DIR = Path("deployments")
 class Deployed:
     """Where one contract was deployed, and by which transaction."""
 
-    address: str
+    address: ChecksumAddress
     tx_hash: str
     block_number: int
     block_hash: str
@@ -48,14 +49,14 @@ class Deployment:
     contracts: dict[str, Deployed]
     roles: dict[str, list[str]] = field(default_factory=dict)
 
-    def address(self, name: str) -> str:
+    def address(self, name: str) -> ChecksumAddress:
         try:
             return self.contracts[name].address
         except KeyError:
             raise DeploymentError(f"the deployment on chain {self.chain_id} has no {name}") from None
 
     @property
-    def payment_token(self) -> str | None:
+    def payment_token(self) -> ChecksumAddress | None:
         token = self.contracts.get("TestStablecoin")
         return token.address if token else None
 
@@ -94,7 +95,7 @@ class Deployment:
             raise DeploymentError(f"malformed deployment manifest: {exc!r}") from None
 
 
-def _record(result: TxResult[str]) -> Deployed:
+def _record(result: TxResult[ChecksumAddress]) -> Deployed:
     return Deployed(result.value, result.tx_hash, result.block_number, result.block_hash)
 
 
@@ -123,7 +124,9 @@ def deploy_suite(chain: Chain, with_stablecoin: bool | None = None) -> Deploymen
         "PatentAsset": ["DEFAULT_ADMIN_ROLE", "VERIFIER_ROLE", "EVALUATOR_ROLE"],
         "PoolFactory": ["DEFAULT_ADMIN_ROLE", "POOL_CREATOR_ROLE"],
     }
-    return Deployment(chain.chain_id, deployer, contracts, {f"{c}:{r}": [deployer] for c, rs in roles.items() for r in rs})
+    return Deployment(
+        chain.chain_id, deployer, contracts, {f"{c}:{r}": [deployer] for c, rs in roles.items() for r in rs}
+    )
 
 
 def manifest_path(chain_id: int, directory: Path = DEFAULT_DEPLOYMENTS_DIR) -> Path:

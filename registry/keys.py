@@ -30,8 +30,7 @@ def account_from_key(key: str, chain_id: int | None = None) -> LocalAccount:
         raise SigningKeyError("the private key is malformed: expected 32 bytes as 64 hex digits")
     if chain_id is not None and chain_id not in LOCAL_CHAIN_IDS and normalised in _DEV_KEYS:
         raise SigningKeyError(
-            f"refusing a public anvil development key on chain {chain_id}: "
-            "it is only for local chains (31337, 1337)"
+            f"refusing a public anvil development key on chain {chain_id}: it is only for local chains (31337, 1337)"
         )
     try:
         account: LocalAccount = Account.from_key(normalised)
@@ -85,6 +84,5 @@ def resolve_signer(
     if chain_id in LOCAL_CHAIN_IDS:
         return account_from_key(ANVIL_DEV_KEYS[dev_index], chain_id)
     raise SigningKeyError(
-        f"no signing key for chain {chain_id}: pass --private-key, set PATENTPOOL_PRIVATE_KEY, "
-        "or use --keystore"
+        f"no signing key for chain {chain_id}: pass --private-key, set PATENTPOOL_PRIVATE_KEY, or use --keystore"
     )

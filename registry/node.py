@@ -24,10 +24,10 @@ __all__ = [
     "ETH_TESTER_CHAIN_ID",
     "LOCAL_CHAIN_IDS",
     "AnvilNode",
+    "anvil",
     "find_anvil",
     "free_port",
     "in_process_web3",
-    "anvil",
     "start_anvil",
 ]
 
@@ -65,8 +65,7 @@ def find_anvil() -> Path:
     if on_path:
         return Path(on_path)
     raise NodeError(
-        "anvil is not installed: run `npm ci` in the project folder "
-        "(it installs the npm package @foundry-rs/anvil)"
+        "anvil is not installed: run `npm ci` in the project folder (it installs the npm package @foundry-rs/anvil)"
     )
 
 
@@ -174,9 +173,7 @@ def in_process_web3() -> Web3:
         from eth_tester import EthereumTester, PyEVMBackend
         from web3.providers.eth_tester import EthereumTesterProvider
     except ImportError:
-        raise NodeError(
-            "the in-process chain needs eth-tester: pip install 'patentpool[tester]'"
-        ) from None
+        raise NodeError("the in-process chain needs eth-tester: pip install 'patentpool[tester]'") from None
     backend = PyEVMBackend()
     return Web3(EthereumTesterProvider(EthereumTester(backend)))
 

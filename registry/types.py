@@ -8,8 +8,8 @@ from typing import NewType
 __all__ = [
     "AssetId",
     "DisputeId",
-    "Lifecycle",
     "LicenceId",
+    "Lifecycle",
     "OfferId",
     "PatentStatus",
     "PoolKind",

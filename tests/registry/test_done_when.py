@@ -23,7 +23,17 @@ def abi(name: str) -> list[dict[str, Any]]:
 
 def test_a_plain_web3_client_can_run_a_pool_from_the_manifest(anvil: AnvilNode, snapshot: None, tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "patentpool", "deploy", "--rpc", anvil.url, "--json", "--deployments-dir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "patentpool",
+            "deploy",
+            "--rpc",
+            anvil.url,
+            "--json",
+            "--deployments-dir",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
