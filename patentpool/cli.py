@@ -231,9 +231,7 @@ def status(
     node_chain = int(w3.eth.chain_id)
     path = deployment or manifest_path(node_chain, _deployments_dir(deployments_dir))
     manifest = load_deployment(path, chain_id=node_chain)
-    missing = [
-        n for n, d in manifest.contracts.items() if len(w3.eth.get_code(d.address)) == 0
-    ]
+    missing = [n for n, d in manifest.contracts.items() if len(w3.eth.get_code(d.address)) == 0]
     if missing:
         fail(
             f"the node at {url} has no code at the manifest's {', '.join(missing)}: "

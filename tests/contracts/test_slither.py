@@ -54,9 +54,8 @@ def _location(result: dict) -> str:
 def _describe(result: dict, titles: dict[str, str]) -> str:
     check = result.get("check", "?")
     summary = (result.get("description") or "").strip().splitlines()[:1]
-    return (
-        f"- [{result.get('impact')}] {titles.get(check, check)} ({check}) at {_location(result)}"
-        + (f": {summary[0]}" if summary else "")
+    return f"- [{result.get('impact')}] {titles.get(check, check)} ({check}) at {_location(result)}" + (
+        f": {summary[0]}" if summary else ""
     )
 
 
@@ -87,11 +86,7 @@ def test_slither_reports_no_high_or_medium_findings(tmp_path: Path) -> None:
     assert data.get("success"), f"Slither failed: {data.get('error')}\n{proc.stderr[-4000:]}"
 
     titles = _detector_titles()
-    findings = [
-        r for r in data.get("results", {}).get("detectors", []) if r.get("impact") in GATED_IMPACTS
-    ]
+    findings = [r for r in data.get("results", {}).get("detectors", []) if r.get("impact") in GATED_IMPACTS]
     listing = "\n".join(_describe(r, titles) for r in findings)
     if findings:
-        pytest.fail(
-            f"Slither reported {len(findings)} High/Medium finding(s):\n{listing}", pytrace=False
-        )
+        pytest.fail(f"Slither reported {len(findings)} High/Medium finding(s):\n{listing}", pytrace=False)
