@@ -1,0 +1,40 @@
+"""The README's Python walk-through runs as written (against the test session's anvil)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from registry.deploy import Deployment, write_deployment
+from registry.node import AnvilNode
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_the_readme_python_example_runs(
+    anvil: AnvilNode, deployment: Deployment, snapshot: None, tmp_path: Path
+) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    assert blocks, "the README has no Python example"
+    code = "\n".join(re.sub(r"^ {3}", "", line) for line in blocks[0].splitlines())
+    write_deployment(deployment, tmp_path / "deployments")
+    cwd = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        namespace: dict[str, object] = {}
+        exec(compile(code.replace("http://127.0.0.1:8545", anvil.url), "README.md", "exec"), namespace)
+    finally:
+        os.chdir(cwd)
+    pool = namespace["pool"]
+    assert pool.profile()["lifecycle"] == 1  # type: ignore[attr-defined]
+    assert pool.tier_fee(0) == 500 * 10**6  # type: ignore[attr-defined]
+
+
+def test_the_readme_names_the_two_commands_the_makefile_has() -> None:
+    text = README.read_text()
+    makefile = (README.parent / "Makefile").read_text()
+    for target in ("demo", "test"):
+        assert f"make {target}" in text
+        assert re.search(rf"^{target}:", makefile, re.M)
+    assert "make test" in (README.parent / ".ci" / "run").read_text()
