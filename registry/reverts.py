@@ -11,6 +11,7 @@ from typing import Any
 
 from eth_abi.abi import decode
 from eth_utils.abi import function_signature_to_4byte_selector
+from web3 import Web3
 
 from registry.artifacts import CONTRACTS, load_artifact
 from registry.errors import ContractRevert
@@ -66,7 +67,11 @@ def decode_revert(data: bytes | str | None) -> ContractRevert | None:
         values = decode(types, raw[4:])
     except Exception:
         return None
-    return revert_class(name)(dict(zip(names, values, strict=True)))
+    # Addresses come back as checksummed strings, as everywhere else in the client.
+    args = {
+        n: Web3.to_checksum_address(v) if t == "address" else v for n, t, v in zip(names, types, values, strict=True)
+    }
+    return revert_class(name)(args)
 
 
 def __getattr__(name: str) -> type[ContractRevert]:
