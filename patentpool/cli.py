@@ -6,18 +6,30 @@ contract revert) ends with one line on stderr and exit code 2, never a traceback
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from web3 import Web3
 
+from patentpool._common import (
+    DeploymentsOption,
+    JsonOption,
+    KeyOption,
+    KeystoreOption,
+    RpcOption,
+    err,
+    fail,
+    out,
+    print_json,
+    resolve_cli_signer,
+    settings_deployments_dir,
+    settings_rpc,
+)
+from patentpool.commands import asset, dispute, licence, member, pool, revenue
 from registry.errors import ContractRevert, RegistryError
 
 app = typer.Typer(
@@ -27,86 +39,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-licence_app = typer.Typer(help="Unified licences and licence checks.", no_args_is_help=True)
-app.add_typer(licence_app, name="licence")
-
-out = Console()
-err = Console(stderr=True)
+app.add_typer(pool.app, name="pool")
+app.add_typer(asset.app, name="asset")
+app.add_typer(member.app, name="member")
+app.add_typer(licence.app, name="licence")
+app.add_typer(revenue.app, name="revenue")
+app.add_typer(dispute.app, name="dispute")
 
 EXIT_ERROR = 2
-
-RpcOption = Annotated[
-    str | None,
-    typer.Option("--rpc", help="JSON-RPC URL of the node [env PATENTPOOL_RPC_URL, default http://127.0.0.1:8545]."),
-]
-KeyOption = Annotated[
-    str | None,
-    typer.Option(
-        "--private-key",
-        help="Hex private key of the signer [env PATENTPOOL_PRIVATE_KEY]. Prefer the environment or a keystore.",
-        show_default=False,
-    ),
-]
-KeystoreOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--keystore",
-        help="Encrypted JSON keystore of the signer; password from PATENTPOOL_KEYSTORE_PASSWORD or a prompt.",
-    ),
-]
-DeploymentsOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--deployments-dir",
-        help="Folder of deployment manifests [env PATENTPOOL_DEPLOYMENTS_DIR, default deployments].",
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
-
-
-def fail(message: str) -> NoReturn:
-    """Print one error line and exit 2."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(EXIT_ERROR)
 
 
 def _explain(exc: ContractRevert) -> str:
     from patentpool.explain import explain_revert
 
     return explain_revert(exc)
-
-
-def _rpc(rpc: str | None) -> str:
-    from registry.settings import get_settings
-
-    return rpc or get_settings().rpc_url
-
-
-def _deployments_dir(directory: Path | None) -> Path:
-    from registry.settings import get_settings
-
-    return directory or get_settings().deployments_dir
-
-
-def _signer(chain_id: int, private_key: str | None, keystore: Path | None) -> Any:
-    from registry.keys import resolve_signer
-    from registry.settings import get_settings
-
-    settings = get_settings()
-    password = settings.keystore_password.get_secret_value() if settings.keystore_password else None
-    key = private_key or (settings.private_key.get_secret_value() if settings.private_key else None)
-    prompt = (lambda text: typer.prompt(text, hide_input=True)) if sys.stdin.isatty() else None
-    return resolve_signer(chain_id, key, keystore or settings.keystore, password, prompt)
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=_json_default) + "\n")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 @app.command()
@@ -194,15 +140,15 @@ def deploy(
     from registry.chain import Chain, connect
     from registry.deploy import deploy_suite, write_deployment
 
-    url = _rpc(rpc)
+    url = settings_rpc(rpc)
     w3 = connect(url, expected_chain_id=chain_id)
-    signer = _signer(int(w3.eth.chain_id), private_key, keystore)
+    signer = resolve_cli_signer(int(w3.eth.chain_id), private_key, keystore)
     chain = Chain(w3, signer)
     deployment = deploy_suite(chain, with_stablecoin=stablecoin)
-    path = write_deployment(deployment, _deployments_dir(deployments_dir))
+    path = write_deployment(deployment, settings_deployments_dir(deployments_dir))
     data = deployment.to_json() | {"manifest": str(path)}
     if as_json:
-        _print_json(data)
+        print_json(data)
         return
     table = Table(title=f"Deployed on chain {deployment.chain_id} by {deployment.deployer}")
     for column in ("contract", "address", "block", "tx"):
@@ -226,10 +172,10 @@ def status(
     from registry.chain import connect
     from registry.deploy import load_deployment, manifest_path
 
-    url = _rpc(rpc)
+    url = settings_rpc(rpc)
     w3 = connect(url)
     node_chain = int(w3.eth.chain_id)
-    path = deployment or manifest_path(node_chain, _deployments_dir(deployments_dir))
+    path = deployment or manifest_path(node_chain, settings_deployments_dir(deployments_dir))
     manifest = load_deployment(path, chain_id=node_chain)
     missing = [n for n, d in manifest.contracts.items() if len(w3.eth.get_code(d.address)) == 0]
     if missing:
@@ -244,7 +190,7 @@ def status(
         "contracts": {n: d.address for n, d in manifest.contracts.items()},
     }
     if as_json:
-        _print_json(data)
+        print_json(data)
     else:
         out.print(
             f"chain {node_chain} at block {data['block']}: {len(manifest.contracts)} contracts of {path} are deployed",
@@ -282,12 +228,12 @@ def demo(
         status_line = err if as_json else out
         status_line.print(f"deploying to {url} (chain {chain.chain_id})", highlight=False)
         deployment = deploy_suite(chain, with_stablecoin=True)
-        manifest = write_deployment(deployment, _deployments_dir(deployments_dir))
+        manifest = write_deployment(deployment, settings_deployments_dir(deployments_dir))
         with status_line.status("seeding the demo pool") as spinner:
             summary = seed_demo(w3, deployment, progress=lambda text: spinner.update(text))
         data = {"rpc": url, "manifest": str(manifest), **summary.to_json()}
         if as_json:
-            _print_json(data)
+            print_json(data)
         else:
             _print_demo(data)
         if node is not None and wait:
@@ -319,67 +265,6 @@ def _print_demo(data: dict[str, Any]) -> None:
         highlight=False,
         soft_wrap=True,
     )
-
-
-@licence_app.command("verify")
-def licence_verify(
-    pool: Annotated[str, typer.Option("--pool", help="Pool address.")],
-    licensee: Annotated[str, typer.Option("--licensee", help="Licensee address.")],
-    asset: Annotated[int, typer.Option("--asset", help="Asset (patent family token) id.", min=1)],
-    at: Annotated[
-        int | None, typer.Option("--at", help="Unix time to ask about (default: the latest block's time).", min=0)
-    ] = None,
-    rpc: RpcOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Ask the pool contract whether an account is licensed for an asset. Exit 0 yes, 1 no, 2 error."""
-    from registry.chain import Chain, connect
-    from registry.client import PatentPoolClient
-    from registry.keys import account_from_key
-    from registry.node import ANVIL_DEV_KEYS
-
-    pool_address = _address(pool, "--pool")
-    licensee_address = _address(licensee, "--licensee")
-    w3 = connect(_rpc(rpc))
-    if len(w3.eth.get_code(Web3.to_checksum_address(pool_address))) == 0:
-        fail(f"no contract at pool address {pool_address} on chain {w3.eth.chain_id}")
-    # Reads need no key; a throw-away account stands in as the caller.
-    chain = Chain(w3, account_from_key(ANVIL_DEV_KEYS[-1]))
-    client = PatentPoolClient(chain, pool_address)
-    block = w3.eth.get_block("latest")
-    when = at if at is not None else int(block["timestamp"])
-    licensed = client.is_licensed(licensee_address, asset, when, block=int(block["number"]))
-    result = {
-        "pool": pool_address,
-        "licensee": licensee_address,
-        "assetId": asset,
-        "at": when,
-        "licensed": licensed,
-        "chainId": int(w3.eth.chain_id),
-        "blockNumber": int(block["number"]),
-        "blockHash": "0x" + bytes(block["hash"]).hex(),
-    }
-    if as_json:
-        _print_json(result)
-    else:
-        verdict = "[green]LICENSED[/]" if licensed else "[red]NOT LICENSED[/]"
-        out.print(
-            f"{verdict}: {licensee_address} for asset {asset} at {when}, "
-            f"read at block {result['blockNumber']} ({result['blockHash']})",
-            highlight=False,
-        )
-    raise typer.Exit(0 if licensed else 1)
-
-
-def _address(value: str, option: str) -> str:
-    from web3 import Web3
-
-    text = value.strip()
-    if not Web3.is_address(text):
-        fail(f"{option} {value!r} is not an Ethereum address (0x followed by 40 hex digits)")
-    if text != text.lower() and text[2:] != text[2:].upper() and not Web3.is_checksum_address(text):
-        fail(f"{option} {value!r} has a broken checksum (mixed case that does not match EIP-55); check for a typo")
-    return str(Web3.to_checksum_address(text))
 
 
 def main() -> None:

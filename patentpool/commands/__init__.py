@@ -1,0 +1,1 @@
+"""Subcommand groups of `patentpool`, one module per group."""

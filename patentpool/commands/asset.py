@@ -1,0 +1,314 @@
+"""`patentpool asset ...`: register patent families from dossiers, verify patents, evaluate."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from patentpool._common import (
+    DeploymentOption,
+    JsonOption,
+    KeyOption,
+    KeystoreOption,
+    RpcOption,
+    done,
+    fail,
+    out,
+    parse_time,
+    print_json,
+    session,
+    table,
+    tx_json,
+)
+from registry.types import PatentStatus
+
+app = typer.Typer(help="Patent families: register from a dossier, verify patents, evaluate.", no_args_is_help=True)
+
+AssetArg = Annotated[int, typer.Argument(help="Asset (patent family token) id.", min=1)]
+STATUSES = {s.name.lower(): s for s in PatentStatus}
+
+
+def _iso(ts: int) -> str | None:
+    return datetime.fromtimestamp(ts, UTC).date().isoformat() if ts else None
+
+
+def _unix(day: date | None) -> int:
+    return int(datetime.combine(day, datetime.min.time(), UTC).timestamp()) if day else 0
+
+
+@app.command("register")
+def register(
+    dossier: Annotated[Path, typer.Argument(help="Dossier JSON file (see docs/dossier.md).")],
+    uri: Annotated[
+        str | None, typer.Option("--uri", help="Where the dossier is published (default: its file URI).")
+    ] = None,
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    private_key: KeyOption = None,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register a family from its dossier: mints the token to you and lists every patent in it."""
+    from registry.dossier import dossier_hash, load_dossier
+
+    doc = load_dossier(dossier)
+    digest = dossier_hash(dossier)
+    s = session(rpc, deployment, private_key, keystore)
+    registry = s.assets(write=True)
+    existing = registry.asset_of_family(doc.familyId)
+    if existing:
+        fail(f"family {doc.familyId!r} is already registered as asset {existing}")
+    result = registry.register_family(doc.familyId, doc.title, digest, uri or dossier.resolve().as_uri())
+    asset_id = result.value
+    patents: list[dict[str, Any]] = []
+    with Progress(console=out, transient=True, disable=as_json) as progress:
+        task = progress.add_task(f"listing patents of asset {asset_id}", total=len(doc.patents))
+        for patent in doc.patents:
+            added = registry.add_patent(asset_id, patent.office, patent.publicationNumber)
+            patents.append(
+                {
+                    "index": added.value,
+                    "office": patent.office,
+                    "publicationNumber": patent.publicationNumber,
+                    "tx": tx_json(added),
+                }
+            )
+            progress.advance(task)
+    if as_json:
+        print_json(
+            {
+                "assetId": asset_id,
+                "familyId": doc.familyId,
+                "dossierHash": digest,
+                "tx": tx_json(result),
+                "patents": patents,
+            }
+        )
+    else:
+        done(
+            f"registered {doc.familyId!r} as asset {asset_id} with {len(patents)} patent(s) pending verification",
+            result,
+        )
+
+
+@app.command("add-patent")
+def add_patent(
+    asset: AssetArg,
+    office: Annotated[str, typer.Option("--office", help="Two-letter office code, e.g. US.")],
+    number: Annotated[str, typer.Option("--number", help="Publication number, e.g. US10123456B2.")],
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    private_key: KeyOption = None,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List one more patent in a family you own; it starts pending."""
+    code = office.strip().upper()
+    if len(code) != 2 or not code.isalpha() or not code.isascii():
+        fail(f"--office {office!r} is not a two-letter office code")
+    s = session(rpc, deployment, private_key, keystore)
+    result = s.assets(write=True).add_patent(asset, code, number.strip())
+    if as_json:
+        print_json(
+            {
+                "assetId": asset,
+                "index": result.value,
+                "office": code,
+                "publicationNumber": number.strip(),
+                "tx": tx_json(result),
+            }
+        )
+    else:
+        done(f"listed {code} {number.strip()} as patent {result.value} of asset {asset}", result)
+
+
+@app.command("verify-patent")
+def verify_patent(
+    asset: AssetArg,
+    index: Annotated[int, typer.Argument(help="The patent's index in the family.", min=0)],
+    status: Annotated[str, typer.Option("--status", help="pending, granted, lapsed or revoked.")],
+    grant_date: Annotated[str | None, typer.Option("--grant-date", help="YYYY-MM-DD or unix seconds.")] = None,
+    expiry_date: Annotated[str | None, typer.Option("--expiry-date", help="YYYY-MM-DD or unix seconds.")] = None,
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    private_key: KeyOption = None,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Attest a patent's status and dates (VERIFIER_ROLE)."""
+    key = status.strip().lower()
+    if key not in STATUSES:
+        fail(f"--status {status!r} is not one of {', '.join(STATUSES)}")
+    grant = parse_time(grant_date, "--grant-date") if grant_date else 0
+    expiry = parse_time(expiry_date, "--expiry-date") if expiry_date else 0
+    if STATUSES[key] != PatentStatus.PENDING and not grant:
+        fail(f"a {key} patent needs --grant-date")
+    s = session(rpc, deployment, private_key, keystore)
+    result = s.assets(write=True).verify_patent(asset, index, STATUSES[key], grant, expiry)
+    if as_json:
+        print_json(
+            {
+                "assetId": asset,
+                "index": index,
+                "status": key,
+                "grantDate": grant,
+                "expiryDate": expiry,
+                "tx": tx_json(result),
+            }
+        )
+    else:
+        done(f"patent {index} of asset {asset} is now {key}", result)
+
+
+@app.command("evaluate")
+def evaluate(
+    asset: AssetArg,
+    dossier: Annotated[Path, typer.Option("--dossier", help="The family's dossier JSON file.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (default: today, UTC).")
+    ] = None,
+    report_dir: Annotated[Path, typer.Option("--report-dir", help="Where the report JSON is saved.")] = Path("reports"),
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    private_key: KeyOption = None,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Score a family with the documented stability scorecard and record it on-chain (EVALUATOR_ROLE)."""
+    from registry.stability import MODEL_VERSION, report_hash, report_json
+    from registry.stability import evaluate as score
+
+    from registry.dossier import dossier_hash, load_dossier
+
+    doc = load_dossier(dossier)
+    try:
+        day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
+    except ValueError:
+        fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+    s = session(rpc, deployment, private_key, keystore)
+    on_chain = s.assets().family(asset)
+    if on_chain["dossierHash"] != dossier_hash(dossier):
+        fail(f"{dossier} is not the dossier recorded for asset {asset} (its hash differs from the chain's)")
+    report = score(doc, day)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    report_path = report_dir / f"asset-{asset}-{MODEL_VERSION}-{day.isoformat()}.json"
+    report_path.write_bytes(report_json(report))
+    digest = report_hash(report)
+    result = s.assets(write=True).record_evaluation(asset, report.scoreBps, digest, MODEL_VERSION)
+    if as_json:
+        print_json(
+            {
+                "assetId": asset,
+                "scoreBps": report.scoreBps,
+                "modelVersion": MODEL_VERSION,
+                "reportHash": digest,
+                "report": str(report_path),
+                "tx": tx_json(result),
+            }
+        )
+    else:
+        done(f"asset {asset} scored {report.scoreBps} bps ({MODEL_VERSION}); report saved to {report_path}", result)
+
+
+@app.command("show")
+def show(
+    asset: AssetArg,
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a family: owner, dossier, every patent with its verified status, the evaluation."""
+    s = session(rpc, deployment)
+    registry = s.assets()
+    family = registry.family(asset)
+    data = {
+        "assetId": asset,
+        "owner": registry.owner_of(asset),
+        **family,
+        "patents": [
+            {
+                **p,
+                "status": PatentStatus(p["status"]).name.lower(),
+                "grantDate": _iso(p["grantDate"]),
+                "expiryDate": _iso(p["expiryDate"]),
+            }
+            for p in (registry.patent_at(asset, i) for i in range(registry.patent_count(asset)))
+        ],
+        "evaluation": registry.evaluation(asset),
+    }
+    if as_json:
+        print_json(data)
+        return
+    ev = data["evaluation"]
+    out.print(
+        table(
+            f"Asset {asset}: {family['familyId']}",
+            [
+                ("title", family["title"]),
+                ("owner", data["owner"]),
+                ("dossier", family["dossierURI"]),
+                ("dossier hash", family["dossierHash"]),
+                ("stability", f"{ev['scoreBps']} bps ({ev['modelVersion']})" if ev["evaluatedAt"] else "not evaluated"),
+            ],
+        )
+    )
+    t = Table(title="Patents")
+    for column in ("#", "office", "publication", "status", "granted", "expires"):
+        t.add_column(column)
+    for i, p in enumerate(data["patents"]):
+        t.add_row(
+            str(i),
+            p["jurisdiction"],
+            p["publicationNumber"],
+            p["status"],
+            p["grantDate"] or "-",
+            p["expiryDate"] or "-",
+        )
+    out.print(t)
+
+
+@app.command("verify-dossier")
+def verify_dossier(
+    dossier: Annotated[Path, typer.Argument(help="Dossier JSON file.")],
+    asset: Annotated[
+        int | None, typer.Option("--asset", help="Asset id (default: looked up by the dossier's family id).", min=1)
+    ] = None,
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recompute a dossier's hash and compare it with the chain's. Exit 0 match, 1 mismatch, 2 error."""
+    from registry.dossier import dossier_hash, load_dossier
+
+    doc = load_dossier(dossier)
+    digest = dossier_hash(dossier)
+    s = session(rpc, deployment)
+    registry = s.assets()
+    asset_id = asset or registry.asset_of_family(doc.familyId)
+    if not asset_id:
+        fail(f"family {doc.familyId!r} is not registered on chain {s.chain_id}")
+    on_chain = registry.family(asset_id)["dossierHash"]
+    match = on_chain == digest
+    if as_json:
+        print_json(
+            {
+                "assetId": asset_id,
+                "familyId": doc.familyId,
+                "dossierHash": digest,
+                "onChainHash": on_chain,
+                "match": match,
+            }
+        )
+    elif match:
+        out.print(f"[green]MATCH[/]: {dossier} is the dossier of asset {asset_id} (0x{digest.hex()})", highlight=False)
+    else:
+        out.print(
+            f"[red]MISMATCH[/]: {dossier} hashes to 0x{digest.hex()}; asset {asset_id} records 0x{on_chain.hex()}",
+            highlight=False,
+        )
+    raise typer.Exit(0 if match else 1)

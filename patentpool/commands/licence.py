@@ -1,0 +1,233 @@
+"""`patentpool licence ...`: unified licences for non-members, and the on-chain licence check."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from patentpool._common import (
+    DeploymentOption,
+    JsonOption,
+    KeyOption,
+    KeystoreOption,
+    PoolArg,
+    RpcOption,
+    done,
+    fail,
+    format_amount,
+    out,
+    parse_address,
+    parse_amount,
+    parse_hash_or_text,
+    parse_time,
+    print_json,
+    session,
+    table,
+    tx_json,
+)
+from patentpool.commands.member import pay_ready
+from registry.types import Lifecycle
+
+app = typer.Typer(help="Unified licences for non-members, and the on-chain licence check.", no_args_is_help=True)
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+@app.command("offer")
+def offer(
+    pool: PoolArg,
+    licensee: Annotated[str, typer.Option("--licensee", help="Who may accept the offer.")],
+    price: Annotated[str, typer.Option("--price", help="Price in token units, e.g. 1500.")],
+    asset: Annotated[
+        list[int] | None, typer.Option("--asset", help="A covered asset id (repeatable; none: the whole pool).", min=1)
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="First day covered, YYYY-MM-DD or unix seconds (default: now).")
+    ] = None,
+    end: Annotated[str | None, typer.Option("--end", help="First day no longer covered (or use --days).")] = None,
+    days: Annotated[
+        int | None, typer.Option("--days", help="Length of the licence in days (default 365).", min=1)
+    ] = None,
+    terms: Annotated[str, typer.Option("--terms", help="The written terms: a file, a 0x hash, or text (hashed).")] = "",
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    private_key: KeyOption = None,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Offer a unified licence to one licensee (OPERATOR_ROLE); the licensee accepts by paying."""
+    who = parse_address(licensee, "--licensee")
+    if end is not None and days is not None:
+        fail("give --end or --days, not both")
+    s = session(rpc, deployment, private_key, keystore)
+    reader = s.pool(pool)
+    units = parse_amount(price, s.token(reader).decimals(), "--price")
+    begin = parse_time(start, "--start") if start else int(s.w3.eth.get_block("latest")["timestamp"])
+    finish = parse_time(end, "--end") if end else begin + (days or 365) * 86_400
+    if finish <= begin:
+        fail(f"the licence must end after it starts ({_iso(begin)} .. {_iso(finish)})")
+    assets = sorted(set(asset or []))
+    result = s.pool(pool, write=True).offer_licence(who, assets, begin, finish, units, parse_hash_or_text(terms))
+    if as_json:
+        print_json(
+            {
+                "pool": reader.address,
+                "offerId": result.value,
+                "licensee": who,
+                "assetIds": assets,
+                "start": begin,
+                "end": finish,
+                "price": units,
+                "tx": tx_json(result),
+            }
+        )
+    else:
+        scope = "the whole pool" if not assets else "asset(s) " + ", ".join(map(str, assets))
+        done(f"offer {result.value} to {who} for {scope}, {_iso(begin)} .. {_iso(finish)}", result)
+
+
+@app.command("accept")
+def accept(
+    pool: PoolArg,
+    offer_id: Annotated[int, typer.Argument(help="The offer id.", min=1)],
+    approve: Annotated[bool, typer.Option("--approve/--no-approve", help="Approve the price when needed.")] = True,
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    private_key: KeyOption = None,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Accept an offer made to you by paying its price; the licence is granted at once."""
+    s = session(rpc, deployment, private_key, keystore)
+    reader = s.pool(pool)
+    o = reader.offer(offer_id)
+    if not o["open"]:
+        fail(f"offer {offer_id} does not exist or was already accepted or cancelled")
+    if o["licensee"] != s.signer.address:
+        fail(f"offer {offer_id} is for {o['licensee']}, not for {s.signer.address}")
+    if Lifecycle(reader.profile()["lifecycle"]) != Lifecycle.ACTIVE:
+        fail("the pool is not active: offers can be accepted only in an active pool")
+    txs = pay_ready(s, reader, o["price"], f"offer {offer_id}", approve) if o["price"] else []
+    result = s.pool(pool, write=True).accept_offer(offer_id)
+    if as_json:
+        print_json(
+            {
+                "pool": reader.address,
+                "offerId": offer_id,
+                "licenceId": result.value,
+                "licensee": s.signer.address,
+                "price": o["price"],
+                "tx": tx_json(result),
+                "approvals": txs,
+            }
+        )
+    else:
+        done(f"licence {result.value} granted to {s.signer.address}", result)
+
+
+@app.command("revoke")
+def revoke(
+    pool: PoolArg,
+    licence_id: Annotated[int, typer.Argument(help="The licence id.", min=1)],
+    reason: Annotated[str, typer.Option("--reason", help="The written reason: a file, a 0x hash, or text (hashed).")],
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    private_key: KeyOption = None,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke a licence (OPERATOR_ROLE); a revoked licence covers nothing."""
+    s = session(rpc, deployment, private_key, keystore)
+    result = s.pool(pool, write=True).revoke_licence(licence_id, parse_hash_or_text(reason))
+    if as_json:
+        print_json(
+            {"pool": parse_address(pool, "pool"), "licenceId": licence_id, "revoked": True, "tx": tx_json(result)}
+        )
+    else:
+        done(f"licence {licence_id} revoked", result)
+
+
+@app.command("show")
+def show(
+    pool: PoolArg,
+    licence_id: Annotated[int, typer.Argument(help="The licence id.", min=1)],
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a licence: licensee, period, price, scope and whether it was revoked."""
+    s = session(rpc, deployment)
+    reader = s.pool(pool)
+    lic = reader.licence(licence_id)
+    if lic["licensee"] == "0x" + "00" * 20:
+        fail(f"pool {reader.address} has no licence {licence_id}")
+    assets = reader.offer(lic["offerId"])["assetIds"]
+    data = {"pool": reader.address, "licenceId": licence_id, **lic, "assetIds": assets}
+    if as_json:
+        print_json(data)
+        return
+    decimals = s.token(reader).decimals()
+    out.print(
+        table(
+            f"Licence {licence_id}",
+            [
+                ("licensee", lic["licensee"]),
+                ("scope", "whole pool" if lic["wholePool"] else ", ".join(map(str, assets))),
+                ("period", f"{_iso(lic['start'])} .. {_iso(lic['end'])}"),
+                ("price", format_amount(lic["price"], decimals)),
+                ("status", "revoked" if lic["revoked"] else "valid"),
+            ],
+        )
+    )
+
+
+@app.command("verify")
+def verify(
+    pool: Annotated[str, typer.Option("--pool", help="Pool address.")],
+    licensee: Annotated[str, typer.Option("--licensee", help="Licensee address.")],
+    asset: Annotated[int, typer.Option("--asset", help="Asset (patent family token) id.", min=1)],
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Time to ask about: unix seconds or YYYY-MM-DD (default: the latest block's time)."),
+    ] = None,
+    rpc: RpcOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ask the pool contract whether an account is licensed for an asset. Exit 0 yes, 1 no, 2 error."""
+    from registry.client import PatentPoolClient
+
+    pool_address = parse_address(pool, "--pool")
+    licensee_address = parse_address(licensee, "--licensee")
+    when_given = parse_time(at, "--at") if at is not None else None
+    s = session(rpc)
+    if len(s.w3.eth.get_code(pool_address)) == 0:
+        fail(f"no contract at pool address {pool_address} on chain {s.chain_id}")
+    client = PatentPoolClient(s.reader, pool_address)
+    block = s.w3.eth.get_block("latest")
+    when = when_given if when_given is not None else int(block["timestamp"])
+    licensed = client.is_licensed(licensee_address, asset, when, block=int(block["number"]))
+    result = {
+        "pool": pool_address,
+        "licensee": licensee_address,
+        "assetId": asset,
+        "at": when,
+        "licensed": licensed,
+        "chainId": s.chain_id,
+        "blockNumber": int(block["number"]),
+        "blockHash": "0x" + bytes(block["hash"]).hex(),
+    }
+    if as_json:
+        print_json(result)
+    else:
+        verdict = "[green]LICENSED[/]" if licensed else "[red]NOT LICENSED[/]"
+        out.print(
+            f"{verdict}: {licensee_address} for asset {asset} at {_iso(when)}, read at block "
+            f"{result['blockNumber']} ({result['blockHash']})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    raise typer.Exit(0 if licensed else 1)

@@ -1,0 +1,97 @@
+"""`patentpool revenue ...`: what accounts can claim from a pool, and claiming it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from patentpool._common import (
+    DeploymentOption,
+    JsonOption,
+    KeyOption,
+    KeystoreOption,
+    PoolArg,
+    RpcOption,
+    done,
+    fail,
+    format_amount,
+    out,
+    parse_address,
+    print_json,
+    session,
+    tx_json,
+)
+
+app = typer.Typer(help="Revenue: what accounts can claim from a pool, and claiming it.", no_args_is_help=True)
+
+
+@app.command("show")
+def show(
+    pool: PoolArg,
+    account: Annotated[
+        list[str] | None, typer.Option("--account", help="An account to show (repeatable; default: the treasury).")
+    ] = None,
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the pool's token balance and what each given account can claim now."""
+    s = session(rpc, deployment)
+    reader = s.pool(pool)
+    profile = reader.profile()
+    token = s.token(reader)
+    decimals = token.decimals()
+    accounts = [parse_address(a, "--account") for a in account or []] or [profile["treasury"]]
+    rows = [
+        {
+            "account": a,
+            "claimable": reader.claimable(a),
+            "founderWeight": reader.founder_weight(a),
+            "isTreasury": a == profile["treasury"],
+        }
+        for a in accounts
+    ]
+    data = {
+        "pool": reader.address,
+        "paymentToken": profile["paymentToken"],
+        "decimals": decimals,
+        "poolBalance": token.balance_of(reader.address),
+        "totalWeight": reader.total_weight(),
+        "operatorShareBps": profile["operatorShareBps"],
+        "accounts": rows,
+    }
+    if as_json:
+        print_json(data)
+        return
+    t = Table(title=f"Revenue of {profile['name']}: pool holds {format_amount(data['poolBalance'], decimals)}")
+    for column in ("account", "role", "weight", "claimable"):
+        t.add_column(column)
+    for row in rows:
+        role = "treasury" if row["isTreasury"] else ("founder" if row["founderWeight"] else "-")
+        t.add_row(row["account"], role, str(row["founderWeight"]), format_amount(row["claimable"], decimals))
+    out.print(t)
+
+
+@app.command("claim")
+def claim(
+    pool: PoolArg,
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    private_key: KeyOption = None,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Withdraw everything the pool owes you (founder share, or the operator's share as treasury)."""
+    s = session(rpc, deployment, private_key, keystore)
+    reader = s.pool(pool)
+    owed = reader.claimable(s.signer.address)
+    if owed == 0:
+        fail(f"{s.signer.address} has nothing to claim from this pool")
+    result = s.pool(pool, write=True).claim()
+    decimals = s.token(reader).decimals()
+    if as_json:
+        print_json({"pool": reader.address, "account": s.signer.address, "amount": result.value, "tx": tx_json(result)})
+    else:
+        done(f"claimed {format_amount(result.value, decimals)} for {s.signer.address}", result)
