@@ -122,7 +122,7 @@ interface IPatentPool {
 
     /// @notice The annual fee of a member tier was set.
     /// @param tier 0 startup, 1 SME, 2 enterprise
-    /// @param annualFee the fee in payment-token units (0 closes the tier)
+    /// @param annualFee the fee in payment-token units (0 closes the tier to joins and renewals)
     event TierFeeSet(uint8 indexed tier, uint256 annualFee);
 
     /// @notice The qualification rule for contributed assets was set.
@@ -395,9 +395,10 @@ interface IPatentPool {
     /// @param end the end of its period
     error PatentPoolOfferExpired(uint256 offerId, uint64 end);
 
-    /// @notice The licensee already holds an unrevoked licence of the same scope that overlaps
-    /// the new one.
-    /// @param licenceId the existing licence
+    /// @notice Licences of one scope are granted to a licensee in time order: the new one starts
+    /// before the end of the licensee's latest unrevoked licence of that scope (so it overlaps it,
+    /// or covers an earlier period than it).
+    /// @param licenceId the latest unrevoked licence of the scope
     /// @param assetId the overlapping scope (0: the whole pool)
     error PatentPoolLicenceOverlaps(uint256 licenceId, uint256 assetId);
 
@@ -435,7 +436,7 @@ interface IPatentPool {
 
     /// @notice Sets the annual fee of a member tier; OPERATOR_ROLE only.
     /// @param tier 0 startup, 1 SME, 2 enterprise
-    /// @param annualFee the fee in payment-token units; 0 closes the tier to new members
+    /// @param annualFee the fee in payment-token units; 0 closes the tier: nobody joins or renews at it
     function setTierFee(uint8 tier, uint256 annualFee) external;
 
     /// @notice Sets the rule contributed assets must pass; OPERATOR_ROLE only.
