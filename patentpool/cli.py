@@ -282,7 +282,7 @@ def main() -> None:
         err.print("interrupted")
         sys.exit(130)
     except ContractRevert as exc:
-        err.print(f"[bold red]reverted:[/] {_explain(exc)}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] the contract refused: {_explain(exc)}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_ERROR)
     except RegistryError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
