@@ -200,21 +200,27 @@ def status(
 
 @app.command()
 def demo(
-    rpc: Annotated[str | None, typer.Option("--rpc", help="Use this local node instead of starting anvil.")] = None,
+    small: Annotated[bool, typer.Option("--small", help="Seed a tenth of the deck's scale, for a quick look.")] = False,
+    rpc: Annotated[str | None, typer.Option("--rpc", help="Use this local anvil instead of starting one.")] = None,
     port: Annotated[int, typer.Option(help="Port for the anvil the demo starts, on 127.0.0.1.")] = 8545,
     deployments_dir: DeploymentsOption = None,
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Where the demo's dossier files go.")] = Path(
+        ".patentpool/demo"
+    ),
     wait: Annotated[
         bool,
         typer.Option("--wait/--no-wait", help="Keep the node running until Ctrl-C (default) or stop after seeding."),
     ] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Start anvil, deploy the suite and seed a demo pool; the node keeps running until Ctrl-C."""
+    """Start anvil, deploy, and seed the seed deck's six pools at the deck's scale (see registry/demo.py)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from registry.chain import Chain, connect
+    from registry.demo import seed_demo
     from registry.deploy import deploy_suite, write_deployment
     from registry.keys import account_from_key
     from registry.node import ANVIL_DEV_KEYS, AnvilNode, start_anvil
-    from registry.seed import seed_demo
 
     node: AnvilNode | None = None
     if rpc is None:
@@ -225,13 +231,21 @@ def demo(
     try:
         w3 = connect(url)
         chain = Chain(w3, account_from_key(ANVIL_DEV_KEYS[0], int(w3.eth.chain_id)))
-        status_line = err if as_json else out
-        status_line.print(f"deploying to {url} (chain {chain.chain_id})", highlight=False)
+        console = err if as_json else out
+        console.print(f"deploying to {url} (chain {chain.chain_id})", highlight=False)
         deployment = deploy_suite(chain, with_stablecoin=True)
         manifest = write_deployment(deployment, settings_deployments_dir(deployments_dir))
-        with status_line.status("seeding the demo pool") as spinner:
-            summary = seed_demo(w3, deployment, progress=lambda text: spinner.update(text))
-        data = {"rpc": url, "manifest": str(manifest), **summary.to_json()}
+        columns = (TextColumn("{task.description:<30}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            tasks: dict[str, Any] = {}
+
+            def progress(step: str, done: int, total: int) -> None:
+                if step not in tasks:
+                    tasks[step] = bar.add_task(step, total=total)
+                bar.update(tasks[step], completed=done)
+
+            result = seed_demo(w3, deployment, scale=0.1 if small else 1.0, data_dir=data_dir, progress=progress)
+        data = {"rpc": url, "manifest": str(manifest), **result.to_json()}
         if as_json:
             print_json(data)
         else:
@@ -245,26 +259,26 @@ def demo(
 
 
 def _print_demo(data: dict[str, Any]) -> None:
-    table = Table(title=f"Demo pool {data['poolName']} at {data['pool']}")
-    table.add_column("what")
-    table.add_column("detail")
-    for family, asset_id in data["assets"].items():
-        note = " (suspended by an upheld dispute)" if asset_id == data["suspendedAsset"] else ""
-        table.add_row(f"asset {asset_id}", family + note)
-    for family, reason in data["refused"].items():
-        table.add_row("refused", f"{family}: {reason}")
-    table.add_row("members", str(len(data["members"])))
-    for label, who in data["licensees"].items():
-        table.add_row(f"{label} licensee", who)
+    table = Table(title=f"Seeded {data['transactions']:,} transactions in {data['seconds']} s")
+    for column in ("pool", "lifecycle", "members", "assets", "refused", "licences", "suspended", "address"):
+        table.add_column(column, no_wrap=column in ("pool", "address"))
+    for p in data["pools"]:
+        counts = (p["members"], p["assets"], len(p["refused"]), p["licences"], len(p["suspendedAssets"]))
+        table.add_row(p["name"], p["lifecycle"], *map(str, counts), p["address"])
     out.print(table)
-    asset = next(iter(data["assets"].values()))
-    out.print(f"manifest: {data['manifest']}", highlight=False)
-    out.print(
-        f"try: patentpool licence verify --rpc {data['rpc']} --pool {data['pool']} "
-        f"--licensee {data['members'][0]} --asset {asset}",
-        highlight=False,
-        soft_wrap=True,
-    )
+    out.print(f"manifest: {data['manifest']}; dossiers: {data['dossierDir']}", highlight=False)
+    pool = next(p for p in data["pools"] if p["memberSample"] and p["revokedLicensees"] and p["suspendedAssets"])
+    asset = pool["assetSample"][0]
+    base = f"patentpool licence verify --rpc {data['rpc']} --pool {pool['address']}"
+    out.print(f"Try it on the {pool['name']} pool (exit code 0 licensed, 1 not):", highlight=False)
+    for label, who, asset_id in (
+        ("a member", pool["memberSample"][0], asset),
+        ("a unified licensee", pool["unifiedLicensees"][0], asset),
+        ("a revoked licensee", pool["revokedLicensees"][0], asset),
+        ("a non-member", pool["founders"][0], asset),
+        ("a suspended asset", pool["memberSample"][0], pool["suspendedAssets"][0]),
+    ):
+        out.print(f"  {label}: {base} --licensee {who} --asset {asset_id}", highlight=False, soft_wrap=True)
 
 
 def main() -> None:

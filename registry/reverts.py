@@ -7,23 +7,16 @@ with `PatentPoolNotQualified(...)`; its `error_args` holds the decoded arguments
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 
 from eth_abi.abi import decode
 from eth_utils.abi import function_signature_to_4byte_selector
 from web3 import Web3
 
+from registry._abi import type_string
 from registry.artifacts import CONTRACTS, load_artifact
 from registry.errors import ContractRevert
 
 __all__ = ["ContractRevert", "decode_revert", "error_classes", "revert_class"]
-
-
-def _type_str(param: dict[str, Any]) -> str:
-    t = str(param["type"])
-    if t.startswith("tuple"):
-        return "(" + ",".join(_type_str(c) for c in param["components"]) + ")" + t[5:]
-    return t
 
 
 @cache
@@ -33,7 +26,7 @@ def _error_table() -> dict[bytes, tuple[str, list[str], list[str]]]:
         for item in load_artifact(name)["abi"]:
             if item.get("type") != "error":
                 continue
-            types = [_type_str(p) for p in item["inputs"]]
+            types = [type_string(p) for p in item["inputs"]]
             names = [p["name"] or f"arg{i}" for i, p in enumerate(item["inputs"])]
             selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
             table[selector] = (item["name"], types, names)
