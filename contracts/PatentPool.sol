@@ -39,9 +39,12 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     struct Founder {
         bool admitted;
         uint256 weight;
-        // weight * accumulator at the last settlement: what the founder was already credited with.
+        // weight * accumulator at the last settlement (scaled by _PRECISION, never rounded): what
+        // the founder was already credited with.
         uint256 debt;
-        uint256 accrued;
+        // Credited and not yet claimed, scaled by _PRECISION; claims pay whole units and keep
+        // the sub-unit rest, so rounding never credits a founder more than was paid in.
+        uint256 credit;
     }
 
     struct Member {
@@ -261,7 +264,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         uint64 weight = uint64(granted);
         _settle(f);
         f.weight += weight;
-        f.debt = (f.weight * _accRevenuePerWeight) / _PRECISION;
+        f.debt = f.weight * _accRevenuePerWeight;
         _totalWeight += weight;
         a.founder = msg.sender;
         a.weight = weight;
@@ -416,17 +419,18 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     /// @inheritdoc IPatentPool
     function claimable(address account) external view returns (uint256) {
         Founder storage f = _founders[account];
-        return _credits[account] + f.accrued + (f.weight * _accRevenuePerWeight) / _PRECISION - f.debt;
+        return _credits[account] + (f.credit + f.weight * _accRevenuePerWeight - f.debt) / _PRECISION;
     }
 
     /// @inheritdoc IPatentPool
     function claim() external nonReentrant whenNotPaused returns (uint256 amount) {
         Founder storage f = _founders[msg.sender];
         _settle(f);
-        amount = _credits[msg.sender] + f.accrued;
+        uint256 founderAmount = f.credit / _PRECISION;
+        amount = _credits[msg.sender] + founderAmount;
         if (amount == 0) revert PatentPoolNothingToClaim(msg.sender);
         _credits[msg.sender] = 0;
-        f.accrued = 0;
+        f.credit -= founderAmount * _PRECISION;
         emit RevenueClaimed(msg.sender, amount);
         _paymentToken.safeTransfer(msg.sender, amount);
     }
@@ -604,8 +608,8 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
 
     /// Credits a founder with everything the accumulator owes it so far.
     function _settle(Founder storage f) private {
-        uint256 owed = (f.weight * _accRevenuePerWeight) / _PRECISION;
-        f.accrued += owed - f.debt;
+        uint256 owed = f.weight * _accRevenuePerWeight;
+        f.credit += owed - f.debt;
         f.debt = owed;
     }
 
@@ -616,7 +620,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         Founder storage f = _founders[a.founder];
         _settle(f);
         f.weight -= weight;
-        f.debt = (f.weight * _accRevenuePerWeight) / _PRECISION;
+        f.debt = f.weight * _accRevenuePerWeight;
         _totalWeight -= weight;
         a.weight = 0;
     }

@@ -64,6 +64,11 @@ class BatchSender:
         # order within a block the sending order, across senders too, so runs are reproducible.
         self._tip = 10**9
         self._max_fee = max(base_fee * 4, 2 * 10**9) + self._tip
+        self._rpc("anvil_setNextBlockBaseFeePerGas", ["0x0"])
+        # One block takes everything pending: when a block filled up, anvil was seen to drop a
+        # sender's transaction that did not fit, stranding every later nonce of that sender.
+        self._gas_limit = int(block["gasLimit"])
+        self._rpc("anvil_setBlockGasLimit", [hex(10**12)])
         self.sent = 0
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
@@ -77,7 +82,11 @@ class BatchSender:
         try:
             self.flush()
         finally:
-            self._rpc("evm_setAutomine", [True])
+            self._restore()
+
+    def _restore(self) -> None:
+        self._rpc("anvil_setBlockGasLimit", [hex(self._gas_limit)])
+        self._rpc("evm_setAutomine", [True])
 
     def __enter__(self) -> BatchSender:
         return self
@@ -88,7 +97,7 @@ class BatchSender:
         if exc_type is None:
             self.close()
         else:
-            self._rpc("evm_setAutomine", [True])
+            self._restore()
 
     def _nonce(self, account: LocalAccount) -> int:
         address = account.address
@@ -117,6 +126,7 @@ class BatchSender:
         self.sent += 1
         if len(self._unsent) >= self._receipt_batch:
             self._push()
+            self._mine()
         return tx_hash
 
     def _encode(self, fn: ContractFunction) -> bytes:
@@ -129,6 +139,13 @@ class BatchSender:
             entry = self._encoders[key] = (selector, types)
         selector, types = entry
         return selector + encode(types, list(fn.args))
+
+    def _mine(self) -> None:
+        while int(self._rpc("txpool_status", [])["pending"], 16) > 0:
+            # Full blocks raise the base fee by 12.5 % each; over hundreds of blocks it would
+            # outgrow every fee cap and strand transactions, so keep it at zero while bulk-mining.
+            self._rpc("anvil_setNextBlockBaseFeePerGas", ["0x0"])
+            self._rpc("evm_mine", [])
 
     def _push(self) -> None:
         """Hand the signed transactions to the node, many per JSON-RPC request."""
@@ -159,8 +176,7 @@ class BatchSender:
         pending, self._pending = self._pending, []
         if not pending:
             return []
-        while int(self._rpc("txpool_status", [])["pending"], 16) > 0:
-            self._rpc("evm_mine", [])
+        self._mine()
         if not receipts:
             self._check_statuses(pending)
             return []
@@ -185,10 +201,10 @@ class BatchSender:
             }
             for i, item in enumerate(chunk):
                 raw = answers.get(i)
-                if raw is None or raw.get("status") != "0x1":
-                    receipt = self.w3.eth.wait_for_transaction_receipt(item.tx_hash, timeout=300)
-                    if receipt["status"] != 1:
-                        self._explain(item, receipt)
+                if raw is None:
+                    self._dropped(item)
+                elif raw.get("status") != "0x1":
+                    self._explain(item, self.w3.eth.get_transaction_receipt(item.tx_hash))
 
     def _receipts(self, chunk: Sequence[Pending]) -> list[TxReceipt]:
         with self.w3.batch_requests() as batch:
@@ -197,11 +213,14 @@ class BatchSender:
             results = batch.execute()
         out: list[TxReceipt] = []
         for item, result in zip(chunk, results, strict=True):
-            if isinstance(result, Mapping) and result.get("status") is not None:
-                out.append(result)  # type: ignore[arg-type]
-            else:
-                out.append(self.w3.eth.wait_for_transaction_receipt(item.tx_hash, timeout=300))
+            if not isinstance(result, Mapping) or result.get("status") is None:
+                self._dropped(item)
+            out.append(result)  # type: ignore[arg-type]
         return out
+
+    def _dropped(self, item: Pending) -> None:
+        # flush() mined until the pool was empty, so a transaction without a receipt was dropped.
+        raise TransactionFailed(f"the node dropped {item.label} from {item.sender} (tx 0x{item.tx_hash.hex()})")
 
     def _explain(self, item: Pending, receipt: TxReceipt) -> None:
         call = {"from": item.sender, "to": item.tx["to"], "data": item.tx["data"], "gas": item.tx["gas"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -67,10 +68,36 @@ def _revert_data(exc: Exception) -> Any:
 
 
 def raise_decoded(exc: Exception) -> None:
-    """Re-raise a web3 revert as the matching ContractRevert subclass, when it is one."""
-    decoded = decode_revert(_revert_data(exc)) if isinstance(exc, ContractLogicError) else None
+    """Re-raise a revert as the matching ContractRevert subclass, when it is one.
+
+    Understands web3's ContractLogicError (JSON-RPC nodes such as anvil) and eth-tester's
+    TransactionFailed, which carries the revert data only as a bytes literal in its message.
+    """
+    if isinstance(exc, ContractLogicError):
+        decoded = decode_revert(_revert_data(exc))
+    elif _is_eth_tester_failure(exc):
+        decoded = decode_revert(_eth_tester_revert_data(exc))
+    else:
+        decoded = None
     if decoded is not None:
         raise decoded from None
+
+
+def _is_eth_tester_failure(exc: Exception) -> bool:
+    return type(exc).__name__ == "TransactionFailed" and type(exc).__module__.startswith("eth_tester")
+
+
+def _eth_tester_revert_data(exc: Exception) -> bytes | None:
+    # The message reads "execution reverted: b'\\x0a\\xab...'"; the literal is the revert data.
+    text = str(exc.args[0]) if exc.args else ""
+    start = text.find("b'") if "b'" in text else text.find('b"')
+    if start < 0:
+        return None
+    try:
+        value = ast.literal_eval(text[start:])
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, bytes) else None
 
 
 class Chain:
@@ -94,7 +121,7 @@ class Chain:
         """eth_call a view, with reverts decoded."""
         try:
             return fn.call({"from": self.address})
-        except ContractLogicError as exc:
+        except Exception as exc:
             raise_decoded(exc)
             raise
 
@@ -106,13 +133,16 @@ class Chain:
         except ContractLogicError as exc:
             raise_decoded(exc)
             raise TransactionFailed(f"{fn.fn_name} would revert: {exc}") from None
+        except Exception as exc:
+            raise_decoded(exc)
+            raise
         return self._send(tx, fn_name=fn.fn_name)
 
     def deploy(self, contract: type[Contract], *args: Any) -> TxResult[ChecksumAddress]:
         """Deploy a contract class and wait for it; the value is the new address."""
         try:
             tx = contract.constructor(*args).build_transaction({"from": self.address, "chainId": self.chain_id})
-        except ContractLogicError as exc:
+        except Exception as exc:
             raise_decoded(exc)
             raise
         result = self._send(tx, fn_name="constructor")

@@ -316,8 +316,10 @@ def _family_document(spec: PoolSpec, n: int, rng: random.Random, qualify: bool) 
         chosen = [rng.choice(REQUIRED), "EP", *rng.sample(["KR"], rng.randrange(0, 2))]
     patents = []
     granted_required = 0
-    for office in dict.fromkeys(chosen):
-        number = f"{office}{rng.randrange(10_000_000, 12_000_000)}{'B2' if office == 'US' else 'B'}"
+    for k, office in enumerate(dict.fromkeys(chosen)):
+        # Unique across the whole demo: a publication can be listed in one family only.
+        serial = 10_000_000 + POOLS.index(spec) * 1_000_000 + n * 10 + k
+        number = f"{office}{serial}{'B2' if office == 'US' else 'B'}"
         grant = priority + timedelta(days=rng.randrange(700, 1800))
         expiry = priority + timedelta(days=365 * 20)
         must_grant = qualify and office in REQUIRED and granted_required < 2

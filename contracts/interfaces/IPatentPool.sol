@@ -15,8 +15,9 @@ pragma solidity 0.8.28;
 /// - money for founders that arrives while no founder weight exists is credited to the treasury
 ///   (the pool's residual claimant), so it is neither lost nor locked;
 /// - what a founder earned stays claimable after its asset is withdrawn or suspended;
-/// - sub-wei rounding remainders of the pro-rata split stay in the pool (at most one wei per
-///   founder settlement): the only tokens the pool holds beyond what is claimable.
+/// - founders are credited exactly (in units of 1e-18 of the token's smallest unit) and claim
+///   whole units; the sub-unit rests stay in the pool (less than one unit per founder, plus the
+///   accumulator's carried remainder): the only tokens the pool holds beyond what is claimable.
 interface IPatentPool {
     /// @notice Centre of gravity of a pool.
     enum PoolKind {

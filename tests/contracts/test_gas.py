@@ -1,0 +1,216 @@
+"""Gas does not grow with the pool: join, claim, contribute and isLicensed cost the same in a pool
+of 3 founders and 3 members as in one of 300 founders (300 assets) and 300 members.
+
+Choice of sizes: 300 founders (so 300 assets) *and* 300 members. Populating sends the ~2,700
+set-up transactions through anvil's auto-impersonation (eth_sendTransaction from any address,
+nonces left to anvil) with automining off, mining each phase in a few full blocks: about 10 s,
+where one automined block per transaction took over a minute. The measured transactions are
+ordinary signed ones through registry.chain.Chain, one per block.
+
+Like is compared with like. The measured transactions touch storage in the same zero/non-zero
+states in both pools (an SSTORE costs 20,000 gas from zero but 2,900 from non-zero):
+- every founder contributes before any payment (debt 0 in both pools when a founder first claims);
+- total weights are 4 and 320, both divisors of 1e18, so the accumulator's carried remainder
+  stays 0 in both pools and every payment writes it 0 -> 0;
+- the joiner is one account that is a member of neither pool, with a non-zero token balance and an
+  unlimited allowance to both; the claimants are founders of weight 1 that never claimed and hold
+  no tokens; the contributors are admitted founders without weight, contributing a one-grant family.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+
+from registry.chain import Chain
+from registry.client import PatentAssetClient, PatentPoolClient, StablecoinClient
+from registry.types import PatentStatus
+from tests.conftest import USDC, YEAR, World, extra_accounts, fund_ether, now
+
+FEE = 100 * USDC
+MAX_UINT = 2**256 - 1
+REQUIRED = ("US", "CN", "DE", "JP")
+TOLERANCE = 0.01
+GAS_LIMIT = 400_000  # above every set-up transaction; 75 fit in anvil's 30M-gas block
+SMALL = 3
+LARGE = 300
+
+
+def _weights(n: int) -> list[int]:
+    """Founder weights whose total divides 1e18: 1+1+2 = 4, or 280 * 1 + 20 * 2 = 320."""
+    return [1, 1, 2] if n == SMALL else [1] * (n - 20) + [2] * 20
+
+
+class Bulk:
+    """Sends set-up transactions as any address through anvil's auto-impersonation, with automining
+    off, and mines them in as few blocks as fit (one block per transaction grows slow on anvil).
+
+    Within one `mine()` round the order of different senders' transactions is not guaranteed, so
+    a transaction that needs another sender's must wait for the next round.
+    """
+
+    def __init__(self, w3: Web3) -> None:
+        self.w3 = w3
+        self.hashes: list[str] = []
+
+    def _rpc(self, method: str, params: list[Any]) -> Any:
+        response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        assert "error" not in response, (method, response)
+        return response["result"]
+
+    def __enter__(self) -> Bulk:
+        self._rpc("anvil_autoImpersonateAccount", [True])
+        self._rpc("evm_setAutomine", [False])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._rpc("evm_setAutomine", [True])
+        self._rpc("anvil_autoImpersonateAccount", [False])
+
+    def send(self, sender: str, contract: Contract, fn: str, *args: Any) -> None:
+        data = contract.encode_abi(fn, args=list(args))
+        tx = {"from": sender, "to": contract.address, "data": data, "gas": hex(GAS_LIMIT)}
+        self.hashes.append(self._rpc("eth_sendTransaction", [tx]))
+
+    def mine(self) -> None:
+        """Mine until the pool is empty; every transaction sent must have succeeded."""
+        for _ in range(1_000):
+            status = self._rpc("txpool_status", [])
+            if int(status["pending"], 16) == 0 and int(status["queued"], 16) == 0:
+                break
+            self._rpc("evm_mine", [])
+        for i in range(0, len(self.hashes), 500):
+            chunk = self.hashes[i : i + 500]
+            batch = [("eth_getTransactionReceipt", [h]) for h in chunk]
+            receipts = self.w3.provider.make_batch_request(batch)  # type: ignore[attr-defined]
+            assert isinstance(receipts, list), receipts
+            bad = [h for h, r in zip(chunk, receipts, strict=True) if (r.get("result") or {}).get("status") != "0x1"]
+            assert not bad, f"{len(bad)} of {len(chunk)} set-up transactions failed or were not mined"
+        self.hashes = []
+
+
+def _populate(
+    world: World,
+    pool: PatentPoolClient,
+    founders: list[LocalAccount],
+    members: list[LocalAccount],
+    newcomer: LocalAccount,
+    tag: str,
+) -> tuple[list[int], int]:
+    """Admit founders and have them contribute one- or two-grant families, admit `newcomer` as a
+    founder with a qualifying family it has not contributed, activate, then let the members join.
+    Returns the contributed asset ids and the newcomer's asset id."""
+    w3 = world.w3
+    operator = world.operator.address
+    registry, pool_c, coin = world.assets.contract, pool.contract, world.coin.contract
+    pool.set_qualification(list(REQUIRED), 1, 6_000)
+    pool.set_tier_fee(0, FEE)
+
+    owners = [*founders, newcomer]
+    weights = [*_weights(len(founders)), 1]
+    family_ids = [f"GAS-{tag}-{i}" for i in range(len(owners))]
+    with Bulk(w3) as tx:
+        for owner, fid in zip(owners, family_ids, strict=True):
+            tx.send(owner.address, registry, "registerFamily", fid, fid, b"\x11" * 32, f"ipfs://{fid}")
+        tx.mine()
+        lookups = [
+            ("eth_call", [{"to": registry.address, "data": registry.encode_abi("assetOfFamily", args=[fid])}, "latest"])
+            for fid in family_ids
+        ]
+        asset_ids = [int(r["result"], 16) for r in w3.provider.make_batch_request(lookups)]  # type: ignore[attr-defined]
+        assert all(asset_ids) and len(set(asset_ids)) == len(asset_ids)
+
+        for i, (owner, asset_id, weight) in enumerate(zip(owners, asset_ids, weights, strict=True)):
+            for k in range(weight):
+                tx.send(owner.address, registry, "addPatent", asset_id, REQUIRED[k].encode(), f"{tag}{i:04d}{k}")
+        tx.mine()
+        t = now(w3)
+        for owner, asset_id, weight in zip(owners, asset_ids, weights, strict=True):
+            for k in range(weight):
+                status = int(PatentStatus.GRANTED)
+                tx.send(operator, registry, "verifyPatent", asset_id, k, status, t - 1000, t + 10 * YEAR)
+            tx.send(operator, registry, "recordEvaluation", asset_id, 8_000, b"\x22" * 32, "gas-1")
+            tx.send(operator, pool_c, "admitFounder", owner.address)
+        tx.mine()
+        for owner, asset_id in zip(founders, asset_ids[:-1], strict=True):
+            tx.send(owner.address, pool_c, "contribute", asset_id)
+        tx.mine()
+    pool.activate()
+    with Bulk(w3) as tx:
+        for member in members:
+            tx.send(member.address, coin, "mint", member.address, 10**12)
+            tx.send(member.address, coin, "approve", pool.address, MAX_UINT)
+            tx.send(member.address, pool_c, "join", 0, FEE)
+        tx.mine()
+
+    counts = pool.counts()
+    assert (counts["members"], counts["assets"]) == (len(members), len(founders))
+    assert pool.total_weight() == sum(weights[:-1])
+    return asset_ids[:-1], asset_ids[-1]
+
+
+def _measure(
+    world: World,
+    pool: PatentPoolClient,
+    joiner: LocalAccount,
+    claimant: LocalAccount,
+    newcomer: LocalAccount,
+    asset_id: int,
+    new_asset_id: int,
+) -> dict[str, int]:
+    w3 = world.w3
+
+    def as_(account: LocalAccount) -> PatentPoolClient:
+        return PatentPoolClient(Chain(w3, account), pool.address)
+
+    gas = {"join": as_(joiner).join(0, FEE).gas_used}
+    assert as_(claimant).claimable(claimant.address) > 0
+    gas["claim"] = as_(claimant).claim().gas_used
+    gas["contribute"] = as_(newcomer).contribute(new_asset_id).gas_used
+    at = now(w3)
+    assert pool.is_licensed(joiner.address, asset_id, at)
+    data = pool.contract.encode_abi("isLicensed", args=[joiner.address, asset_id, at])
+    gas["isLicensed"] = int(w3.eth.estimate_gas({"from": joiner.address, "to": pool.address, "data": data}))
+    return gas
+
+
+def test_gas_does_not_grow_with_members_founders_and_assets(world: World) -> None:
+    w3 = world.w3
+    small_pool = world.pool
+    large_pool = world.new_pool("Large pool")
+
+    accounts = extra_accounts(2 * (SMALL + LARGE) + 5, start=50_000)
+    small_founders, accounts = accounts[:SMALL], accounts[SMALL:]
+    small_members, accounts = accounts[:SMALL], accounts[SMALL:]
+    large_founders, accounts = accounts[:LARGE], accounts[LARGE:]
+    large_members, accounts = accounts[:LARGE], accounts[LARGE:]
+    joiner, small_newcomer, large_newcomer = accounts[:3]
+    fund_ether(
+        w3, [*small_founders, *small_members, *large_founders, *large_members, joiner, small_newcomer, large_newcomer]
+    )
+
+    small_assets, small_new = _populate(world, small_pool, small_founders, small_members, small_newcomer, "S")
+    large_assets, large_new = _populate(world, large_pool, large_founders, large_members, large_newcomer, "L")
+
+    # The joiner: tokens and an unlimited allowance for both pools, so both joins find the same
+    # non-zero balance slots and spend no allowance.
+    coin = StablecoinClient(Chain(w3, joiner), world.coin.address)
+    coin.mint(joiner.address, 10 * FEE)
+    coin.approve(small_pool.address, MAX_UINT)
+    coin.approve(large_pool.address, MAX_UINT)
+    for claimant in (small_founders[0], large_founders[0]):
+        assert world.coin.balance_of(claimant.address) == 0
+
+    small = _measure(world, small_pool, joiner, small_founders[0], small_newcomer, small_assets[0], small_new)
+    large = _measure(world, large_pool, joiner, large_founders[0], large_newcomer, large_assets[0], large_new)
+
+    assert small_pool.counts()["members"] == SMALL + 1 and large_pool.counts()["members"] == LARGE + 1
+    assert small_pool.counts()["assets"] == SMALL + 1 and large_pool.counts()["assets"] == LARGE + 1
+    assert PatentAssetClient(world.operator, world.assets.address).owner_of(large_new) == large_newcomer.address
+    for name in small:
+        assert abs(large[name] - small[name]) <= TOLERANCE * small[name], (
+            f"{name}: {small[name]} gas with {SMALL} founders/members, {large[name]} with {LARGE}"
+        )
