@@ -38,3 +38,33 @@ def test_the_readme_names_the_two_commands_the_makefile_has() -> None:
         assert f"make {target}" in text
         assert re.search(rf"^{target}:", makefile, re.M)
     assert "make test" in (README.parent / ".ci" / "run").read_text()
+
+
+def test_the_readme_command_line_walk_through_runs_word_for_word(
+    anvil: AnvilNode, snapshot: None, tmp_path: Path
+) -> None:
+    """The walk-through's shell blocks, run by bash -e against the test anvil (the README starts
+    its own node with `patentpool node &`; here the session's anvil stands in for it)."""
+    import subprocess
+    import sys
+
+    text = README.read_text()
+    walk = text[text.index("## Operator walk-through") : text.index("### A pool from a file")]
+    blocks = re.findall(r"```sh\n(.*?)```", walk, re.S)
+    assert len(blocks) == 2
+    script = "\n".join(line for b in blocks for line in b.splitlines() if not line.startswith("patentpool node"))
+    (tmp_path / "examples").symlink_to(README.parent / "examples")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATENTPOOL_")}
+    env.update(
+        PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '/usr/bin:/bin')}",
+        PATENTPOOL_RPC_URL=anvil.url,
+        PATENTPOOL_DEPLOYMENTS_DIR=str(tmp_path / "deployments"),
+    )
+    result = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-3000:])
+    assert "LICENSED" in result.stdout
+    assert "not licensed any more" in result.stdout
+    assert "MATCH" in result.stdout

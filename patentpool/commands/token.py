@@ -1,0 +1,77 @@
+"""`patentpool token ...`: the payment token on local chains: mint test tokens, read balances."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from patentpool._common import (
+    DeploymentOption,
+    JsonOption,
+    KeyOption,
+    KeystoreOption,
+    RpcOption,
+    done,
+    fail,
+    format_amount,
+    out,
+    parse_address,
+    parse_amount,
+    print_json,
+    session,
+    tx_json,
+)
+from registry.client import StablecoinClient
+from registry.node import LOCAL_CHAIN_IDS
+
+app = typer.Typer(help="The test payment token: mint on local chains, read balances.", no_args_is_help=True)
+
+
+@app.command("mint")
+def mint(
+    amount: Annotated[str, typer.Option("--amount", help="Whole tokens, e.g. 1000 or 12.5.")],
+    to: Annotated[str | None, typer.Option("--to", help="Recipient (default: the signer).")] = None,
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    private_key: KeyOption = None,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mint TestStablecoin (local chains only: anyone may mint it, so it is worth nothing)."""
+    s = session(rpc, deployment, private_key, keystore)
+    if s.chain_id not in LOCAL_CHAIN_IDS:
+        fail(f"chain {s.chain_id} is not a local chain: the test stablecoin exists only on local chains")
+    address = s.deployment.payment_token
+    if address is None:
+        fail("this deployment has no TestStablecoin")
+    token = StablecoinClient(s.signer, address)
+    decimals = token.decimals()
+    units = parse_amount(amount, decimals, "--amount")
+    recipient = parse_address(to, "--to") if to else s.signer.address
+    result = token.mint(recipient, units)
+    if as_json:
+        print_json({"token": address, "to": recipient, "amount": units, "tx": tx_json(result)})
+    else:
+        done(f"minted {format_amount(units, decimals)} tUSD to {recipient}", result)
+
+
+@app.command("balance")
+def balance(
+    account: Annotated[str, typer.Argument(help="The account.")],
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show an account's balance of the deployment's TestStablecoin."""
+    who = parse_address(account, "account")
+    s = session(rpc, deployment)
+    address = s.deployment.payment_token
+    if address is None:
+        fail("this deployment has no TestStablecoin")
+    token = StablecoinClient(s.reader, address)
+    units = token.balance_of(who)
+    if as_json:
+        print_json({"token": address, "account": who, "balance": units, "decimals": token.decimals()})
+    else:
+        out.print(f"{who} holds {format_amount(units, token.decimals())} tUSD", highlight=False)
