@@ -431,3 +431,17 @@ def test_each_contribution_adds_its_weight_to_its_founder_and_the_pool(world: Wo
     assert world.pool.founder_weight(address(world, 2)) == 2
     assert world.pool.total_weight() == 7
     assert world.pool.counts()["assets"] == 3
+
+
+def test_admit_founder_emits_founder_admitted_and_refuses_twice_or_the_zero_address(world: World) -> None:
+    from registry.reverts import PatentPoolAlreadyFounder, PatentPoolZeroAddress
+
+    founder = world.keys[4].address
+    result = world.pool.admit_founder(founder)
+    assert world.pool.events(result, "FounderAdmitted") == [{"founder": founder}]
+    assert world.pool.is_founder(founder)
+    with pytest.raises(PatentPoolAlreadyFounder) as exc:
+        world.pool.admit_founder(founder)
+    assert exc.value.error_args == {"account": founder}
+    with pytest.raises(PatentPoolZeroAddress):
+        world.pool.admit_founder("0x" + "00" * 20)
