@@ -430,7 +430,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         amount = _credits[msg.sender] + founderAmount;
         if (amount == 0) revert PatentPoolNothingToClaim(msg.sender);
         _credits[msg.sender] = 0;
-        f.credit -= founderAmount * _PRECISION;
+        f.credit %= _PRECISION;
         emit RevenueClaimed(msg.sender, amount);
         _paymentToken.safeTransfer(msg.sender, amount);
     }

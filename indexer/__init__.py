@@ -1,6 +1,32 @@
-"""The mirror side of patentpool: contract events into SQL, and the read-only API over it.
+"""The mirror side of patentpool: contract events into SQL (and, later, the read-only API over it).
 
-Not built yet; see the indexer issue.
+`indexer.sync.Indexer` reads the deployment's logs (`indexer.fetch`), decodes them
+(`indexer.decode`) and commits raw events, current-state projections (`indexer.projections`),
+per-block integrity digests and the checkpoint in one transaction per batch, into the tables of
+`indexer.schema` (created by the Alembic migrations in `indexer/migrations`, see `indexer.db`).
+One writer per database (`indexer.lock`). `patentpool index` runs it.
 """
 
-__all__: list[str] = []
+from indexer.errors import (
+    DatabaseMismatch,
+    IndexerError,
+    IndexerLocked,
+    LockLost,
+    MalformedRequest,
+    RangeTooLarge,
+    ReorgDuringBatch,
+    RpcError,
+    RpcUnavailable,
+)
+
+__all__ = [
+    "DatabaseMismatch",
+    "IndexerError",
+    "IndexerLocked",
+    "LockLost",
+    "MalformedRequest",
+    "RangeTooLarge",
+    "ReorgDuringBatch",
+    "RpcError",
+    "RpcUnavailable",
+]

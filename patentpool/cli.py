@@ -29,7 +29,7 @@ from patentpool._common import (
     settings_deployments_dir,
     settings_rpc,
 )
-from patentpool.commands import asset, dispute, licence, member, pool, revenue, token
+from patentpool.commands import asset, dispute, index, licence, member, pool, revenue, token
 from registry.errors import ContractRevert, RegistryError
 
 app = typer.Typer(
@@ -46,6 +46,7 @@ app.add_typer(licence.app, name="licence")
 app.add_typer(revenue.app, name="revenue")
 app.add_typer(dispute.app, name="dispute")
 app.add_typer(token.app, name="token")
+app.command("index")(index.index)
 
 EXIT_ERROR = 2
 

@@ -1,0 +1,222 @@
+"""Decoding raw logs by topic0 with eth_abi, into JSON-safe argument dicts.
+
+The event table is built once from the committed artifacts (PatentAsset, PatentPool, PoolFactory
+and TestStablecoin, whose ABI includes the ERC-20 Transfer every payment token emits). An event is
+keyed by (topic0, number of topics), which tells the ERC-20 `Transfer(from, to, value)` (3 topics)
+from the ERC-721 `Transfer(from, to, tokenId)` (4 topics).
+
+JSON-safe arguments, one JSON type per ABI type so a field never changes type with its value:
+addresses checksummed; `bytes`/`bytesN` as 0x-prefixed lower-case hex; integers of at most 48 bits
+(uint8 .. uint48) as JSON numbers, wider ones (uint64, uint256, ...) as decimal strings (a JSON
+number is exact only below 2**53); arrays as lists; tuples as objects by component name; indexed
+dynamic values (whose topic is only a hash) as the topic's hex.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Any
+
+from eth_abi.abi import decode as abi_decode
+from eth_utils.crypto import keccak
+from web3 import Web3
+
+from registry.artifacts import load_artifact
+
+__all__ = [
+    "DECODED_CONTRACTS",
+    "EventAbi",
+    "Log",
+    "decode_log",
+    "event_abis",
+    "event_topic",
+    "log_from_rpc",
+]
+
+#: Contracts whose ABIs name the events the indexer reads.
+DECODED_CONTRACTS: tuple[str, ...] = ("PoolFactory", "PatentAsset", "PatentPool", "TestStablecoin")
+
+#: Integers up to this many bits stay JSON numbers; wider ones become decimal strings.
+_MAX_JSON_INT_BITS = 48
+
+Converter = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    """One log as eth_getLogs returns it, parsed (hex kept lower-case, address checksummed)."""
+
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    tx_index: int
+    log_index: int
+    address: str
+    topics: tuple[str, ...]
+    data: str
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.block_number, self.log_index)
+
+
+def log_from_rpc(raw: dict[str, Any]) -> Log:
+    """Parse one eth_getLogs result object."""
+    return Log(
+        block_number=int(raw["blockNumber"], 16),
+        block_hash=raw["blockHash"].lower(),
+        tx_hash=raw["transactionHash"].lower(),
+        tx_index=int(raw["transactionIndex"], 16),
+        log_index=int(raw["logIndex"], 16),
+        address=checksum(raw["address"]),
+        topics=tuple(t.lower() for t in raw["topics"]),
+        data=raw["data"].lower(),
+    )
+
+
+@lru_cache(maxsize=1 << 16)
+def checksum(address: str) -> str:
+    """EIP-55 form of an address (cached: the same few addresses recur in every batch)."""
+    return Web3.to_checksum_address(address)
+
+
+@dataclass(frozen=True, slots=True)
+class EventAbi:
+    """What decoding one event needs, precomputed."""
+
+    name: str
+    signature: str
+    topic0: str
+    names: tuple[str, ...]
+    indexed: tuple[tuple[str, str, Converter | None], ...]
+    data_names: tuple[str, ...]
+    data_types: tuple[str, ...]
+    data_converters: tuple[Converter, ...]
+
+
+def _type_string(item: dict[str, Any]) -> str:
+    kind = str(item["type"])
+    if kind.startswith("tuple"):
+        inner = ",".join(_type_string(c) for c in item["components"])
+        return f"({inner}){kind[5:]}"
+    return kind
+
+
+_ARRAY = re.compile(r"^(.*)\[(\d*)\]$")
+
+
+def _converter(item: dict[str, Any]) -> Converter:
+    kind = str(item["type"])
+    match = _ARRAY.match(kind)
+    if match:
+        inner = _converter({**item, "type": match.group(1)})
+        return lambda values: [inner(v) for v in values]
+    if kind == "tuple":
+        parts = [(c["name"] or str(n), _converter(c)) for n, c in enumerate(item["components"])]
+        return lambda values: {name: conv(v) for (name, conv), v in zip(parts, values, strict=True)}
+    if kind == "address":
+        return lambda v: checksum(v)
+    if kind == "bool":
+        return bool
+    if kind == "string":
+        return str
+    if kind.startswith("bytes"):
+        return lambda v: "0x" + bytes(v).hex()
+    if kind.startswith(("uint", "int")):
+        bits = int(kind.lstrip("uint") or 256)
+        return int if bits <= _MAX_JSON_INT_BITS else (lambda v: str(int(v)))
+    raise ValueError(f"unsupported ABI type {kind}")
+
+
+def _topic_converter(type_string: str) -> Converter | None:
+    """How to read a static indexed value straight from its 32-byte topic (hex), without eth_abi."""
+    if type_string == "address":
+        return lambda topic: checksum("0x" + topic[-40:])
+    if type_string == "bool":
+        return lambda topic: int(topic, 16) != 0
+    if type_string.startswith("bytes"):
+        width = int(type_string[5:])
+        return lambda topic: "0x" + topic[2 : 2 + 2 * width]
+    if type_string.startswith("uint"):
+        bits = int(type_string[4:] or 256)
+        return (lambda topic: int(topic, 16)) if bits <= _MAX_JSON_INT_BITS else (lambda topic: str(int(topic, 16)))
+    if type_string.startswith("int"):
+        bits = int(type_string[3:] or 256)
+
+        def signed(topic: str) -> int:
+            value = int(topic, 16)
+            return value - (1 << 256) if value >= 1 << 255 else value
+
+        return signed if bits <= _MAX_JSON_INT_BITS else (lambda topic: str(signed(topic)))
+    return None
+
+
+def _is_dynamic(type_string: str) -> bool:
+    return type_string in ("string", "bytes") or type_string.endswith("]") or type_string.startswith("(")
+
+
+def event_topic(signature: str) -> str:
+    return "0x" + keccak(text=signature).hex()
+
+
+def _event_abi(entry: dict[str, Any]) -> EventAbi:
+    inputs = entry["inputs"]
+    signature = f"{entry['name']}({','.join(_type_string(i) for i in inputs)})"
+    indexed: list[tuple[str, str, Converter | None]] = []
+    data_items = []
+    for item in inputs:
+        type_string = _type_string(item)
+        if item["indexed"]:
+            indexed.append(
+                (item["name"], type_string, None if _is_dynamic(type_string) else _topic_converter(type_string))
+            )
+        else:
+            data_items.append(item)
+    return EventAbi(
+        name=entry["name"],
+        signature=signature,
+        topic0=event_topic(signature),
+        names=tuple(i["name"] for i in inputs),
+        indexed=tuple(indexed),
+        data_names=tuple(i["name"] for i in data_items),
+        data_types=tuple(_type_string(i) for i in data_items),
+        data_converters=tuple(_converter(i) for i in data_items),
+    )
+
+
+@cache
+def event_abis(contracts: Iterable[str] = DECODED_CONTRACTS) -> dict[tuple[str, int], EventAbi]:
+    """(topic0, number of topics) -> event, over the given artifacts' ABIs."""
+    table: dict[tuple[str, int], EventAbi] = {}
+    for name in contracts:
+        for entry in load_artifact(name)["abi"]:
+            if entry.get("type") != "event" or entry.get("anonymous"):
+                continue
+            abi = _event_abi(entry)
+            table[(abi.topic0, 1 + len(abi.indexed))] = abi
+    return table
+
+
+def decode_log(log: Log) -> tuple[str, dict[str, Any]]:
+    """The event name and JSON-safe arguments of a log (in ABI order).
+
+    A log no known event matches, or that does not decode, is named "Unknown" with its topics and
+    data as arguments, so it is still stored and still counted in the digest.
+    """
+    abi = event_abis().get((log.topics[0], len(log.topics))) if log.topics else None
+    if abi is None:
+        return "Unknown", {"topics": list(log.topics), "data": log.data}
+    try:
+        values: dict[str, Any] = {}
+        for (name, _, conv), topic in zip(abi.indexed, log.topics[1:], strict=True):
+            values[name] = topic if conv is None else conv(topic)
+        if abi.data_types:
+            decoded = abi_decode(list(abi.data_types), bytes.fromhex(log.data[2:]))
+            for name, conv, value in zip(abi.data_names, abi.data_converters, decoded, strict=True):
+                values[name] = conv(value)
+        return abi.name, {name: values[name] for name in abi.names}
+    except Exception as exc:  # a foreign contract reusing a signature with other data
+        return "Unknown", {"topics": list(log.topics), "data": log.data, "error": f"{abi.name}: {exc}"}

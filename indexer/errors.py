@@ -1,0 +1,94 @@
+"""The exceptions of the indexer: one root, `IndexerError`, and a subclass per failure."""
+
+from __future__ import annotations
+
+__all__ = [
+    "DatabaseMismatch",
+    "IndexerError",
+    "IndexerLocked",
+    "LockLost",
+    "MalformedRequest",
+    "RangeTooLarge",
+    "ReorgDuringBatch",
+    "RpcError",
+    "RpcUnavailable",
+]
+
+
+class IndexerError(Exception):
+    """Root of every error the indexer raises on purpose."""
+
+
+class RpcError(IndexerError):
+    """The node answered a JSON-RPC call with an error object."""
+
+    def __init__(self, method: str, code: int, message: str) -> None:
+        self.method = method
+        self.code = code
+        self.message = message
+        super().__init__(f"{method} failed: {message} (JSON-RPC error {code})")
+
+
+class MalformedRequest(RpcError):
+    """The node rejected the request itself (bad params, unknown method): retrying cannot help."""
+
+
+class RangeTooLarge(RpcError):
+    """The provider refused an eth_getLogs range: too many results or too many blocks.
+
+    `suggested` is the largest block count the error text suggests, when it names one.
+    """
+
+    def __init__(self, method: str, code: int, message: str, suggested: int | None) -> None:
+        super().__init__(method, code, message)
+        self.suggested = suggested
+
+
+class RpcUnavailable(IndexerError):
+    """Transport errors went on past the last retry."""
+
+    def __init__(self, url: str, attempts: int, last: str) -> None:
+        self.url = url
+        self.attempts = attempts
+        self.last = last
+        super().__init__(f"the node at {url} did not answer after {attempts} attempts: {last}")
+
+
+class ReorgDuringBatch(IndexerError):
+    """The chain changed while a batch was read (a log's block hash no longer matches its header)."""
+
+    def __init__(self, block_number: int, expected: str, got: str) -> None:
+        self.block_number = block_number
+        self.expected = expected
+        self.got = got
+        super().__init__(f"block {block_number} changed while it was read ({expected} became {got})")
+
+
+class IndexerLocked(IndexerError):
+    """Another indexer holds the database's lock and its heartbeat is fresh."""
+
+    def __init__(self, owner: str, age_seconds: float) -> None:
+        self.owner = owner
+        self.age_seconds = age_seconds
+        super().__init__(
+            f"another indexer ({owner}) is writing to this database (heartbeat {age_seconds:.0f} s ago); "
+            "stop it first: two indexers must not interleave"
+        )
+
+
+class LockLost(IndexerError):
+    """This indexer's lock was taken over (its heartbeat went stale); it stops without writing."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        super().__init__(f"the database lock of {owner} was taken over by another indexer; stopping")
+
+
+class DatabaseMismatch(IndexerError):
+    """The database mirrors another chain or deployment than the one asked for."""
+
+    def __init__(self, what: str, stored: object, asked: object) -> None:
+        self.what = what
+        self.stored = stored
+        self.asked = asked
+        super().__init__(f"this database mirrors {what} {stored}, not {asked}; use another DATABASE_URL")

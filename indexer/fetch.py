@@ -1,0 +1,298 @@
+"""Reading the chain: a small JSON-RPC client with retries, and adaptive eth_getLogs ranges.
+
+Retries: transport failures (connection refused or reset, timeouts, HTTP 429 and 5xx, a garbled
+body) and the node's transient errors (rate limits, "header not found" on a lagging backend) are
+retried with exponential backoff; a malformed request (JSON-RPC -32700/-32600/-32601/-32602 that is
+not a range complaint) never is.
+
+Ranges: one call covers [start, end] for every filter at once. The range doubles while responses
+are small, halves on a provider's "too many results / range too large" error (or takes the range
+the error text suggests), and a batch's logs are only returned once every filter answered for the
+same range, so no block is read twice or skipped.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from indexer.errors import MalformedRequest, RangeTooLarge, RpcError, RpcUnavailable
+
+__all__ = ["LogFetcher", "LogFilter", "Rpc", "classify_error", "suggested_range"]
+
+_MALFORMED_CODES = frozenset({-32700, -32600, -32601, -32602})
+_RANGE_PATTERNS = (
+    "query returned more than",
+    "too many results",
+    "more than 10000 results",
+    "response size exceeded",
+    "response size is larger",
+    "response too large",
+    "log response size",
+    "range too large",
+    "range is too large",
+    "exceeds max",
+    "exceed max",
+    "exceed maximum",
+    "limited to a",
+    "too many blocks",
+    "max results",
+    "query timeout exceeded",
+)
+_TRANSIENT_PATTERNS = (
+    "rate limit",
+    "too many requests",
+    "header not found",
+    "unknown block",
+    "timeout",
+    "timed out",
+    "try again",
+    "temporarily",
+    "busy",
+    "internal error",
+)
+_SUGGESTED_PAIR = re.compile(r"\[\s*(0x[0-9a-f]+)\s*,\s*(0x[0-9a-f]+)\s*\]")
+_SUGGESTED_COUNT = (
+    re.compile(r"(\d[\d,]*)\s*(k?)\s*(?:-?\s*block)?\s*range"),
+    re.compile(r"range[^\d\[]{0,40}?(\d[\d,]*)\s*(k?)\b"),
+)
+
+
+def _is_range_complaint(lowered: str) -> bool:
+    if any(p in lowered for p in _RANGE_PATTERNS):
+        return True
+    return "range" in lowered and any(w in lowered for w in _RANGE_WORDS)
+
+
+_RANGE_WORDS = ("too large", "too wide", "too big", "exceed", "limit", "maximum", "max ", "should work")
+
+
+def suggested_range(message: str, start: int) -> int | None:
+    """The block count a provider's error text suggests for a range starting at `start`, if any."""
+    text = message.lower()
+    pair = _SUGGESTED_PAIR.search(text)
+    if pair:
+        first, last = int(pair.group(1), 16), int(pair.group(2), 16)
+        if last >= first:
+            return last - max(first, start) + 1 if last >= start else None
+    for pattern in _SUGGESTED_COUNT:
+        match = pattern.search(text)
+        if match:
+            count = int(match.group(1).replace(",", "")) * (1000 if match.group(2) == "k" else 1)
+            if count > 0:
+                return count
+    return None
+
+
+def classify_error(method: str, error: dict[str, Any], start: int | None = None) -> RpcError:
+    """The exception for a JSON-RPC error object (range complaint, malformed request or other)."""
+    code = int(error.get("code", 0))
+    message = str(error.get("message", ""))
+    data = error.get("data")
+    text = f"{message} {data}" if isinstance(data, str) else message
+    lowered = text.lower()
+    if method == "eth_getLogs" and _is_range_complaint(lowered):
+        return RangeTooLarge(method, code, text, suggested_range(text, start or 0))
+    if code in _MALFORMED_CODES:
+        return MalformedRequest(method, code, text)
+    return RpcError(method, code, text)
+
+
+def _transient(exc: RpcError) -> bool:
+    if isinstance(exc, MalformedRequest | RangeTooLarge):
+        return False
+    lowered = exc.message.lower()
+    return exc.code in (-32005, -32603, 429) or any(p in lowered for p in _TRANSIENT_PATTERNS)
+
+
+class _Transport(Exception):
+    pass
+
+
+@dataclass
+class Rpc:
+    """A JSON-RPC 2.0 client over HTTP with retries and exponential backoff."""
+
+    url: str
+    timeout: float = 30.0
+    attempts: int = 8
+    backoff: float = 0.25
+    max_backoff: float = 30.0
+    sleep: Callable[[float], None] = time.sleep
+    session: requests.Session = field(default_factory=requests.Session, repr=False)
+    retries: int = 0
+    _id: int = 0
+
+    def call(self, method: str, params: Sequence[Any], start: int | None = None) -> Any:
+        """One call; `start` (eth_getLogs) lets a range complaint's suggestion be read."""
+        return self._retrying(lambda: self._single(method, params, start))
+
+    def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """Several calls in one HTTP request; results in the order of `calls`."""
+        if not calls:
+            return []
+        return self._retrying(lambda: self._batch(calls))  # type: ignore[no-any-return]
+
+    def _retrying(self, attempt: Callable[[], Any]) -> Any:
+        delay = self.backoff
+        last = ""
+        for n in range(1, self.attempts + 1):
+            try:
+                return attempt()
+            except _Transport as exc:
+                last = str(exc)
+            except RpcError as exc:
+                if not _transient(exc):
+                    raise
+                last = str(exc)
+            if n == self.attempts:
+                break
+            self.retries += 1
+            self.sleep(min(self.max_backoff, delay) * (0.5 + random.random() / 2))
+            delay *= 2
+        raise RpcUnavailable(self.url, self.attempts, last)
+
+    def _post(self, payload: Any) -> Any:
+        try:
+            response = self.session.post(self.url, json=payload, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise _Transport(f"{type(exc).__name__}: {exc}") from None
+        if response.status_code == 429 or response.status_code >= 500:
+            raise _Transport(f"HTTP {response.status_code}")
+        try:
+            return response.json()
+        except ValueError:
+            if response.status_code >= 400:
+                raise MalformedRequest("http", response.status_code, response.text[:200]) from None
+            raise _Transport(f"unreadable response body (HTTP {response.status_code})") from None
+
+    def _next_id(self) -> int:
+        self._id += 1
+        return self._id
+
+    def _single(self, method: str, params: Sequence[Any], start: int | None) -> Any:
+        body = self._post({"jsonrpc": "2.0", "id": self._next_id(), "method": method, "params": list(params)})
+        if not isinstance(body, dict):
+            raise _Transport("the response is not a JSON-RPC object")
+        if body.get("error") is not None:
+            raise classify_error(method, body["error"], start)
+        if "result" not in body:
+            raise _Transport("the response has neither result nor error")
+        return body["result"]
+
+    def _batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        first = self._id + 1
+        payload = [
+            {"jsonrpc": "2.0", "id": self._next_id(), "method": method, "params": list(params)}
+            for method, params in calls
+        ]
+        body = self._post(payload)
+        if not isinstance(body, list):
+            if isinstance(body, dict) and body.get("error") is not None:
+                raise classify_error("batch", body["error"])
+            raise _Transport("the batch response is not a list")
+        by_id = {item.get("id"): item for item in body if isinstance(item, dict)}
+        results = []
+        for offset, (method, _) in enumerate(calls):
+            item = by_id.get(first + offset)
+            if item is None:
+                raise _Transport(f"the batch response lacks the answer to {method}")
+            if item.get("error") is not None:
+                raise classify_error(method, item["error"])
+            results.append(item.get("result"))
+        return results
+
+    def block_number(self) -> int:
+        return int(self.call("eth_blockNumber", []), 16)
+
+    def chain_id(self) -> int:
+        return int(self.call("eth_chainId", []), 16)
+
+    def headers(self, numbers: Sequence[int], chunk: int = 100) -> dict[int, dict[str, Any] | None]:
+        """Block headers by number (None for a block the node does not have)."""
+        found: dict[int, dict[str, Any] | None] = {}
+        ordered = sorted(set(numbers))
+        for i in range(0, len(ordered), chunk):
+            part = ordered[i : i + chunk]
+            blocks = self.batch([("eth_getBlockByNumber", [hex(n), False]) for n in part])
+            for n, block in zip(part, blocks, strict=True):
+                found[n] = block
+        return found
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """One eth_getLogs filter minus its range: addresses and topics."""
+
+    addresses: tuple[str, ...]
+    topics: tuple[Any, ...] = ()
+
+    def params(self, start: int, end: int) -> dict[str, Any]:
+        query: dict[str, Any] = {"fromBlock": hex(start), "toBlock": hex(end), "address": list(self.addresses)}
+        if self.topics:
+            query["topics"] = [list(t) if isinstance(t, tuple) else t for t in self.topics]
+        return query
+
+
+@dataclass
+class LogFetcher:
+    """eth_getLogs over adaptive block ranges, for several filters at once."""
+
+    rpc: Rpc
+    initial_range: int = 2_000
+    max_range: int = 50_000
+    small_response: int = 2_000
+    span: int = 0
+    splits: int = 0
+    calls: int = 0
+
+    def __post_init__(self) -> None:
+        self.span = self.span or self.initial_range
+
+    def fetch(
+        self,
+        start: int,
+        stop: int,
+        filters: Sequence[LogFilter],
+        before: Callable[[int, int], None] | None = None,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """The logs of [start, end] for some end <= stop the range allows; returns (end, raw logs).
+
+        `before(start, end)` runs before each attempt (the indexer reads the end block's hash there,
+        to notice a reorg that lands while the logs are read).
+        """
+        while True:
+            end = min(stop, start + self.span - 1)
+            width = end - start + 1
+            if before is not None:
+                before(start, end)
+            try:
+                logs: list[dict[str, Any]] = []
+                for f in filters:
+                    self.calls += 1
+                    logs.extend(self.rpc.call("eth_getLogs", [f.params(start, end)], start=start))
+            except RangeTooLarge as exc:
+                if width <= 1:
+                    raise
+                self.splits += 1
+                smaller = exc.suggested if exc.suggested is not None and exc.suggested < width else width // 2
+                self.span = max(1, smaller)
+                continue
+            if width == self.span and len(logs) < self.small_response:
+                self.span = min(self.max_range, self.span * 2)
+            return end, logs
+
+    def fetch_all(self, start: int, stop: int, filters: Sequence[LogFilter]) -> list[dict[str, Any]]:
+        """Every log of exactly [start, stop], in as many ranges as it takes."""
+        logs: list[dict[str, Any]] = []
+        while start <= stop and filters:
+            end, part = self.fetch(start, stop, filters)
+            logs.extend(part)
+            start = end + 1
+        return logs

@@ -1,0 +1,112 @@
+"""One writer per database: a lock row with a heartbeat.
+
+`acquire` takes the row when it is free or its heartbeat is older than `stale_after` (the holder
+crashed), with a compare-and-set so two starters cannot both win. Every batch re-checks ownership
+inside its own transaction (`check`), so an indexer whose lock was taken over never commits again.
+A daemon thread refreshes the heartbeat while a long batch is read.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from indexer.errors import IndexerLocked, LockLost
+from indexer.schema import IndexerLock
+
+__all__ = ["Lock", "default_owner"]
+
+_T = IndexerLock.__table__  # type: ignore[attr-defined]
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()} pid {os.getpid()} #{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Lock:
+    """The database's writer lock, held by `owner`."""
+
+    engine: Engine
+    owner: str = field(default_factory=default_owner)
+    stale_after: float = 60.0
+    heartbeat_every: float = 5.0
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+    lost: bool = False
+
+    def acquire(self) -> None:
+        """Take the lock, or raise IndexerLocked naming the live holder."""
+        now = time.time()
+        try:
+            with self.engine.begin() as conn:
+                row = conn.execute(sa.select(_T).where(_T.c.id == 1)).mappings().first()
+                if row is None:
+                    conn.execute(sa.insert(_T).values(id=1, owner=self.owner, acquired_at=now, heartbeat_at=now))
+                else:
+                    age = now - float(row["heartbeat_at"])
+                    if row["owner"] != self.owner and age < self.stale_after:
+                        raise IndexerLocked(str(row["owner"]), age)
+                    taken = conn.execute(
+                        sa.update(_T)
+                        .where(_T.c.id == 1, _T.c.owner == row["owner"], _T.c.heartbeat_at == row["heartbeat_at"])
+                        .values(owner=self.owner, acquired_at=now, heartbeat_at=now)
+                    )
+                    if taken.rowcount != 1:
+                        raise IndexerLocked("another starter", 0.0)
+        except IntegrityError:
+            holder = self.holder()
+            raise IndexerLocked(holder or "another starter", 0.0) from None
+        self.lost = False
+
+    def holder(self) -> str | None:
+        with self.engine.connect() as conn:
+            owner = conn.execute(sa.select(_T.c.owner).where(_T.c.id == 1)).scalar()
+        return None if owner is None else str(owner)
+
+    def check(self, conn: Connection) -> None:
+        """Inside a batch's transaction: refresh the heartbeat, or raise LockLost."""
+        done = conn.execute(
+            sa.update(_T).where(_T.c.id == 1, _T.c.owner == self.owner).values(heartbeat_at=time.time())
+        )
+        if done.rowcount != 1:
+            self.lost = True
+            raise LockLost(self.owner)
+
+    def beat(self) -> None:
+        """Refresh the heartbeat in a transaction of its own."""
+        with self.engine.begin() as conn:
+            self.check(conn)
+
+    def start_heartbeat(self) -> None:
+        """Refresh the heartbeat from a daemon thread until `release`."""
+        self._stop.clear()
+
+        def run() -> None:
+            while not self._stop.wait(self.heartbeat_every):
+                try:
+                    self.beat()
+                except LockLost:
+                    return
+                except OperationalError:
+                    continue  # the database is busy or briefly away; the next beat retries
+
+        self._thread = threading.Thread(target=run, name="indexer-heartbeat", daemon=True)
+        self._thread.start()
+
+    def release(self) -> None:
+        """Stop the heartbeat and free the row (if still ours)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.heartbeat_every + 5)
+            self._thread = None
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(_T).where(_T.c.id == 1, _T.c.owner == self.owner))

@@ -1,0 +1,599 @@
+"""Current-state tables from events: `apply` one event, `rebuild` every table from the raw events.
+
+Rows a batch touches are read once into memory (`Store`), changed there and written back in bulk
+(executemany INSERT for new rows, executemany UPDATE for existing ones) when the batch commits.
+Projections are a pure function of the ordered raw events, so rebuilding from them gives exactly
+what incremental indexing gave.
+
+Events with no state of their own (Initialized, Approval, ApprovalForAll, RoleAdminChanged,
+Unknown) live in the raw table only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+from indexer.schema import (
+    PROJECTION_TABLES,
+    Asset,
+    Claim,
+    Contribution,
+    Dispute,
+    Evaluation,
+    Event,
+    Founder,
+    Licence,
+    Member,
+    Offer,
+    Patent,
+    Payment,
+    Pool,
+    Role,
+    TierFee,
+    TokenTransfer,
+)
+
+__all__ = ["HANDLED_EVENTS", "RAW_ONLY_EVENTS", "Store", "apply", "rebuild"]
+
+_MAX_BIGINT = 2**63 - 1
+#: Events kept in the raw table only: they change nothing the registry shows.
+RAW_ONLY_EVENTS = frozenset({"Initialized", "Approval", "ApprovalForAll", "RoleAdminChanged", "Unknown"})
+
+Row = dict[str, Any]
+
+
+def _table(model: type[SQLModel]) -> sa.Table:
+    return model.__table__  # type: ignore[attr-defined,no-any-return]
+
+
+class Store:
+    """The projection rows one batch touches, read on first use and written back by `flush`."""
+
+    def __init__(self, conn: Connection, empty: bool = False) -> None:
+        self.conn = conn
+        self.empty = empty  # rebuilding: nothing is in the tables, never read them
+        self._rows: dict[type[SQLModel], dict[tuple[Any, ...], Row]] = {}
+        self._existing: dict[type[SQLModel], set[tuple[Any, ...]]] = {}
+        self._dirty: dict[type[SQLModel], set[tuple[Any, ...]]] = {}
+
+    @staticmethod
+    def _pk(model: type[SQLModel]) -> tuple[str, ...]:
+        return tuple(c.name for c in _table(model).primary_key.columns)
+
+    def _key(self, model: type[SQLModel], fields: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(fields[name] for name in self._pk(model))
+
+    def get(self, model: type[SQLModel], **key: Any) -> Row | None:
+        """The row with this primary key (marked changed: callers get rows to change them)."""
+        k = self._key(model, key)
+        rows = self._rows.setdefault(model, {})
+        row = rows.get(k)
+        if row is None and not self.empty:
+            found = self.conn.execute(_select_by_key(model), {f"pk_{n}": v for n, v in key.items()}).mappings().first()
+            if found is not None:
+                row = dict(found)
+                rows[k] = row
+                self._existing.setdefault(model, set()).add(k)
+        if row is not None:
+            self._dirty.setdefault(model, set()).add(k)
+        return row
+
+    def get_or_create(self, model: type[SQLModel], **key: Any) -> Row:
+        row = self.get(model, **key)
+        return row if row is not None else self.add(model, **key)
+
+    def add(self, model: type[SQLModel], **values: Any) -> Row:
+        """A new row: the model's defaults overlaid with `values`."""
+        row = _defaults(model) | values
+        k = self._key(model, row)
+        self._rows.setdefault(model, {})[k] = row
+        self._dirty.setdefault(model, set()).add(k)
+        return row
+
+    def flush(self) -> int:
+        """Write every changed row; returns how many."""
+        written = 0
+        for model, keys in self._dirty.items():
+            table = _table(model)
+            rows = self._rows[model]
+            existing = self._existing.get(model, set())
+            inserts = [rows[k] for k in keys if k not in existing]
+            updates = [rows[k] for k in keys if k in existing]
+            if inserts:
+                self.conn.execute(sa.insert(table), inserts)
+            if updates:
+                pk = self._pk(model)
+                stmt = sa.update(table).where(sa.and_(*(table.c[n] == sa.bindparam(f"pk_{n}") for n in pk)))
+                self.conn.execute(stmt, [{**r, **{f"pk_{n}": r[n] for n in pk}} for r in updates])
+            existing.update(keys)
+            self._existing[model] = existing
+            written += len(keys)
+        self._dirty = {}
+        return written
+
+    def clear(self) -> None:
+        """Forget cached rows (after a flush, to bound memory on a long rebuild)."""
+        self._rows.clear()
+        self._existing.clear()
+        self._dirty.clear()
+
+
+_SELECTS: dict[type[SQLModel], sa.Select[Any]] = {}
+
+
+def _select_by_key(model: type[SQLModel]) -> sa.Select[Any]:
+    """SELECT one row by primary key, built once per table so its compiled form is reused."""
+    stmt = _SELECTS.get(model)
+    if stmt is None:
+        table = _table(model)
+        pk = [c.name for c in table.primary_key.columns]
+        stmt = sa.select(table).where(sa.and_(*(table.c[n] == sa.bindparam(f"pk_{n}") for n in pk)))
+        _SELECTS[model] = stmt
+    return stmt
+
+
+_DEFAULTS: dict[type[SQLModel], Row] = {}
+
+
+def _defaults(model: type[SQLModel]) -> Row:
+    cached = _DEFAULTS.get(model)
+    if cached is None:
+        cached = {}
+        for name, info in model.model_fields.items():
+            if info.default_factory is not None:
+                cached[name] = None  # filled per row below
+            else:
+                cached[name] = info.default
+        _DEFAULTS[model] = cached
+    row = dict(cached)
+    for name, info in model.model_fields.items():
+        if info.default_factory is not None:
+            row[name] = info.default_factory()  # type: ignore[call-arg]
+    return row
+
+
+# --- event handlers ---------------------------------------------------------------------------------
+
+
+def _int(value: Any) -> int:
+    return int(value)
+
+
+def _u64(value: Any) -> int:
+    return min(int(value), _MAX_BIGINT)
+
+
+def _ascii(hex_code: str) -> str:
+    return bytes.fromhex(hex_code[2:]).decode("ascii", "replace")
+
+
+def _touch(row: Row, ev: Mapping[str, Any]) -> Row:
+    row["tx_hash"] = ev["tx_hash"]
+    row["block_number"] = ev["block_number"]
+    row["block_hash"] = ev["block_hash"]
+    row["log_index"] = ev["log_index"]
+    return row
+
+
+def _pool(store: Store, ev: Mapping[str, Any], address: str | None = None) -> Row:
+    row = store.get(Pool, address=address or ev["address"])
+    if row is None:
+        row = store.add(
+            Pool, address=address or ev["address"], created_block=ev["block_number"], created_tx=ev["tx_hash"]
+        )
+    return _touch(row, ev)
+
+
+def _provenance(ev: Mapping[str, Any]) -> Row:
+    return {
+        "tx_hash": ev["tx_hash"],
+        "block_number": ev["block_number"],
+        "block_hash": ev["block_hash"],
+        "log_index": ev["log_index"],
+    }
+
+
+Handler = Callable[[Store, Mapping[str, Any], Mapping[str, Any]], None]
+
+
+def _pool_created(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    row = _pool(s, ev, a["pool"])
+    row.update(
+        pool_index=_int(a["index"]),
+        operator=a["operator"],
+        name=a["name"],
+        kind=a["kind"],
+        field=a["field"],
+        payment_token=a["paymentToken"],
+    )
+
+
+def _pool_initialized(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    _pool(s, ev).update(
+        name=a["name"],
+        kind=a["kind"],
+        field=a["field"],
+        payment_token=a["paymentToken"],
+        operator=a["operator"],
+        asset_registry=a["assetRegistry"],
+    )
+
+
+def _tier_fee(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    _touch(s.get_or_create(TierFee, pool=ev["address"], tier=a["tier"]), ev)["annual_fee"] = _int(a["annualFee"])
+    _pool(s, ev)
+
+
+def _qualification(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    _pool(s, ev).update(
+        required_jurisdictions=[_ascii(j) for j in a["jurisdictions"]],
+        min_granted=a["minGranted"],
+        min_score_bps=a["minScoreBps"],
+    )
+
+
+def _setter(column: str, arg: str, convert: Callable[[Any], Any] = lambda v: v) -> Handler:
+    def handle(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+        _pool(s, ev)[column] = convert(a[arg])
+
+    return handle
+
+
+def _paused(value: bool) -> Handler:
+    def handle(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+        _pool(s, ev)["paused"] = value
+
+    return handle
+
+
+def _founder_admitted(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    row = s.get(Founder, pool=ev["address"], founder=a["founder"])
+    if row is None:
+        row = s.add(Founder, pool=ev["address"], founder=a["founder"], admitted_block=ev["block_number"])
+        _pool(s, ev)["founder_count"] += 1
+    _touch(row, ev)
+
+
+def _founder_weight(s: Store, ev: Mapping[str, Any], founder: str, delta: int, assets: int = 0) -> None:
+    row = s.get_or_create(Founder, pool=ev["address"], founder=founder)
+    row["weight"] += delta
+    row["asset_count"] += assets
+    _touch(row, ev)
+    _pool(s, ev)["total_weight"] += delta
+
+
+def _status(row: Row) -> str:
+    if row["withdrawn_at"]:
+        return "withdrawn"
+    if row["suspended"]:
+        return "suspended"
+    if row["withdrawal_effective_at"]:
+        return "withdrawing"
+    return "active"
+
+
+def _contributed(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    weight = _int(a["weight"])
+    # New for sure: the pool refuses an asset that is, or was, in it (PatentPoolAssetAlreadyContributed).
+    row = s.add(Contribution, pool=ev["address"], asset_id=_int(a["assetId"]))
+    row.update(
+        founder=a["founder"],
+        weight=weight,
+        initial_weight=weight,
+        granted_in_required=_int(a["grantedInRequired"]),
+        score_bps=a["scoreBps"],
+        contributed_at=ev["block_timestamp"],
+    )
+    row["status"] = _status(_touch(row, ev))
+    _founder_weight(s, ev, a["founder"], weight, assets=1)
+    _pool(s, ev)["asset_count"] += 1
+
+
+def _contribution(s: Store, ev: Mapping[str, Any], asset_id: Any) -> Row:
+    return _touch(s.get_or_create(Contribution, pool=ev["address"], asset_id=_int(asset_id)), ev)
+
+
+def _withdrawal_announced(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    row = _contribution(s, ev, a["assetId"])
+    row["withdrawal_effective_at"] = _u64(a["effectiveAt"])
+    row["status"] = _status(row)
+
+
+def _withdrawn(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    row = _contribution(s, ev, a["assetId"])
+    weight = _int(a["weight"])
+    row.update(weight=row["weight"] - weight, withdrawn_at=ev["block_timestamp"])
+    row["status"] = _status(row)
+    _founder_weight(s, ev, a["founder"], -weight, assets=-1)
+
+
+def _suspended(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    row = _contribution(s, ev, a["assetId"])
+    weight = _int(a["weight"])
+    row.update(weight=row["weight"] - weight, suspended=True, suspended_by_dispute=_int(a["disputeId"]))
+    row["status"] = _status(row)
+    _founder_weight(s, ev, row["founder"], -weight)
+
+
+def _member_joined(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    row = s.get(Member, pool=ev["address"], member=a["member"])
+    if row is None:
+        row = s.add(Member, pool=ev["address"], member=a["member"], joined_block=ev["block_number"])
+        _pool(s, ev)["member_count"] += 1
+    row.update(
+        tier=a["tier"],
+        valid_from=_u64(a["validFrom"]),
+        valid_until=_u64(a["validUntil"]),
+        total_paid=row["total_paid"] + _int(a["fee"]),
+    )
+    _touch(row, ev)
+
+
+def _member_renewed(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    row = s.get_or_create(Member, pool=ev["address"], member=a["member"])
+    row.update(
+        tier=a["tier"],
+        valid_from=_u64(a["validFrom"]),
+        valid_until=_u64(a["validUntil"]),
+        total_paid=row["total_paid"] + _int(a["fee"]),
+        renewals=row["renewals"] + 1,
+    )
+    _touch(row, ev)
+
+
+def _offered(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    row = s.add(Offer, pool=ev["address"], offer_id=_int(a["offerId"]))  # ids are a counter: new
+    row.update(
+        licensee=a["licensee"],
+        asset_ids=[_int(x) for x in a["assetIds"]],
+        start=_u64(a["start"]),
+        end=_u64(a["end"]),
+        price=_int(a["price"]),
+        terms_hash=a["termsHash"],
+        status="open",
+    )
+    _touch(row, ev)
+    _pool(s, ev)["offer_count"] += 1
+
+
+def _offer_cancelled(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    row = s.get_or_create(Offer, pool=ev["address"], offer_id=_int(a["offerId"]))
+    _touch(row, ev)["status"] = "cancelled"
+
+
+def _licence_granted(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    licence_id = _int(a["licenceId"])
+    offer = s.get_or_create(Offer, pool=ev["address"], offer_id=_int(a["offerId"]))
+    _touch(offer, ev).update(status="accepted", licence_id=licence_id)
+    row = s.add(Licence, pool=ev["address"], licence_id=licence_id)  # ids are a counter: new
+    row.update(
+        offer_id=_int(a["offerId"]),
+        licensee=a["licensee"],
+        asset_ids=list(offer["asset_ids"]),
+        whole_pool=not offer["asset_ids"],
+        start=_u64(a["start"]),
+        end=_u64(a["end"]),
+        price=_int(a["price"]),
+        granted_at=ev["block_timestamp"],
+        status="active",
+    )
+    _touch(row, ev)
+    _pool(s, ev)["licence_count"] += 1
+
+
+def _licence_revoked(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    row = s.get_or_create(Licence, pool=ev["address"], licence_id=_int(a["licenceId"]))
+    _touch(row, ev).update(status="revoked", reason_hash=a["reasonHash"])
+
+
+def _revenue(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    s.add(
+        Payment,
+        **_provenance(ev),
+        pool=ev["address"],
+        payer=a["payer"],
+        amount=_int(a["amount"]),
+        operator_amount=_int(a["operatorAmount"]),
+        founder_amount=_int(a["founderAmount"]),
+        unallocated_amount=_int(a["unallocatedAmount"]),
+        acc_revenue_per_weight=_int(a["accRevenuePerWeight"]),
+        paid_at=ev["block_timestamp"],
+    )
+    pool = _pool(s, ev)
+    pool["total_revenue"] += _int(a["amount"])
+    pool["acc_revenue_per_weight"] = _int(a["accRevenuePerWeight"])
+
+
+def _claimed(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    s.add(
+        Claim,
+        **_provenance(ev),
+        pool=ev["address"],
+        account=a["account"],
+        amount=_int(a["amount"]),
+        claimed_at=ev["block_timestamp"],
+    )
+    _pool(s, ev)["total_claimed"] += _int(a["amount"])
+
+
+def _dispute_opened(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    row = s.add(Dispute, pool=ev["address"], dispute_id=_int(a["disputeId"]))  # ids are a counter: new
+    row.update(asset_id=_int(a["assetId"]), challenger=a["challenger"], evidence_hash=a["evidenceHash"], status="open")
+    _touch(row, ev)
+    _pool(s, ev)["dispute_count"] += 1
+
+
+def _dispute_resolved(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    row = s.get_or_create(Dispute, pool=ev["address"], dispute_id=_int(a["disputeId"]))
+    row.update(
+        asset_id=_int(a["assetId"]),
+        status="upheld" if a["upheld"] else "dismissed",
+        arbiter=a["arbiter"],
+        ruling_hash=a["rulingHash"],
+    )
+    _touch(row, ev)
+
+
+def _asset(s: Store, ev: Mapping[str, Any], asset_id: Any) -> Row:
+    return _touch(s.get_or_create(Asset, asset_id=_int(asset_id)), ev)
+
+
+def _family_registered(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    _asset(s, ev, a["assetId"]).update(
+        owner=a["owner"],
+        family_id=a["familyId"],
+        title=a["title"],
+        dossier_hash=a["dossierHash"],
+        dossier_uri=a["dossierURI"],
+        registered_block=ev["block_number"],
+    )
+
+
+def _dossier_updated(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    _asset(s, ev, a["assetId"]).update(dossier_hash=a["dossierHash"], dossier_uri=a["dossierURI"])
+
+
+def _patent_added(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    # New for sure: a family's patent indexes only grow.
+    row = s.add(Patent, asset_id=_int(a["assetId"]), patent_index=_int(a["index"]))
+    row.update(jurisdiction=_ascii(a["jurisdiction"]), publication_number=a["publicationNumber"], status=0)
+    _touch(row, ev)
+    _asset(s, ev, a["assetId"])["patent_count"] += 1
+
+
+def _patent_verified(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    row = s.get_or_create(Patent, asset_id=_int(a["assetId"]), patent_index=_int(a["index"]))
+    row.update(
+        jurisdiction=_ascii(a["jurisdiction"]),
+        status=a["status"],
+        grant_date=_u64(a["grantDate"]),
+        expiry_date=_u64(a["expiryDate"]),
+        verifier=a["verifier"],
+    )
+    _touch(row, ev)
+
+
+def _evaluation(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    s.add(
+        Evaluation,
+        **_provenance(ev),
+        asset_id=_int(a["assetId"]),
+        evaluator=a["evaluator"],
+        score_bps=a["scoreBps"],
+        report_hash=a["reportHash"],
+        model_version=a["modelVersion"],
+        evaluated_at=ev["block_timestamp"],
+    )
+    _asset(s, ev, a["assetId"]).update(
+        score_bps=a["scoreBps"],
+        evaluator=a["evaluator"],
+        model_version=a["modelVersion"],
+        evaluated_at=ev["block_timestamp"],
+    )
+
+
+def _transfer(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    if "tokenId" in a:  # ERC-721: a PatentAsset family changed hands
+        _asset(s, ev, a["tokenId"])["owner"] = a["to"]
+        return
+    s.add(
+        TokenTransfer,
+        **_provenance(ev),
+        token=ev["address"],
+        from_address=a["from"],
+        to_address=a["to"],
+        value=_int(a["value"]),
+    )
+
+
+def _role(active: bool) -> Handler:
+    def handle(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+        row = s.get_or_create(Role, contract=ev["address"], role=a["role"], account=a["account"])
+        row.update(active=active, granted_by=a["sender"] if active else row["granted_by"])
+        _touch(row, ev)
+
+    return handle
+
+
+_HANDLERS: dict[str, Handler] = {
+    "PoolCreated": _pool_created,
+    "PoolInitialized": _pool_initialized,
+    "TierFeeSet": _tier_fee,
+    "QualificationSet": _qualification,
+    "OperatorShareSet": _setter("operator_share_bps", "bps"),
+    "TerritorySet": _setter("territory", "territory"),
+    "TreasurySet": _setter("treasury", "treasury"),
+    "WithdrawalNoticeSet": _setter("withdrawal_notice", "noticePeriod", _u64),
+    "LifecycleChanged": _setter("lifecycle", "to"),
+    "Paused": _paused(True),
+    "Unpaused": _paused(False),
+    "FounderAdmitted": _founder_admitted,
+    "AssetContributed": _contributed,
+    "AssetWithdrawalAnnounced": _withdrawal_announced,
+    "AssetWithdrawn": _withdrawn,
+    "AssetSuspended": _suspended,
+    "MemberJoined": _member_joined,
+    "MembershipRenewed": _member_renewed,
+    "LicenceOffered": _offered,
+    "OfferCancelled": _offer_cancelled,
+    "LicenceGranted": _licence_granted,
+    "LicenceRevoked": _licence_revoked,
+    "RevenueReceived": _revenue,
+    "RevenueClaimed": _claimed,
+    "DisputeOpened": _dispute_opened,
+    "DisputeResolved": _dispute_resolved,
+    "FamilyRegistered": _family_registered,
+    "DossierUpdated": _dossier_updated,
+    "PatentAdded": _patent_added,
+    "PatentVerified": _patent_verified,
+    "EvaluationRecorded": _evaluation,
+    "Transfer": _transfer,
+    "RoleGranted": _role(True),
+    "RoleRevoked": _role(False),
+}
+
+#: Events that change a current-state table.
+HANDLED_EVENTS = frozenset(_HANDLERS)
+
+
+def apply(store: Store, event: Mapping[str, Any]) -> None:
+    """Apply one event (a mapping with the `event` table's columns) to the projections."""
+    handler = _HANDLERS.get(event["event_name"])
+    if handler is not None:
+        handler(store, event, event["args"])
+
+
+def apply_all(store: Store, events: Iterable[Mapping[str, Any]]) -> None:
+    for event in events:
+        apply(store, event)
+
+
+def rebuild(conn: Connection, chunk: int = 20_000) -> int:
+    """Empty every projection table and replay the raw events in chain order; returns the count."""
+    for model in PROJECTION_TABLES:
+        conn.execute(sa.delete(_table(model)))
+    store = Store(conn, empty=True)
+    table = _table(Event)
+    count = 0
+    after = (-1, -1)
+    while True:
+        position = sa.tuple_(table.c.block_number, table.c.log_index)
+        query = (
+            sa.select(table)
+            .where(position > sa.tuple_(sa.literal(after[0]), sa.literal(after[1])))
+            .order_by(table.c.block_number, table.c.log_index)
+            .limit(chunk)
+        )
+        events = conn.execute(query).mappings().all()
+        if not events:
+            return count
+        for event in events:
+            apply(store, cast(Mapping[str, Any], event))
+        store.flush()
+        count += len(events)
+        after = (events[-1]["block_number"], events[-1]["log_index"])

@@ -1,0 +1,477 @@
+"""The indexing loop: read a batch of logs, decode it, and commit events, projections, digests and
+the checkpoint in one transaction; detect reorgs and roll back to the common ancestor.
+
+Batches. A batch covers [checkpoint + 1, end], `end` chosen by the adaptive fetcher, never beyond
+head - finality_depth. It reads the factory, PatentAsset, every known pool and the payment tokens'
+transfers to and from pools; a `PoolCreated` in the batch adds its pool (from its block) and the
+pool's token transfers before the batch is written. Each batch then checks, against headers read
+after the logs: the first block's parent is the checkpoint, the end block's hash did not change
+while the logs were read, and every log's blockHash is its block's hash. A failed check discards
+the batch (nothing was written) and the next step starts over.
+
+Reorgs. Each step first compares the checkpoint's hash with the chain's. On a mismatch the indexer
+walks back over the hashes it stored (recent batch ends and every block that held events) to the
+newest one the chain still has: the common ancestor. One transaction then deletes the raw events
+and digests above it, moves the checkpoint there and rebuilds every projection from the remaining
+raw events (simple and exactly equal to a fresh index; its cost is a replay of the raw table, which
+a follow-up can narrow to the rows the removed events touched). Pools discovered above the
+ancestor are forgotten with their `PoolCreated`.
+
+Integrity digest. digest_0 = 32 zero bytes; for each block that holds indexed events, in order:
+    digest_n = keccak(digest_prev || keccak(number_u64 || block_hash || keccak(leaf_1) || ...))
+    leaf_i   = address(20) || tx_hash(32) || log_index_u64 || topic_count_u8 || topics || data
+over that block's logs in log-index order (raw topics and data, so any implementation can compute
+it from eth_getLogs alone). Blocks without indexed events keep the previous digest. Two indexers of
+the same deployment and start block, reorged or not, report the same digest at the same block.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from eth_utils.crypto import keccak
+from sqlalchemy.engine import Connection, Engine
+
+from indexer.decode import Log, decode_log, event_topic, log_from_rpc
+from indexer.errors import DatabaseMismatch, ReorgDuringBatch
+from indexer.fetch import LogFetcher, LogFilter, Rpc
+from indexer.lock import Lock
+from indexer.projections import Store, apply, rebuild
+from indexer.schema import Block, Checkpoint, Event, RecentBlock
+from registry.deploy import Deployment
+
+__all__ = [
+    "GENESIS_DIGEST",
+    "Indexer",
+    "StepResult",
+    "block_digest_part",
+    "next_digest",
+    "table_counts",
+]
+
+GENESIS_DIGEST = "0x" + "00" * 32
+TRANSFER_TOPIC = event_topic("Transfer(address,address,uint256)")
+POOL_CREATED_TOPIC = event_topic("PoolCreated(address,uint256,address,string,uint8,string,address)")
+#: Addresses per eth_getLogs filter (providers cap address and topic lists).
+_ADDRESSES_PER_FILTER = 500
+
+_EVENT = Event.__table__  # type: ignore[attr-defined]
+_BLOCK = Block.__table__  # type: ignore[attr-defined]
+_RECENT = RecentBlock.__table__  # type: ignore[attr-defined]
+_CHECKPOINT = Checkpoint.__table__  # type: ignore[attr-defined]
+
+
+def _leaf(log: Log) -> bytes:
+    topics = b"".join(bytes.fromhex(t[2:]) for t in log.topics)
+    return (
+        bytes.fromhex(log.address[2:])
+        + bytes.fromhex(log.tx_hash[2:])
+        + log.log_index.to_bytes(8, "big")
+        + len(log.topics).to_bytes(1, "big")
+        + topics
+        + bytes.fromhex(log.data[2:])
+    )
+
+
+def block_digest_part(number: int, block_hash: str, logs: Sequence[Log]) -> bytes:
+    """keccak of one block's indexed logs (in log-index order)."""
+    body = number.to_bytes(8, "big") + bytes.fromhex(block_hash[2:])
+    return keccak(body + b"".join(keccak(_leaf(log)) for log in logs))
+
+
+def next_digest(previous: str, number: int, block_hash: str, logs: Sequence[Log]) -> str:
+    """The running digest after a block that holds `logs`."""
+    return "0x" + keccak(bytes.fromhex(previous[2:]) + block_digest_part(number, block_hash, logs)).hex()
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one step did: a batch, a reorg rollback, a retry after a mid-batch change, or nothing."""
+
+    kind: str  # "batch" | "reorg" | "retry" | "idle"
+    first: int
+    last: int
+    head: int
+    target: int
+    events: int = 0
+    digest: str = GENESIS_DIGEST
+    rolled_back: int = 0
+    ancestor: int | None = None
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class _Cp:
+    number: int
+    hash: str
+    digest: str
+    events: int
+
+
+@dataclass
+class Indexer:
+    """Mirrors one deployment's events into one database."""
+
+    engine: Engine
+    rpc: Rpc
+    deployment: Deployment
+    finality_depth: int = 0
+    from_block: int | None = None
+    lock: Lock | None = None
+    fetcher: LogFetcher | None = None
+    recent_blocks: int = 256
+    pools: dict[str, str] = field(default_factory=dict)
+    _new_tokens: dict[str, str] = field(default_factory=dict)
+    _cp: _Cp | None = None
+    _chain_id: int = 0
+
+    def __post_init__(self) -> None:
+        self.fetcher = self.fetcher or LogFetcher(self.rpc)
+        self.factory = self.deployment.address("PoolFactory")
+        self.asset_registry = self.deployment.address("PatentAsset")
+        self.start_block = self.deployment.start_block if self.from_block is None else self.from_block
+
+    # --- setup ------------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Check the database mirrors this chain and deployment (creating its checkpoint on first
+        use) and load the pools found so far."""
+        self._chain_id = self.rpc.chain_id()
+        if self._chain_id != self.deployment.chain_id:
+            raise DatabaseMismatch("the deployment's chain", self.deployment.chain_id, self._chain_id)
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(_CHECKPOINT).where(_CHECKPOINT.c.id == 1)).mappings().first()
+            if row is None:
+                parent = self.start_block - 1
+                parent_hash = self._hash_at(parent) if parent >= 0 else ""
+                conn.execute(
+                    sa.insert(_CHECKPOINT).values(
+                        id=1,
+                        chain_id=self._chain_id,
+                        factory=self.factory,
+                        start_block=self.start_block,
+                        block_number=parent,
+                        block_hash=parent_hash or "",
+                        digest=GENESIS_DIGEST,
+                        event_count=0,
+                        updated_at=time.time(),
+                    )
+                )
+            else:
+                if int(row["chain_id"]) != self._chain_id:
+                    raise DatabaseMismatch("chain", row["chain_id"], self._chain_id)
+                if row["factory"] != self.factory:
+                    raise DatabaseMismatch("the deployment of PoolFactory", row["factory"], self.factory)
+                if self.from_block is not None and int(row["start_block"]) != self.from_block:
+                    raise DatabaseMismatch("events from block", row["start_block"], self.from_block)
+                self.start_block = int(row["start_block"])
+        self._load()
+
+    def _load(self) -> None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(_CHECKPOINT).where(_CHECKPOINT.c.id == 1)).mappings().one()
+            self._cp = _Cp(int(row["block_number"]), row["block_hash"], row["digest"], int(row["event_count"]))
+            created = conn.execute(
+                sa.select(_EVENT.c.args)
+                .where(_EVENT.c.address == self.factory, _EVENT.c.event_name == "PoolCreated")
+                .order_by(_EVENT.c.block_number, _EVENT.c.log_index)
+            ).scalars()
+            self.pools = {args["pool"]: args["paymentToken"] for args in created}
+
+    @property
+    def checkpoint(self) -> tuple[int, str, str]:
+        """(block number, block hash, digest) of the last indexed block."""
+        assert self._cp is not None, "call prepare() first"
+        return self._cp.number, self._cp.hash, self._cp.digest
+
+    def digest_at(self, block: int) -> str:
+        """The integrity digest after `block` (which must not be above the checkpoint)."""
+        with self.engine.connect() as conn:
+            digest = conn.execute(
+                sa.select(_BLOCK.c.digest).where(_BLOCK.c.number <= block).order_by(_BLOCK.c.number.desc()).limit(1)
+            ).scalar()
+        return str(digest) if digest else GENESIS_DIGEST
+
+    # --- the loop ---------------------------------------------------------------------------------
+
+    def run(
+        self,
+        follow: bool = False,
+        should_stop: Callable[[], bool] = lambda: False,
+        on_step: Callable[[StepResult], None] = lambda _: None,
+        poll_interval: float = 1.0,
+    ) -> None:
+        """Step until the head (or, following, until `should_stop`), checking it between batches."""
+        while not should_stop():
+            result = self.step()
+            on_step(result)
+            if result.kind != "idle":
+                continue
+            if not follow:
+                return
+            deadline = time.monotonic() + poll_interval
+            while time.monotonic() < deadline and not should_stop():
+                time.sleep(min(0.1, poll_interval))
+
+    def step(self) -> StepResult:
+        """One unit of work: a reorg rollback, one batch, or nothing when caught up."""
+        assert self._cp is not None, "call prepare() first"
+        cp = self._cp
+        started = time.monotonic()
+        calls: list[tuple[str, Sequence[Any]]] = [("eth_blockNumber", [])]
+        if cp.number >= 0 and cp.hash:
+            calls.append(("eth_getBlockByNumber", [hex(cp.number), False]))
+        answers = self.rpc.batch(calls)
+        head = int(answers[0], 16)
+        target = head - self.finality_depth
+        if len(answers) > 1:
+            header = answers[1]
+            if header is None or header["hash"].lower() != cp.hash:
+                return self._rollback(cp, head, target, started)
+        first = cp.number + 1
+        if first > target:
+            return StepResult("idle", first, cp.number, head, target, digest=cp.digest)
+        try:
+            return self._batch(cp, first, head, target, started)
+        except ReorgDuringBatch as exc:
+            return StepResult("retry", first, cp.number, head, target, digest=cp.digest, detail=str(exc))
+
+    # --- one batch --------------------------------------------------------------------------------
+
+    def _filters(self, pools: Iterable[str], core: bool) -> list[LogFilter]:
+        pool_list = sorted(pools)
+        filters: list[LogFilter] = []
+        addresses = [self.factory, self.asset_registry] if core else []
+        chunks = [pool_list[i : i + _ADDRESSES_PER_FILTER] for i in range(0, len(pool_list), _ADDRESSES_PER_FILTER)]
+        if addresses and not chunks:
+            chunks = [[]]
+        for n, chunk in enumerate(chunks):
+            filters.append(LogFilter(tuple((addresses if n == 0 else []) + chunk)))
+        by_token: dict[str, list[str]] = {}
+        for pool in pool_list:
+            token = self.pools.get(pool) or self._new_tokens.get(pool)
+            if token:
+                by_token.setdefault(token, []).append(pool)
+        for token, members in sorted(by_token.items()):
+            for i in range(0, len(members), _ADDRESSES_PER_FILTER):
+                topics = tuple("0x" + "00" * 12 + p[2:].lower() for p in members[i : i + _ADDRESSES_PER_FILTER])
+                filters.append(LogFilter((token,), (TRANSFER_TOPIC, topics)))
+                filters.append(LogFilter((token,), (TRANSFER_TOPIC, None, topics)))
+        return filters
+
+    def _batch(self, cp: _Cp, first: int, head: int, target: int, started: float) -> StepResult:
+        assert self.fetcher is not None
+        self._new_tokens = {}
+        end_hash: dict[int, str | None] = {}
+
+        def before(_start: int, end: int) -> None:
+            end_hash.clear()
+            end_hash[end] = self._hash_at(end)
+
+        end, raw = self.fetcher.fetch(first, target, self._filters(self.pools, core=True), before)
+        logs = {log.key: log for log in map(log_from_rpc, raw)}
+        # Pools created in this batch: read them (and their token transfers) from their block on.
+        seen: set[str] = set()
+        while True:
+            created = [
+                log
+                for log in sorted(logs.values(), key=lambda x: x.key)
+                if log.address == self.factory and log.topics and log.topics[0] == POOL_CREATED_TOPIC
+            ]
+            fresh = []
+            for log in created:
+                _, args = decode_log(log)
+                pool = args.get("pool")
+                if isinstance(pool, str) and pool not in self.pools and pool not in seen:
+                    seen.add(pool)
+                    self._new_tokens[pool] = args["paymentToken"]
+                    fresh.append((pool, log.block_number))
+            if not fresh:
+                break
+            for pool, block in fresh:
+                for entry in self.fetcher.fetch_all(block, end, self._filters([pool], core=False)):
+                    log = log_from_rpc(entry)
+                    logs[log.key] = log
+        ordered = sorted(logs.values(), key=lambda x: x.key)
+        headers = self.rpc.headers([first, end, *{log.block_number for log in ordered}])
+        self._verify(cp, first, end, end_hash.get(end), headers, ordered)
+        end_header = headers[end]
+        assert end_header is not None
+        events, blocks, digest = self._rows(cp.digest, ordered, headers)
+        with self.engine.begin() as conn:
+            if self.lock is not None:
+                self.lock.check(conn)
+            if events:
+                conn.execute(sa.insert(_EVENT), events)
+                conn.execute(sa.insert(_BLOCK), blocks)
+                store = Store(conn)
+                for event in events:
+                    apply(store, event)
+                store.flush()
+            conn.execute(sa.insert(_RECENT).values(number=end, hash=end_header["hash"].lower()))
+            conn.execute(sa.delete(_RECENT).where(_RECENT.c.number < end - self.recent_blocks - self.finality_depth))
+            conn.execute(
+                sa.update(_CHECKPOINT)
+                .where(_CHECKPOINT.c.id == 1)
+                .values(
+                    block_number=end,
+                    block_hash=end_header["hash"].lower(),
+                    digest=digest,
+                    event_count=cp.events + len(events),
+                    updated_at=time.time(),
+                )
+            )
+        self.pools.update(self._new_tokens)
+        self._cp = _Cp(end, end_header["hash"].lower(), digest, cp.events + len(events))
+        return StepResult(
+            "batch", first, end, head, target, events=len(events), digest=digest, seconds=time.monotonic() - started
+        )
+
+    def _verify(
+        self,
+        cp: _Cp,
+        first: int,
+        end: int,
+        end_hash_before: str | None,
+        headers: dict[int, dict[str, Any] | None],
+        logs: Sequence[Log],
+    ) -> None:
+        first_header, end_header = headers.get(first), headers.get(end)
+        if first_header is None or end_header is None:
+            raise ReorgDuringBatch(end, end_hash_before or "?", "missing")
+        if cp.hash and first_header["parentHash"].lower() != cp.hash:
+            raise ReorgDuringBatch(cp.number, cp.hash, first_header["parentHash"].lower())
+        if end_hash_before is not None and end_header["hash"].lower() != end_hash_before:
+            raise ReorgDuringBatch(end, end_hash_before, end_header["hash"].lower())
+        for log in logs:
+            header = headers.get(log.block_number)
+            got = "missing" if header is None else header["hash"].lower()
+            if got != log.block_hash:
+                raise ReorgDuringBatch(log.block_number, log.block_hash, got)
+
+    def _rows(
+        self, digest: str, logs: Sequence[Log], headers: dict[int, dict[str, Any] | None]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+        events: list[dict[str, Any]] = []
+        blocks: list[dict[str, Any]] = []
+        i = 0
+        while i < len(logs):
+            number = logs[i].block_number
+            j = i
+            while j < len(logs) and logs[j].block_number == number:
+                j += 1
+            group = logs[i:j]
+            header = headers[number]
+            assert header is not None
+            timestamp = int(header["timestamp"], 16)
+            digest = next_digest(digest, number, group[0].block_hash, group)
+            blocks.append(
+                {
+                    "number": number,
+                    "hash": group[0].block_hash,
+                    "parent_hash": header["parentHash"].lower(),
+                    "timestamp": timestamp,
+                    "event_count": len(group),
+                    "digest": digest,
+                }
+            )
+            for log in group:
+                name, args = decode_log(log)
+                events.append(
+                    {
+                        "chain_id": self._chain_id,
+                        "block_number": number,
+                        "log_index": log.log_index,
+                        "block_hash": log.block_hash,
+                        "block_timestamp": timestamp,
+                        "tx_hash": log.tx_hash,
+                        "tx_index": log.tx_index,
+                        "address": log.address,
+                        "event_name": name,
+                        "args": args,
+                        "topics": list(log.topics),
+                        "data": log.data,
+                    }
+                )
+            i = j
+        return events, blocks, digest
+
+    def _hash_at(self, number: int) -> str | None:
+        header = self.rpc.call("eth_getBlockByNumber", [hex(number), False])
+        return None if header is None else str(header["hash"]).lower()
+
+    # --- reorgs -----------------------------------------------------------------------------------
+
+    def _ancestor(self, cp: _Cp) -> tuple[int, str]:
+        """The newest stored block the chain still has (else the block before the start)."""
+        with self.engine.connect() as conn:
+            recent = conn.execute(sa.select(_RECENT.c.number, _RECENT.c.hash).where(_RECENT.c.number < cp.number))
+            blocks = conn.execute(sa.select(_BLOCK.c.number, _BLOCK.c.hash).where(_BLOCK.c.number < cp.number))
+            known = {int(n): str(h) for n, h in [*recent, *blocks]}
+        candidates = sorted(known, reverse=True)
+        for i in range(0, len(candidates), 50):
+            part = candidates[i : i + 50]
+            headers = self.rpc.headers(part)
+            for number in part:
+                header = headers.get(number)
+                if header is not None and header["hash"].lower() == known[number]:
+                    return number, known[number]
+        parent = self.start_block - 1
+        return parent, (self._hash_at(parent) or "") if parent >= 0 else ""
+
+    def _rollback(self, cp: _Cp, head: int, target: int, started: float) -> StepResult:
+        number, block_hash = self._ancestor(cp)
+        with self.engine.begin() as conn:
+            if self.lock is not None:
+                self.lock.check(conn)
+            removed = conn.execute(sa.delete(_EVENT).where(_EVENT.c.block_number > number)).rowcount
+            conn.execute(sa.delete(_BLOCK).where(_BLOCK.c.number > number))
+            conn.execute(sa.delete(_RECENT).where(_RECENT.c.number > number))
+            digest = (
+                conn.execute(
+                    sa.select(_BLOCK.c.digest)
+                    .where(_BLOCK.c.number <= number)
+                    .order_by(_BLOCK.c.number.desc())
+                    .limit(1)
+                ).scalar()
+                or GENESIS_DIGEST
+            )
+            count = int(conn.execute(sa.select(sa.func.count()).select_from(_EVENT)).scalar_one())
+            conn.execute(
+                sa.update(_CHECKPOINT)
+                .where(_CHECKPOINT.c.id == 1)
+                .values(block_number=number, block_hash=block_hash, digest=digest, event_count=count)
+            )
+            rebuild(conn)
+        self._load()
+        return StepResult(
+            "reorg",
+            number + 1,
+            cp.number,
+            head,
+            target,
+            digest=str(digest),
+            rolled_back=int(removed or 0),
+            ancestor=number,
+            seconds=time.monotonic() - started,
+            detail=f"block {cp.number} {cp.hash} is no longer canonical; rolled back to block {number}",
+        )
+
+    # --- maintenance ------------------------------------------------------------------------------
+
+    def rebuild_projections(self) -> int:
+        """Rebuild every current-state table from the raw events, in one transaction."""
+        with self.engine.begin() as conn:
+            if self.lock is not None:
+                self.lock.check(conn)
+            return rebuild(conn)
+
+
+def table_counts(conn: Connection, tables: Iterable[sa.Table]) -> dict[str, int]:
+    """Row counts by table name."""
+    return {t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()) for t in tables}

@@ -1,0 +1,214 @@
+"""`patentpool index`: mirror a deployment's events into SQL (DATABASE_URL, default a SQLite file)."""
+
+from __future__ import annotations
+
+import signal
+import time
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from patentpool._common import DeploymentOption, DeploymentsOption, JsonOption, RpcOption, err, fail, out, print_json
+
+__all__ = ["index"]
+
+
+class _Stop:
+    """Ctrl-C (or SIGTERM) asks the loop to stop at the next batch boundary; a second Ctrl-C aborts."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        err.print("stopping after the current batch (Ctrl-C again to abort it)", highlight=False)
+
+    def __enter__(self) -> _Stop:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def index(
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    deployments_dir: DeploymentsOption = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Keep following the head after catching up (until Ctrl-C).")
+    ] = False,
+    from_block: Annotated[
+        int | None,
+        typer.Option("--from-block", help="First block to read (default: the manifest's first deployment block)."),
+    ] = None,
+    finality_depth: Annotated[
+        int | None,
+        typer.Option(
+            "--finality-depth",
+            help="Stay this many blocks behind the head [env PATENTPOOL_FINALITY_DEPTH; default 0 on local "
+            "chains, 64 elsewhere].",
+        ),
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Rebuild the current-state tables from the raw events first.")
+    ] = False,
+    poll_interval: Annotated[
+        float | None, typer.Option("--poll-interval", help="Seconds between head polls when following.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Index the deployment's events into the database [env DATABASE_URL, default sqlite:///patentpool.db]."""
+    from indexer.db import make_engine, upgrade
+    from indexer.errors import IndexerError
+    from indexer.fetch import Rpc
+    from indexer.lock import Lock
+    from indexer.settings import get_settings
+    from patentpool._common import settings_deployments_dir, settings_rpc
+    from registry.chain import connect
+    from registry.deploy import load_deployment, manifest_path
+    from registry.node import LOCAL_CHAIN_IDS
+
+    settings = get_settings()
+    url = settings_rpc(rpc)
+    chain_id = int(connect(url).eth.chain_id)
+    path = deployment or manifest_path(chain_id, settings_deployments_dir(deployments_dir))
+    manifest = load_deployment(path, chain_id=chain_id)
+    depth = finality_depth if finality_depth is not None else settings.finality_depth
+    if depth is None:
+        depth = 0 if chain_id in LOCAL_CHAIN_IDS else 64
+    if depth < 0:
+        fail(f"--finality-depth must be 0 or more, not {depth}")
+    try:
+        engine = make_engine(settings.database_url)
+        upgrade(engine)
+        lock = Lock(engine, stale_after=settings.lock_stale_after)
+        lock.acquire()
+    except IndexerError as exc:
+        fail(str(exc))
+    try:
+        lock.start_heartbeat()
+        summary = _run(
+            engine, Rpc(url), manifest, lock, depth, from_block, follow, rebuild,
+            poll_interval if poll_interval is not None else settings.poll_interval, as_json,
+        )  # fmt: skip
+    except IndexerError as exc:
+        fail(str(exc))
+    finally:
+        lock.release()
+    summary = {"rpc": url, "deployment": str(path), **summary}
+    if as_json:
+        print_json(summary)
+    else:
+        out.print(
+            f"indexed chain {summary['chainId']} to block {summary['checkpoint']['block']} "
+            f"({summary['totalEvents']} events, digest {summary['digest']}) in {summary['database']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _run(
+    engine: Any,
+    rpc: Any,
+    manifest: Any,
+    lock: Any,
+    depth: int,
+    from_block: int | None,
+    follow: bool,
+    rebuild: bool,
+    poll_interval: float,
+    as_json: bool,
+) -> dict[str, Any]:
+    from sqlmodel import SQLModel
+
+    from indexer.sync import Indexer, StepResult, table_counts
+
+    indexer = Indexer(engine, rpc, manifest, finality_depth=depth, from_block=from_block, lock=lock)
+    indexer.prepare()
+    started = time.monotonic()
+    rebuilt = indexer.rebuild_projections() if rebuild else None
+    totals = {"batches": 0, "events": 0, "blocks": 0, "reorgs": 0, "rolledBack": 0, "retries": 0}
+    first_block = indexer.checkpoint[0] + 1
+    progress = Progress(
+        TextColumn("[bold]indexing[/]"),
+        BarColumn(),
+        TextColumn("block {task.completed:.0f}/{task.fields[target]}"),
+        TextColumn("{task.fields[bps]:.0f} blocks/s · {task.fields[eps]:.0f} events/s"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=as_json,
+        transient=False,
+    )
+    task = progress.add_task("index", total=None, completed=first_block, target="?", bps=0.0, eps=0.0)
+    live = {"catching_up": True}
+
+    def on_step(result: StepResult) -> None:
+        if result.kind == "batch":
+            totals["batches"] += 1
+            totals["events"] += result.events
+            totals["blocks"] += result.last - result.first + 1
+        elif result.kind == "reorg":
+            totals["reorgs"] += 1
+            totals["rolledBack"] += result.rolled_back
+            if not as_json:
+                err.print(f"reorg: {result.detail} ({result.rolled_back} events removed)", highlight=False)
+        elif result.kind == "retry":
+            totals["retries"] += 1
+        elapsed = max(time.monotonic() - started, 1e-6)
+        if live["catching_up"]:
+            progress.update(
+                task,
+                total=max(result.target, result.last),
+                completed=result.last,
+                target=max(result.target, result.last),
+                bps=totals["blocks"] / elapsed,
+                eps=totals["events"] / elapsed,
+            )
+            if result.kind == "idle" and follow:
+                live["catching_up"] = False
+                progress.stop()
+                if not as_json:
+                    err.print(f"caught up at block {result.last}; following the head", highlight=False)
+        elif result.kind == "batch" and not as_json:
+            err.print(
+                f"blocks {result.first}-{result.last}: {result.events} events, digest {result.digest[:18]}…",
+                highlight=False,
+            )
+
+    with _Stop() as stop:
+        progress.start()
+        try:
+            indexer.run(follow=follow, should_stop=stop, on_step=on_step, poll_interval=poll_interval)
+        finally:
+            progress.stop()
+    number, block_hash, digest = indexer.checkpoint
+    with engine.connect() as conn:
+        counts = table_counts(conn, SQLModel.metadata.sorted_tables)
+    return {
+        "chainId": manifest.chain_id,
+        "database": engine.url.render_as_string(hide_password=True),
+        "startBlock": indexer.start_block,
+        "finalityDepth": depth,
+        "checkpoint": {"block": number, "hash": block_hash},
+        "digest": digest,
+        "indexedEvents": totals["events"],
+        "totalEvents": counts.get("event", 0),
+        "batches": totals["batches"],
+        "reorgs": totals["reorgs"],
+        "rolledBackEvents": totals["rolledBack"],
+        "retries": totals["retries"],
+        "rebuiltEvents": rebuilt,
+        "seconds": round(time.monotonic() - started, 3),
+        "tables": {k: v for k, v in counts.items() if k not in ("indexer_lock",)},
+    }

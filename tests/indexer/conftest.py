@@ -1,0 +1,143 @@
+"""Indexer fixtures: a fresh database per test on a SQLite file and on PostgreSQL.
+
+PostgreSQL is taken from PATENTPOOL_TEST_POSTGRES_URL (default: trust auth on 127.0.0.1:5432,
+database `test`); each test gets a `CREATE DATABASE` of its own, dropped after. When the server is
+unreachable the PostgreSQL half is skipped with the reason, except under CI, where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from eth_account.signers.local import LocalAccount
+from sqlalchemy.engine import Engine, make_url
+from web3 import Web3
+
+from indexer.db import make_engine, upgrade
+from indexer.fetch import Rpc
+from indexer.schema import Checkpoint, IndexerLock, RecentBlock
+from indexer.sync import Indexer
+from registry.chain import Chain
+from registry.client import PatentAssetClient, PatentPoolClient, PoolFactoryClient, StablecoinClient
+from registry.deploy import Deployment
+from registry.node import AnvilNode
+from tests.conftest import World
+
+POSTGRES_URL = os.environ.get("PATENTPOOL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_admin() -> Engine:
+    return sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+
+
+def _postgres_reason() -> str | None:
+    try:
+        with _postgres_admin().connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as exc:
+        return f"PostgreSQL at {make_url(POSTGRES_URL).render_as_string(hide_password=True)} is unreachable: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_unavailable() -> str | None:
+    return _postgres_reason()
+
+
+def new_database(kind: str, tmp_path: Any, postgres_unavailable: str | None) -> Iterator[str]:
+    """A URL of an empty database of `kind`, removed afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / f'index-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    if postgres_unavailable:
+        if os.environ.get("CI"):
+            pytest.fail(postgres_unavailable)
+        pytest.skip(postgres_unavailable)
+    name = f"patentpool_test_{uuid.uuid4().hex[:12]}"
+    admin = _postgres_admin()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each test that uses a database runs on a SQLite file and on PostgreSQL."""
+    return str(request.param)
+
+
+@pytest.fixture
+def new_engine(backend: str, tmp_path: Any, postgres_unavailable: str | None) -> Iterator[Callable[[], Engine]]:
+    """A factory of fresh, migrated databases of the test's backend, all removed afterwards."""
+    made: list[tuple[Engine, Iterator[str]]] = []
+
+    def make() -> Engine:
+        urls = new_database(backend, tmp_path, postgres_unavailable)
+        eng = make_engine(next(urls))
+        made.append((eng, urls))
+        upgrade(eng)
+        return eng
+
+    try:
+        yield make
+    finally:
+        for eng, urls in made:
+            eng.dispose()
+            next(urls, None)
+
+
+@pytest.fixture
+def engine(new_engine: Callable[[], Engine]) -> Engine:
+    """A migrated database on each backend."""
+    return new_engine()
+
+
+def make_world(w3: Web3, deployment: Deployment, keys: list[LocalAccount]) -> World:
+    """What the `world` fixture makes (a fresh pool and clients), for wider-scoped fixtures."""
+    operator = Chain(w3, keys[0])
+    factory = PoolFactoryClient(operator, deployment.address("PoolFactory"))
+    coin_address = deployment.payment_token
+    assert coin_address is not None
+    coin = StablecoinClient(operator, coin_address)
+    address = factory.create_pool("Test pool", 2, "LiDAR", coin_address, operator.address).value
+    assets = PatentAssetClient(operator, deployment.address("PatentAsset"))
+    return World(w3, deployment, keys, operator, factory, assets, coin, PatentPoolClient(operator, address))
+
+
+def index_chain(engine: Engine, anvil: AnvilNode, deployment: Deployment, **kwargs: Any) -> Indexer:
+    """Index from the deployment to the head; returns the indexer."""
+    indexer = Indexer(engine, Rpc(anvil.url), deployment, **kwargs)
+    indexer.prepare()
+    indexer.run()
+    return indexer
+
+
+_SKIPPED = {IndexerLock.__tablename__, RecentBlock.__tablename__}
+
+
+def dump(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """Every mirrored table's rows, ordered by primary key (lock and reorg bookkeeping left out)."""
+    from sqlmodel import SQLModel
+
+    tables: dict[str, list[dict[str, Any]]] = {}
+    with engine.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name in _SKIPPED:
+                continue
+            rows = conn.execute(sa.select(table).order_by(*table.primary_key.columns)).mappings().all()
+            cleaned = [dict(r) for r in rows]
+            if table.name == Checkpoint.__tablename__:
+                for row in cleaned:
+                    row.pop("updated_at")
+            tables[table.name] = cleaned
+    return tables

@@ -1,0 +1,157 @@
+"""`patentpool index` as a user runs it: a subprocess on a real anvil and a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from web3 import Web3
+
+from indexer.db import make_engine, upgrade
+from indexer.lock import Lock
+from registry.deploy import write_deployment
+from registry.node import AnvilNode
+from tests.conftest import World
+from tests.indexer.conftest import index_chain
+from tests.indexer.scenario import run_scenario
+
+
+def patentpool(*args: str, db: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": db}
+    return subprocess.run(
+        [sys.executable, "-m", "patentpool", *args], capture_output=True, text=True, env=env, timeout=120, **kwargs
+    )
+
+
+def chain_log_count(w3: Web3, world: World, pools: list[str]) -> int:
+    """The logs the indexer should hold, counted straight from the node."""
+    start = world.deployment.start_block
+    addresses = [world.deployment.address("PoolFactory"), world.deployment.address("PatentAsset"), *pools]
+    keys = {
+        (log["blockNumber"], log["logIndex"])
+        for log in w3.eth.get_logs({"fromBlock": start, "address": addresses})  # type: ignore[typeddict-item]
+    }
+    transfer = Web3.keccak(text="Transfer(address,address,uint256)")
+    topics = ["0x" + "00" * 12 + p[2:].lower() for p in pools]
+    for query in ([transfer, topics], [transfer, None, topics]):
+        logs = w3.eth.get_logs({"fromBlock": start, "address": world.coin.address, "topics": query})  # type: ignore[typeddict-item]
+        keys |= {(log["blockNumber"], log["logIndex"]) for log in logs}
+    return len(keys)
+
+
+def test_index_reaches_the_head_with_counts_equal_to_the_chain(world: World, anvil: AnvilNode, tmp_path: Path) -> None:
+    scenario = run_scenario(world)
+    manifest = write_deployment(world.deployment, tmp_path)
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    args = ("index", "--rpc", anvil.url, "--deployment", str(manifest), "--json")
+    done = patentpool(*args, db=db)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    head = world.w3.eth.block_number
+    assert summary["checkpoint"]["block"] == head
+    assert summary["checkpoint"]["hash"] == "0x" + world.w3.eth.get_block(head)["hash"].hex()
+    total = chain_log_count(world.w3, world, [scenario.pool])
+    assert summary["totalEvents"] == summary["indexedEvents"] == summary["tables"]["event"] == total
+    assert summary["tables"]["pool"] == 1 and summary["tables"]["licence"] == 1 and summary["tables"]["dispute"] == 2
+    assert summary["reorgs"] == 0
+
+    again = json.loads(patentpool(*args, db=db).stdout)
+    assert again["indexedEvents"] == 0 and again["batches"] == 0
+    assert (again["digest"], again["checkpoint"]) == (summary["digest"], summary["checkpoint"])
+
+    rebuilt = json.loads(patentpool(*args, "--rebuild", db=db).stdout)
+    assert rebuilt["rebuiltEvents"] == total and rebuilt["tables"] == summary["tables"]
+
+
+def test_index_prints_a_one_line_summary_without_json(world: World, anvil: AnvilNode, tmp_path: Path) -> None:
+    manifest = write_deployment(world.deployment, tmp_path)
+    done = patentpool("index", "--rpc", anvil.url, "--deployment", str(manifest), db=f"sqlite:///{tmp_path / 'a.db'}")
+    assert done.returncode == 0, done.stderr
+    assert f"to block {world.w3.eth.block_number}" in done.stdout
+
+
+def test_a_second_indexer_on_the_same_database_is_refused(world: World, anvil: AnvilNode, tmp_path: Path) -> None:
+    manifest = write_deployment(world.deployment, tmp_path)
+    db = f"sqlite:///{tmp_path / 'locked.db'}"
+    engine = make_engine(db)
+    upgrade(engine)
+    holder = Lock(engine, owner="indexer on host-a pid 42")
+    holder.acquire()
+    try:
+        done = patentpool("index", "--rpc", anvil.url, "--deployment", str(manifest), db=db)
+    finally:
+        holder.release()
+        engine.dispose()
+    assert done.returncode == 2
+    assert "another indexer (indexer on host-a pid 42) is writing to this database" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_database_of_another_deployment_is_refused(world: World, anvil: AnvilNode, tmp_path: Path) -> None:
+    manifest = write_deployment(world.deployment, tmp_path)
+    db = f"sqlite:///{tmp_path / 'other.db'}"
+    engine = make_engine(db)
+    upgrade(engine)
+    index_chain(engine, anvil, world.deployment)
+    engine.dispose()
+    data = json.loads(manifest.read_text())
+    data["contracts"]["PoolFactory"]["address"] = world.pool.address
+    manifest.write_text(json.dumps(data))
+    done = patentpool("index", "--rpc", anvil.url, "--deployment", str(manifest), db=db)
+    assert done.returncode == 2
+    assert "this database mirrors the deployment of PoolFactory" in done.stderr
+
+
+def test_follow_indexes_new_blocks_and_stops_cleanly_on_ctrl_c(world: World, anvil: AnvilNode, tmp_path: Path) -> None:
+    manifest = write_deployment(world.deployment, tmp_path)
+    db = f"sqlite:///{tmp_path / 'follow.db'}"
+    env = {**os.environ, "DATABASE_URL": db}
+    args = ["index", "--rpc", anvil.url, "--deployment", str(manifest), "--follow", "--poll-interval", "0.1"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "patentpool", *args, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    engine = make_engine(db)
+    try:
+
+        def indexed_to() -> int:
+            try:
+                with engine.connect() as conn:
+                    return int(conn.execute(sa.text("select block_number from checkpoint")).scalar() or -1)
+            except sa.exc.OperationalError:
+                return -1
+
+        def wait_for(block: int) -> None:
+            deadline = time.monotonic() + 30
+            while indexed_to() < block:
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < deadline, f"not indexed to {block}"
+                time.sleep(0.1)
+
+        wait_for(world.w3.eth.block_number)
+        world.pool.set_territory("followed")
+        wait_for(world.w3.eth.block_number)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("select territory from pool")).scalar() == "followed"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        engine.dispose()
+    assert process.returncode == 0, err
+    assert "stopping after the current batch" in err
+    summary = json.loads(out)
+    assert summary["checkpoint"]["block"] == world.w3.eth.block_number
+    with make_engine(db).connect() as conn:
+        assert conn.execute(sa.text("select count(*) from indexer_lock")).scalar() == 0

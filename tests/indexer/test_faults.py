@@ -1,0 +1,128 @@
+"""A misbehaving provider between the indexer and anvil: range limits, suggested ranges and
+transport failures change how the logs are read, never what is indexed."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy.engine import Engine
+
+from indexer.errors import MalformedRequest
+from indexer.fetch import LogFetcher, Rpc
+from indexer.sync import Indexer
+from registry.node import AnvilNode
+from tests.conftest import USDC, World
+from tests.indexer.conftest import dump, index_chain
+
+
+class FaultyProvider:
+    """An HTTP JSON-RPC proxy to anvil that refuses wide eth_getLogs ranges and drops requests."""
+
+    def __init__(self, upstream: str, watched: str, max_range: int, suggest: bool, fail_every: int) -> None:
+        self.upstream = upstream
+        self.watched = watched  # the ranges of the filter holding this address are recorded
+        self.max_range = max_range
+        self.suggest = suggest
+        self.fail_every = fail_every
+        self.requests = 0
+        self.ranges: list[tuple[int, int]] = []
+        self.outcomes: list[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status, answer = proxy.answer(json.loads(body))
+                payload = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def answer(self, request: Any) -> tuple[int, Any]:
+        self.requests += 1
+        if self.fail_every and self.requests % self.fail_every == 0:
+            return 503, {"error": "upstream overloaded"}
+        if isinstance(request, dict) and request.get("method") == "eth_getLogs":
+            query = request["params"][0]
+            first, last = int(query["fromBlock"], 16), int(query["toBlock"], 16)
+            watched = self.watched in query.get("address", [])
+            if last - first + 1 > self.max_range:
+                if watched:
+                    self.outcomes.append("refused")
+                text = "query returned more than 10000 results"
+                if self.suggest:
+                    text += f". Try with this block range [{hex(first)}, {hex(first + self.max_range - 1)}]."
+                return 200, {"jsonrpc": "2.0", "id": request["id"], "error": {"code": -32005, "message": text}}
+            if watched:
+                self.outcomes.append("read")
+                self.ranges.append((first, last))
+        return 200, requests.post(self.upstream, json=request, timeout=30).json()
+
+    def __enter__(self) -> FaultyProvider:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def history(world: World) -> None:
+    """A few pools with events spread over many blocks."""
+    for n in range(3):
+        pool = world.new_pool(f"Pool {n}")
+        pool.set_territory(f"T{n}")
+        world.coin.mint(world.operator.address, USDC)
+        world.coin.transfer(pool.address, USDC)
+        world.w3.provider.make_request("anvil_mine", [hex(7)])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("suggest", [False, True], ids=["halving", "suggested-range"])
+def test_range_limits_and_dropped_requests_change_nothing_that_is_indexed(
+    history: None, world: World, anvil: AnvilNode, new_engine: Callable[[], Engine], suggest: bool
+) -> None:
+    direct = index_chain(new_engine(), anvil, world.deployment)
+    factory = world.deployment.address("PoolFactory")
+    with FaultyProvider(anvil.url, factory, max_range=5, suggest=suggest, fail_every=5) as proxy:
+        rpc = Rpc(proxy.url, backoff=0.001)
+        fetcher = LogFetcher(rpc, initial_range=64)
+        faulty = Indexer(new_engine(), rpc, world.deployment, fetcher=fetcher)
+        faulty.prepare()
+        faulty.run()
+    assert fetcher.splits > 0 and rpc.retries > 0
+    # Halving from 64 blocks takes several refusals in a row; the suggested range is taken at once.
+    refusals_in_a_row = any(a == b == "refused" for a, b in zip(proxy.outcomes, proxy.outcomes[1:], strict=False))
+    assert refusals_in_a_row is not suggest
+    assert max(b - a + 1 for a, b in proxy.ranges) <= 5
+    # The factory's filter read every block from the start to the head exactly once, in order.
+    assert proxy.ranges[0][0] == world.deployment.start_block
+    assert proxy.ranges[-1][1] == world.w3.eth.block_number
+    assert all(b[0] == a[1] + 1 for a, b in zip(proxy.ranges, proxy.ranges[1:], strict=False))
+    assert faulty.checkpoint == direct.checkpoint
+    assert dump(faulty.engine) == dump(direct.engine)
+
+
+def test_a_malformed_request_is_not_retried(anvil: AnvilNode) -> None:
+    rpc = Rpc(anvil.url, backoff=0.001)
+    with pytest.raises(MalformedRequest):
+        rpc.call("eth_getLogs", [{"fromBlock": "not-a-block"}])
+    assert rpc.retries == 0

@@ -1,0 +1,77 @@
+"""One writer per database: a second indexer is refused while the first's heartbeat is fresh, may
+take over a stale lock, and the first then never commits again."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from indexer.errors import IndexerLocked, LockLost
+from indexer.fetch import Rpc
+from indexer.lock import Lock
+from indexer.schema import Checkpoint, Event, IndexerLock
+from indexer.sync import Indexer
+from registry.node import AnvilNode
+from tests.conftest import World
+
+
+def test_a_second_indexer_is_refused_while_the_first_holds_the_lock(engine: Engine) -> None:
+    first = Lock(engine, owner="first")
+    first.acquire()
+    second = Lock(engine, owner="second")
+    with pytest.raises(IndexerLocked) as info:
+        second.acquire()
+    assert info.value.owner == "first"
+    assert "another indexer (first) is writing to this database" in str(info.value)
+    first.release()
+    second.acquire()
+    assert second.holder() == "second"
+    second.release()
+    assert second.holder() is None
+
+
+def test_a_stale_lock_is_taken_over_and_its_old_holder_cannot_commit(
+    world: World, anvil: AnvilNode, engine: Engine
+) -> None:
+    first = Lock(engine, owner="first", stale_after=30)
+    first.acquire()
+    indexer = Indexer(engine, Rpc(anvil.url), world.deployment, lock=first)
+    indexer.prepare()
+    with engine.begin() as conn:  # the first indexer hung: its heartbeat is old
+        conn.execute(sa.update(IndexerLock.__table__).values(heartbeat_at=0.0))  # type: ignore[attr-defined]
+    second = Lock(engine, owner="second", stale_after=30)
+    second.acquire()
+    with pytest.raises(LockLost):
+        indexer.step()
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(Event.__table__)).scalar_one() == 0  # type: ignore[attr-defined]
+        checkpoint = conn.execute(sa.select(Checkpoint.__table__)).mappings().one()  # type: ignore[attr-defined]
+    assert checkpoint["block_number"] == world.deployment.start_block - 1
+    assert second.holder() == "second"
+    first.release()  # releasing a lock one no longer holds leaves the new holder's alone
+    assert second.holder() == "second"
+    second.release()
+
+
+def test_the_heartbeat_keeps_the_lock_fresh(engine: Engine) -> None:
+    lock = Lock(engine, owner="beating", heartbeat_every=0.05)
+    lock.acquire()
+    with engine.begin() as conn:
+        conn.execute(sa.update(IndexerLock.__table__).values(heartbeat_at=0.0))  # type: ignore[attr-defined]
+    lock.start_heartbeat()
+    try:
+        import time
+
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                beat = conn.execute(sa.select(IndexerLock.__table__.c.heartbeat_at)).scalar_one()  # type: ignore[attr-defined]
+            if beat > 0:
+                break
+            time.sleep(0.05)
+        assert beat > 0
+        with pytest.raises(IndexerLocked):
+            Lock(engine, owner="other").acquire()
+    finally:
+        lock.release()

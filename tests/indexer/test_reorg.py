@@ -1,0 +1,176 @@
+"""Reorgs: after `anvil_reorg` / `anvil_rollback` replace the last blocks, indexing again gives a
+database equal, table by table, to a fresh index of the canonical chain, with the same digests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from web3 import Web3
+
+from indexer.fetch import Rpc
+from indexer.sync import GENESIS_DIGEST, Indexer, StepResult
+from registry.client import PatentPoolClient
+from registry.node import AnvilNode
+from tests.conftest import USDC, World
+from tests.indexer.conftest import dump, index_chain
+
+
+def reorg(w3: Web3, depth: int, txs: list[tuple[dict[str, Any], int]]) -> None:
+    """Replace the last `depth` blocks by as many new ones holding `txs` (tx, block offset)."""
+    result = w3.provider.make_request("anvil_reorg", [depth, [[tx, offset] for tx, offset in txs]])  # type: ignore[arg-type]
+    assert "error" not in result, result
+
+
+def rollback(w3: Web3, depth: int) -> None:
+    result = w3.provider.make_request("anvil_rollback", [depth])  # type: ignore[arg-type]
+    assert "error" not in result, result
+
+
+def call(client: Any, fn: str, *args: Any) -> dict[str, Any]:
+    """An unsigned transaction request anvil signs for the (unlocked) development account."""
+    data = client.contract.functions[fn](*args)._encode_transaction_data()
+    return {"from": client.chain.address, "to": client.address, "data": data, "gas": hex(3_000_000)}
+
+
+def index_again(indexer: Indexer) -> list[StepResult]:
+    steps: list[StepResult] = []
+    indexer.run(on_step=steps.append)
+    return steps
+
+
+def assert_same_as_fresh(
+    engine: Engine, indexer: Indexer, new_engine: Callable[[], Engine], anvil: AnvilNode, world: World
+) -> None:
+    fresh = index_chain(new_engine(), anvil, world.deployment)
+    assert fresh.checkpoint == indexer.checkpoint
+    assert dump(engine) == dump(fresh.engine)
+    number = indexer.checkpoint[0]
+    for block in range(world.deployment.start_block, number + 1):
+        assert indexer.digest_at(block) == fresh.digest_at(block)
+    assert indexer.checkpoint[2] != GENESIS_DIGEST
+
+
+def doomed_pool(world: World) -> PatentPoolClient:
+    """A pool created in the blocks that will reorg away, with its own events and a token payment."""
+    doomed = world.new_pool("Doomed")
+    doomed.set_territory("doomed")
+    world.coin.mint(world.operator.address, 5 * USDC)
+    world.coin.transfer(doomed.address, 5 * USDC)
+    return doomed
+
+
+def test_a_reorg_at_the_same_height_forgets_the_replaced_blocks_and_their_pools(
+    world: World, anvil: AnvilNode, engine: Engine, new_engine: Callable[[], Engine]
+) -> None:
+    w3 = world.w3
+    world.pool.set_territory("A")
+    world.pool.admit_founder(world.keys[1].address)
+    doomed = doomed_pool(world)
+    indexer = index_chain(engine, anvil, world.deployment)
+    tables = dump(engine)
+    assert doomed.address in {p["address"] for p in tables["pool"]}
+    assert any(t["to_address"] == doomed.address for t in tables["token_transfer"])
+    height = w3.eth.block_number
+
+    reorg(
+        w3,
+        4,
+        [
+            (call(world.pool, "setTerritory", "B"), 0),
+            (call(world.factory, "createPool", "Other", 1, "radar", world.coin.address, world.operator.address), 2),
+        ],
+    )
+    assert w3.eth.block_number == height
+    steps = index_again(indexer)
+    assert [s.kind for s in steps].count("reorg") == 1
+    reorged = next(s for s in steps if s.kind == "reorg")
+    assert reorged.ancestor == height - 4 and reorged.rolled_back > 0
+
+    tables = dump(engine)
+    names = {p["address"]: p["name"] for p in tables["pool"]}
+    # The factory's next clone lands at the doomed pool's address (same factory nonce): the mirror
+    # must hold the new pool there, with nothing left of the old one.
+    assert names == {world.pool.address: "Test pool", doomed.address: "Other"}
+    assert next(p for p in tables["pool"] if p["address"] == doomed.address)["territory"] == ""
+    assert not any(t["to_address"] == doomed.address for t in tables["token_transfer"])
+    assert next(p for p in tables["pool"] if p["address"] == world.pool.address)["territory"] == "B"
+    assert_same_as_fresh(engine, indexer, new_engine, anvil, world)
+
+
+def test_a_longer_replacement_chain_is_followed(
+    world: World, anvil: AnvilNode, engine: Engine, new_engine: Callable[[], Engine]
+) -> None:
+    w3 = world.w3
+    doomed_pool(world)
+    indexer = index_chain(engine, anvil, world.deployment)
+    height = w3.eth.block_number
+    reorg(w3, 2, [(call(world.pool, "setTerritory", "longer"), 1)])
+    world.pool.set_tier_fee(1, 7 * USDC)
+    world.pool.admit_founder(world.keys[2].address)
+    assert w3.eth.block_number == height + 2
+    steps = index_again(indexer)
+    assert [s.kind for s in steps].count("reorg") == 1
+    assert indexer.checkpoint[0] == height + 2
+    assert_same_as_fresh(engine, indexer, new_engine, anvil, world)
+
+
+def test_a_shorter_replacement_chain_is_followed(
+    world: World, anvil: AnvilNode, engine: Engine, new_engine: Callable[[], Engine]
+) -> None:
+    w3 = world.w3
+    doomed = doomed_pool(world)
+    indexer = index_chain(engine, anvil, world.deployment)
+    height = w3.eth.block_number
+    rollback(w3, 3)
+    world.pool.set_territory("shorter")
+    assert w3.eth.block_number == height - 2
+    steps = index_again(indexer)
+    assert [s.kind for s in steps].count("reorg") == 1
+    assert indexer.checkpoint[0] == height - 2
+    tables = dump(engine)
+    # The pool's creation survived (3 blocks back is after it), its later events did not.
+    kept = next(p for p in tables["pool"] if p["address"] == doomed.address)
+    assert kept["territory"] == ""
+    assert_same_as_fresh(engine, indexer, new_engine, anvil, world)
+
+
+def test_two_independent_indexers_report_the_same_digests(
+    world: World, anvil: AnvilNode, new_engine: Callable[[], Engine]
+) -> None:
+    doomed_pool(world)
+    first = index_chain(new_engine(), anvil, world.deployment)
+    # The second reads in one-block ranges: other batches, same stream, same digest.
+    second = Indexer(new_engine(), Rpc(anvil.url), world.deployment)
+    assert second.fetcher is not None
+    second.fetcher.span = second.fetcher.max_range = 1
+    second.prepare()
+    second.run()
+    assert first.checkpoint == second.checkpoint
+    assert dump(first.engine) == dump(second.engine)
+
+
+def test_rebuilding_the_projections_reproduces_them(world: World, anvil: AnvilNode, engine: Engine) -> None:
+    doomed_pool(world)
+    world.pool.set_territory("rebuilt")
+    indexer = index_chain(engine, anvil, world.deployment)
+    before = dump(engine)
+    assert indexer.rebuild_projections() == len(before["event"])
+    assert dump(engine) == before
+
+
+def test_a_pool_created_in_reorged_blocks_is_forgotten(
+    world: World, anvil: AnvilNode, engine: Engine, new_engine: Callable[[], Engine]
+) -> None:
+    doomed = doomed_pool(world)
+    indexer = index_chain(engine, anvil, world.deployment)
+    assert doomed.address in indexer.pools
+    reorg(world.w3, 4, [(call(world.pool, "setTerritory", "kept"), 3)])
+    index_again(indexer)
+    assert doomed.address not in indexer.pools
+    tables = dump(engine)
+    assert [p["address"] for p in tables["pool"]] == [world.pool.address]
+    assert all(doomed.address not in (t["from_address"], t["to_address"]) for t in tables["token_transfer"])
+    assert all(e["address"] != doomed.address for e in tables["event"])
+    assert_same_as_fresh(engine, indexer, new_engine, anvil, world)
