@@ -248,16 +248,35 @@ def demo(
 
             result = seed_demo(w3, deployment, scale=0.1 if small else 1.0, data_dir=data_dir, progress=progress)
         data = {"rpc": url, "manifest": str(manifest), **result.to_json()}
+        console.print("indexing the demo into SQL", highlight=False)
+        data["index"] = _index_demo(url, manifest, data_dir, follow=False, quiet=as_json)
         if as_json:
             print_json(data)
         else:
             _print_demo(data)
         if node is not None and wait:
-            out.print(f"anvil keeps running at {url}; Ctrl-C stops it", highlight=False)
-            _wait_for_interrupt(node.process)
+            out.print(f"anvil keeps running at {url} and the indexer follows it; Ctrl-C stops both", highlight=False)
+            _index_demo(url, manifest, data_dir, follow=True, quiet=False)
     finally:
         if node is not None:
             node.stop()
+
+
+def _index_demo(url: str, manifest: Path, data_dir: Path, follow: bool, quiet: bool) -> dict[str, Any]:
+    """Mirror the demo into DATABASE_URL, or else into a fresh SQLite file beside its dossiers."""
+    import os
+
+    from indexer.settings import get_settings
+    from patentpool.commands.index import run_index
+
+    if not (os.environ.get("DATABASE_URL") or os.environ.get("PATENTPOOL_DATABASE_URL")):
+        database = data_dir / "patentpool.db"
+        if not follow:  # each demo deploys a new suite: start its mirror afresh
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{database}{suffix}").unlink(missing_ok=True)
+        os.environ["DATABASE_URL"] = f"sqlite:///{database}"
+        get_settings.cache_clear()
+    return run_index(url, manifest, follow=follow, quiet=quiet)
 
 
 def _print_demo(data: dict[str, Any]) -> None:
@@ -269,6 +288,11 @@ def _print_demo(data: dict[str, Any]) -> None:
         table.add_row(p["name"], p["lifecycle"], *map(str, counts), p["address"])
     out.print(table)
     out.print(f"manifest: {data['manifest']}; dossiers: {data['dossierDir']}", highlight=False)
+    index = data["index"]
+    out.print(
+        f"SQL mirror: {index['database']} ({index['totalEvents']:,} events to block {index['checkpoint']['block']})",
+        highlight=False,
+    )
     pool = next(p for p in data["pools"] if p["memberSample"] and p["revokedLicensees"] and p["suspendedAssets"])
     asset = pool["assetSample"][0]
     base = f"patentpool licence verify --rpc {data['rpc']} --pool {pool['address']}"

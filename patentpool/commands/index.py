@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from patentpool._common import DeploymentOption, DeploymentsOption, JsonOption, RpcOption, err, fail, out, print_json
 
-__all__ = ["index"]
+__all__ = ["index", "run_index"]
 
 
 class _Stop:
@@ -69,6 +69,32 @@ def index(
     as_json: JsonOption = False,
 ) -> None:
     """Index the deployment's events into the database [env DATABASE_URL, default sqlite:///patentpool.db]."""
+    summary = run_index(
+        rpc, deployment, deployments_dir, follow, from_block, finality_depth, rebuild, poll_interval, quiet=as_json
+    )
+    if as_json:
+        print_json(summary)
+    else:
+        out.print(
+            f"indexed chain {summary['chainId']} to block {summary['checkpoint']['block']} "
+            f"({summary['totalEvents']} events, digest {summary['digest']}) in {summary['database']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def run_index(
+    rpc: str | None,
+    deployment: Any,
+    deployments_dir: Any = None,
+    follow: bool = False,
+    from_block: int | None = None,
+    finality_depth: int | None = None,
+    rebuild: bool = False,
+    poll_interval: float | None = None,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Index to the head (or follow it until Ctrl-C) and return the summary; `quiet` hides progress."""
     from indexer.db import make_engine, upgrade
     from indexer.errors import IndexerError
     from indexer.fetch import Rpc
@@ -99,23 +125,22 @@ def index(
     try:
         lock.start_heartbeat()
         summary = _run(
-            engine, Rpc(url), manifest, lock, depth, from_block, follow, rebuild,
-            poll_interval if poll_interval is not None else settings.poll_interval, as_json,
-        )  # fmt: skip
+            engine,
+            Rpc(url),
+            manifest,
+            lock,
+            depth,
+            from_block,
+            follow,
+            rebuild,
+            poll_interval if poll_interval is not None else settings.poll_interval,
+            quiet,
+        )
     except IndexerError as exc:
         fail(str(exc))
     finally:
         lock.release()
-    summary = {"rpc": url, "deployment": str(path), **summary}
-    if as_json:
-        print_json(summary)
-    else:
-        out.print(
-            f"indexed chain {summary['chainId']} to block {summary['checkpoint']['block']} "
-            f"({summary['totalEvents']} events, digest {summary['digest']}) in {summary['database']}",
-            highlight=False,
-            soft_wrap=True,
-        )
+    return {"rpc": url, "deployment": str(path), **summary}
 
 
 def _run(
