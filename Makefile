@@ -27,7 +27,7 @@ demo: setup
 	$(BIN)/patentpool demo
 
 test: setup lint typecheck
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP_PY)
 	$(BIN)/ruff check registry indexer patentpool scripts tests
