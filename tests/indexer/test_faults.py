@@ -4,7 +4,9 @@ transport failures change how the logs are read, never what is indexed."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -13,7 +15,7 @@ import pytest
 import requests
 from sqlalchemy.engine import Engine
 
-from indexer.errors import MalformedRequest
+from indexer.errors import MalformedRequest, RpcUnavailable
 from indexer.fetch import LogFetcher, Rpc
 from indexer.sync import Indexer
 from registry.node import AnvilNode
@@ -24,7 +26,18 @@ from tests.indexer.conftest import dump, index_chain
 class FaultyProvider:
     """An HTTP JSON-RPC proxy to anvil that refuses wide eth_getLogs ranges and drops requests."""
 
-    def __init__(self, upstream: str, watched: str, max_range: int, suggest: bool, fail_every: int) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        watched: str,
+        max_range: int,
+        suggest: bool,
+        fail_every: int,
+        chaos: bool = False,
+        dead_after: int | None = None,
+    ) -> None:
+        self.chaos = chaos  # also drop connections, delay answers and rate-limit, in turn
+        self.dead_after = dead_after  # from this request on, every answer is HTTP 503
         self.upstream = upstream
         self.watched = watched  # the ranges of the filter holding this address are recorded
         self.max_range = max_range
@@ -41,7 +54,23 @@ class FaultyProvider:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                fault = proxy.chaos_fault()
+                if fault == "drop":
+                    # Hang up without an answer, as a provider's load balancer sometimes does.
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if fault == "delay":
+                    time.sleep(0.2)
                 status, answer = proxy.answer(json.loads(body))
+                if fault == "http-429":
+                    status, answer = 429, {"error": "too many requests"}
+                elif fault == "rpc-rate-limit" and isinstance(answer, dict):
+                    answer = {
+                        "jsonrpc": "2.0",
+                        "id": answer.get("id"),
+                        "error": {"code": -32005, "message": "rate limit exceeded, retry later"},
+                    }
                 payload = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -56,8 +85,16 @@ class FaultyProvider:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
+    def chaos_fault(self) -> str | None:
+        if not self.chaos:
+            return None
+        self.chaos_count = getattr(self, "chaos_count", 0) + 1
+        return {3: "drop", 5: "delay", 7: "http-429", 11: "rpc-rate-limit"}.get(self.chaos_count % 13)
+
     def answer(self, request: Any) -> tuple[int, Any]:
         self.requests += 1
+        if self.dead_after is not None and self.requests >= self.dead_after:
+            return 503, {"error": "gone for good"}
         if self.fail_every and self.requests % self.fail_every == 0:
             return 503, {"error": "upstream overloaded"}
         if isinstance(request, dict) and request.get("method") == "eth_getLogs":
@@ -126,3 +163,41 @@ def test_a_malformed_request_is_not_retried(anvil: AnvilNode) -> None:
     with pytest.raises(MalformedRequest):
         rpc.call("eth_getLogs", [{"fromBlock": "not-a-block"}])
     assert rpc.retries == 0
+
+
+def test_dropped_connections_delays_and_rate_limits_change_nothing_that_is_indexed(
+    history: None, world: World, anvil: AnvilNode, new_engine: Callable[[], Engine]
+) -> None:
+    direct = index_chain(new_engine(), anvil, world.deployment)
+    factory = world.deployment.address("PoolFactory")
+    with FaultyProvider(anvil.url, factory, max_range=8, suggest=False, fail_every=0, chaos=True) as proxy:
+        rpc = Rpc(proxy.url, backoff=0.001, timeout=5)
+        faulty = Indexer(new_engine(), rpc, world.deployment, fetcher=LogFetcher(rpc, initial_range=8))
+        faulty.prepare()
+        faulty.run()
+    assert rpc.retries >= 3, "the proxy's faults were never met"
+    assert faulty.checkpoint == direct.checkpoint
+    assert dump(faulty.engine) == dump(direct.engine)
+
+
+def test_a_provider_that_stays_down_ends_with_a_clear_error_and_an_intact_checkpoint(
+    history: None, world: World, anvil: AnvilNode, new_engine: Callable[[], Engine]
+) -> None:
+    direct = index_chain(new_engine(), anvil, world.deployment)
+    engine = new_engine()
+    factory = world.deployment.address("PoolFactory")
+    with FaultyProvider(anvil.url, factory, max_range=4, suggest=False, fail_every=0, dead_after=12) as proxy:
+        rpc = Rpc(proxy.url, backoff=0.001, attempts=4)
+        broken = Indexer(engine, rpc, world.deployment, fetcher=LogFetcher(rpc, initial_range=4))
+        broken.prepare()
+        with pytest.raises(RpcUnavailable) as exc:
+            broken.run()
+    assert "did not answer after 4 attempts" in str(exc.value)
+    stopped_at = broken.checkpoint
+    assert stopped_at[0] < direct.checkpoint[0], "the provider died too late to interrupt anything"
+    # What was committed is a consistent prefix: resuming against a healthy node ends equal.
+    resumed = Indexer(engine, Rpc(anvil.url), world.deployment)
+    resumed.prepare()
+    assert resumed.checkpoint == stopped_at
+    resumed.run()
+    assert dump(engine) == dump(direct.engine)
