@@ -180,10 +180,9 @@ def evaluate(
     as_json: JsonOption = False,
 ) -> None:
     """Score a family with the documented stability scorecard and record it on-chain (EVALUATOR_ROLE)."""
+    from registry.dossier import dossier_hash, load_dossier
     from registry.stability import MODEL_VERSION, report_hash, report_json
     from registry.stability import evaluate as score
-
-    from registry.dossier import dossier_hash, load_dossier
 
     doc = load_dossier(dossier)
     try:
