@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -195,17 +196,25 @@ def verify(
         typer.Option("--at", help="Time to ask about: unix seconds or YYYY-MM-DD (default: the latest block's time)."),
     ] = None,
     rpc: RpcOption = None,
+    deployment: Annotated[
+        Path | None,
+        typer.Option("--deployment", help="Also check the pool belongs to this manifest's factory (optional)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Ask the pool contract whether an account is licensed for an asset. Exit 0 yes, 1 no, 2 error."""
+    """Ask the pool contract whether an account is licensed for an asset. Exit 0 yes, 1 no, 2 error.
+
+    Needs only the pool's address: any member can check a licence without a manifest."""
     from registry.client import PatentPoolClient
 
     pool_address = parse_address(pool, "--pool")
     licensee_address = parse_address(licensee, "--licensee")
     when_given = parse_time(at, "--at") if at is not None else None
-    s = session(rpc)
+    s = session(rpc, deployment)
     if len(s.w3.eth.get_code(pool_address)) == 0:
         fail(f"no contract at pool address {pool_address} on chain {s.chain_id}")
+    if deployment is not None:
+        s.pool(pool_address)  # refuses an address that is not a pool of this deployment
     client = PatentPoolClient(s.reader, pool_address)
     block = s.w3.eth.get_block("latest")
     when = when_given if when_given is not None else int(block["timestamp"])
