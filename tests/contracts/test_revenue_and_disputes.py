@@ -7,17 +7,11 @@ families below weigh 1, 2, 3 and 5.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from registry.chain import Chain
-from registry.client import PatentAssetClient, PatentPoolClient, PoolFactoryClient, StablecoinClient
-from registry.deploy import Deployment
 from registry.reverts import (
     AccessControlUnauthorizedAccount,
     PatentPoolAssetNotInPool,
@@ -29,6 +23,7 @@ from registry.reverts import (
 )
 from registry.types import PatentStatus
 from tests.conftest import USDC, YEAR, World, advance, now
+from tests.contracts._library import Offices, library_fixtures
 
 G: int = PatentStatus.GRANTED
 FEE = 100 * USDC
@@ -85,8 +80,6 @@ def pool_balance(world: World) -> int:
     return world.coin.balance_of(world.pool.address)
 
 
-Offices = dict[str, int] | list[tuple[str, int]]
-
 LIBRARY: list[tuple[int, Offices, int, int]] = [
     (FOUNDER_A, WEIGHT_1, 8000, 1),
     (FOUNDER_A, WEIGHT_2, 8000, 2),
@@ -98,75 +91,7 @@ LIBRARY: list[tuple[int, Offices, int, int]] = [
 ]
 
 
-# ------------------------------------------------------------------ families registered once per module
-# Registering a family costs several transactions; the families these tests use again and again are
-# registered once for the module, and `world.family` (so `world.founder_with_asset`) hands each out
-# at most once per test, registering any other family on the fly as usual. The pool, too, is
-# created once per module; each test starts from that state and its changes are reverted.
-
-
-def _family_key(owner: int, offices: Any, score: int) -> tuple[Any, ...]:
-    items = list(offices.items()) if isinstance(offices, dict) else list(offices)
-    return (owner, tuple((office, int(status)) for office, status in items), score)
-
-
-@dataclass
-class LibraryWorld(World):
-    library: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
-    used: set[int] = field(default_factory=set)
-
-    def family(
-        self,
-        owner: int | LocalAccount,
-        offices: Offices,
-        score: int = 8000,
-        family_id: str | None = None,
-    ) -> int:
-        if isinstance(owner, int) and family_id is None:
-            for asset_id in self.library.get(_family_key(owner, offices, score), []):
-                if asset_id not in self.used:
-                    self.used.add(asset_id)
-                    return asset_id
-        return super().family(owner, offices, score, family_id)
-
-
-@pytest.fixture(scope="module")
-def module_world(w3: Web3, deployment: Deployment, keys: list[LocalAccount]) -> Iterator[LibraryWorld]:
-    """The families of LIBRARY and a fresh Incubating pool (default rule), built once per module."""
-    snap = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
-    operator = Chain(w3, keys[0])
-    coin_address = deployment.payment_token
-    assert coin_address is not None
-    built = LibraryWorld(
-        w3,
-        deployment,
-        keys,
-        operator,
-        PoolFactoryClient(operator, deployment.address("PoolFactory")),
-        PatentAssetClient(operator, deployment.address("PatentAsset")),
-        StablecoinClient(operator, coin_address),
-        cast(PatentPoolClient, None),
-    )
-    for owner, offices, score, copies in LIBRARY:
-        key = _family_key(owner, offices, score)
-        built.library[key] = [World.family(built, owner, offices, score) for _ in range(copies)]
-    built.pool = built.new_pool()
-    try:
-        yield built
-    finally:
-        w3.provider.make_request("evm_revert", [snap])  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def world(module_world: LibraryWorld) -> Iterator[LibraryWorld]:
-    """Like conftest's `world` (a fresh Incubating pool, every chain change reverted after the
-    test), but the pool and the LIBRARY families are built once per module."""
-    snap = module_world.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
-    module_world.used.clear()
-    try:
-        yield module_world
-    finally:
-        module_world.w3.provider.make_request("evm_revert", [snap])  # type: ignore[arg-type]
+module_world, world = library_fixtures(LIBRARY)
 
 
 # ------------------------------------------------------------------ splits
