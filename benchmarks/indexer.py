@@ -1,0 +1,683 @@
+"""Benchmark: indexing 100,000+ pool events, against bare eth_getLogs and a naive web3.py + ORM path.
+
+    .venv/bin/python benchmarks/indexer.py [--events 100000] [--skip-postgres] [--profile]
+
+On a fresh anvil: deploys the suite, creates a few active pools and seeds them (through
+`BatchSender`) until the chain holds at least `--events` events the indexer stores: members joining
+(MemberJoined, RevenueReceived and the fee's Transfer to the pool), many renewals (the same three)
+and unified licences (LicenceOffered, then LicenceGranted, RevenueReceived, Transfer). Minting and
+approving the stablecoin emit logs the indexer does not read (a Transfer from the zero address to a
+member, an Approval); they are on the chain but not counted.
+
+Then, in the same run, over the same block range and addresses:
+
+1. bare fetch: the indexer's eth_getLogs filters as plain JSON-RPC over `requests` (parsed JSON,
+   nothing else), with the indexer's adaptive ranges (LogFetcher's defaults); the best of two runs;
+2. the indexer into a fresh SQLite file, `run_index(..., quiet=True)`;
+3. the indexer into a fresh PostgreSQL database (unless `--skip-postgres`), the same call;
+4. the naive path on each backend: web3.py `w3.eth.get_logs` with the same filters,
+   `contract.events.X().process_log(log)` per log, a block header per new block (cached), and one
+   SQLModel `session.add(Event(...))` + `session.commit()` per event, on the first `--naive-sample`
+   events (0: all of them), extrapolated linearly to the full count.
+
+Prints one JSON document with every figure (progress goes to stderr). `--profile` indexes once
+more per backend under cProfile (not in the figures) and reports where the time went. Results go in
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+import sqlalchemy as sa
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
+from hexbytes import HexBytes
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+from web3 import Web3
+
+# This script shares its name with the package it measures: run as a script, its own folder comes
+# first on sys.path and `import indexer` would find this file. Drop that folder.
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
+from indexer.db import make_engine, upgrade
+from indexer.decode import event_topic
+from indexer.fetch import LogFetcher
+from indexer.schema import Event
+from indexer.settings import get_settings
+from patentpool.commands.index import run_index
+from registry.artifacts import load_artifact
+from registry.batch import BatchSender
+from registry.chain import Chain, decode_events
+from registry.deploy import Deployment, deploy_suite, write_deployment
+from registry.keys import account_from_key
+from registry.node import ANVIL_DEV_KEYS, AnvilNode, find_anvil, start_anvil
+from registry.types import PoolKind
+
+USD = 10**6
+MAX_UINT = 2**256 - 1
+TIER_FEES = (100 * USD, 250 * USD, 500 * USD)
+LICENCE_PRICE = 150 * USD
+TRANSFER_TOPIC = event_topic("Transfer(address,address,uint256)")
+#: Events the indexer stores per transaction kind (see the module docstring).
+EVENTS_PER = {"join": 3, "renew": 3, "offer": 1, "accept": 3}
+GAS = {"createPool": 600_000, "mint": 150_000, "approve": 100_000, "join": 400_000, "renew": 400_000}
+GAS |= {"offerLicence": 400_000, "acceptOffer": 450_000, "setTierFee": 100_000, "activate": 150_000}
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def rate(events: int, seconds: float) -> float:
+    return round(events / seconds, 1) if seconds > 0 else 0.0
+
+
+# --- seeding ---------------------------------------------------------------------------------------
+
+
+def _key(label: str) -> LocalAccount:
+    account: LocalAccount = Account.from_key(keccak(text=f"patentpool-bench/{label}"))
+    return account
+
+
+@dataclass
+class Seeded:
+    """What seeding made."""
+
+    pools: list[str]
+    token: str
+    start_block: int
+    head: int
+    transactions: int
+    blocks: int
+    seconds: float
+    planned_events: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class _Paced:
+    """Sends through a BatchSender and mines a block every `per_block` transactions; transactions
+    that need an earlier one mined (an offer's acceptance) wait for the next block."""
+
+    def __init__(self, sender: BatchSender, per_block: int) -> None:
+        self.sender = sender
+        self.per_block = per_block
+        self.in_block = 0
+        self.blocks = 0
+        self.deferred: list[tuple[LocalAccount, Any, int]] = []
+
+    def send(self, account: LocalAccount, fn: Any, gas: int) -> None:
+        self.sender.send(account, fn, gas)
+        self.in_block += 1
+        if self.in_block >= self.per_block:
+            self.mine()
+
+    def later(self, account: LocalAccount, fn: Any, gas: int) -> None:
+        self.deferred.append((account, fn, gas))
+
+    def mine(self) -> None:
+        if self.in_block:
+            self.sender.flush(receipts=False)
+            self.blocks += 1
+            self.in_block = 0
+        deferred, self.deferred = self.deferred, []
+        for account, fn, gas in deferred:
+            self.send(account, fn, gas)
+
+    def finish(self) -> None:
+        while self.deferred or self.in_block:
+            self.mine()
+
+
+def _fund(url: str, addresses: list[str]) -> None:
+    payload = [
+        {"jsonrpc": "2.0", "id": i, "method": "anvil_setBalance", "params": [a, hex(10**24)]}
+        for i, a in enumerate(addresses)
+    ]
+    for i in range(0, len(payload), 500):
+        requests.post(url, json=payload[i : i + 500], timeout=120).raise_for_status()
+
+
+def plan(target: int, pools: int) -> tuple[int, int, int]:
+    """(members, licences, renewals) whose events reach `target` (pool set-up adds a few more)."""
+    members = max(pools, target // 100)
+    licences = max(pools, target // 100)
+    rest = target - members * EVENTS_PER["join"] - licences * (EVENTS_PER["offer"] + EVENTS_PER["accept"])
+    renewals = max(0, math.ceil(rest / EVENTS_PER["renew"]))
+    return members, licences, renewals
+
+
+def seed(node: AnvilNode, w3: Web3, deployment: Deployment, target: int, pools_n: int, per_block: int) -> Seeded:
+    started = time.perf_counter()
+    chain_id = int(w3.eth.chain_id)
+    operator = account_from_key(ANVIL_DEV_KEYS[0], chain_id)
+    factory = w3.eth.contract(address=deployment.address("PoolFactory"), abi=load_artifact("PoolFactory")["abi"])
+    token_address = deployment.payment_token
+    assert token_address is not None
+    token = w3.eth.contract(address=token_address, abi=load_artifact("TestStablecoin")["abi"])
+    pool_abi = load_artifact("PatentPool")["abi"]
+    members_n, licences_n, renewals_n = plan(target, pools_n)
+    members = [_key(f"member/{i}") for i in range(members_n)]
+    licensees = [_key(f"licensee/{i}") for i in range(min(licences_n, 100))]
+    _fund(node.url, [a.address for a in members + licensees])
+    start_block = int(w3.eth.block_number) + 1
+    log(f"seeding: {pools_n} pools, {members_n} members, {licences_n} licences, {renewals_n} renewals")
+    with BatchSender(w3) as sender:
+        for i in range(pools_n):
+            create = factory.functions.createPool(
+                f"Benchmark pool {i}", int(PoolKind.TECHNOLOGY), "Indexer benchmark", token_address, operator.address
+            )
+            sender.send(operator, create, GAS["createPool"])
+        receipts = sender.flush()
+        pools = [
+            w3.eth.contract(address=decode_events(factory, r, "PoolCreated")[0]["args"]["pool"], abi=pool_abi)
+            for r in receipts
+        ]
+        for pool in pools:
+            for tier, fee in enumerate(TIER_FEES):
+                sender.send(operator, pool.functions.setTierFee(tier, fee), GAS["setTierFee"])
+            sender.send(operator, pool.functions.activate(), GAS["activate"])
+        sender.flush(receipts=False)
+
+        paced = _Paced(sender, per_block)
+        # Members: mint and approve once (events the indexer does not store), then join.
+        for i, member in enumerate(members):
+            pool = pools[i % pools_n]
+            tier = i % 3
+            paced.send(member, token.functions.mint(member.address, 10**30), GAS["mint"])
+            paced.send(member, token.functions.approve(pool.address, MAX_UINT), GAS["approve"])
+            paced.send(member, pool.functions.join(tier, TIER_FEES[tier]), GAS["join"])
+        for licensee in licensees:
+            paced.send(licensee, token.functions.mint(licensee.address, 10**30), GAS["mint"])
+            for pool in pools:
+                paced.send(licensee, token.functions.approve(pool.address, MAX_UINT), GAS["approve"])
+        paced.mine()
+        # Renewals, with a licence (offer, accepted in the next block) spread evenly among them.
+        base = int(w3.eth.get_block("latest")["timestamp"])
+        offers = [0] * pools_n
+        per_pair: dict[tuple[int, int], int] = {}
+        operations = renewals_n + licences_n
+        licences_sent = 0
+        for n in range(operations):
+            due = (n + 1) * licences_n // operations
+            if licences_sent < due:
+                p, who = licences_sent % pools_n, licensees[licences_sent % len(licensees)]
+                k = per_pair.get((p, licences_sent % len(licensees)), 0)
+                per_pair[(p, licences_sent % len(licensees))] = k + 1
+                start = base + k * 30 * 86_400  # a licensee's licences in a pool never overlap
+                terms = keccak(text=f"benchmark terms {licences_sent}")
+                offer = pools[p].functions.offerLicence(
+                    who.address, [], start, start + 30 * 86_400, LICENCE_PRICE, terms
+                )
+                paced.send(operator, offer, GAS["offerLicence"])
+                offers[p] += 1
+                paced.later(who, pools[p].functions.acceptOffer(offers[p]), GAS["acceptOffer"])
+                licences_sent += 1
+            else:
+                member_index = (n - licences_sent) % members_n
+                tier = member_index % 3
+                pool = pools[member_index % pools_n]
+                paced.send(members[member_index], pool.functions.renew(TIER_FEES[tier]), GAS["renew"])
+            if (n + 1) % 5000 == 0:
+                log(f"seeding: {n + 1}/{operations} renewals and licences sent ({sender.sent} transactions)")
+        paced.finish()
+        transactions = sender.sent
+    head = int(w3.eth.block_number)
+    planned = members_n * EVENTS_PER["join"] + licences_n * 4 + renewals_n * EVENTS_PER["renew"]
+    return Seeded(
+        [p.address for p in pools],
+        token_address,
+        start_block,
+        head,
+        transactions,
+        paced.blocks,
+        time.perf_counter() - started,
+        planned,
+        {"pools": pools_n, "members": members_n, "licences": licences_n, "renewals": renewals_n},
+    )
+
+
+# --- (1) bare eth_getLogs --------------------------------------------------------------------------
+
+
+def indexer_filters(deployment: Deployment, pools: list[str], token: str) -> list[dict[str, Any]]:
+    """The indexer's eth_getLogs filters (indexer/sync.py `_filters`), as JSON-RPC objects."""
+    pool_list = sorted(pools)
+    topics = ["0x" + "00" * 12 + p[2:].lower() for p in pool_list]
+    core = [deployment.address("PoolFactory"), deployment.address("PatentAsset"), *pool_list]
+    return [
+        {"address": core},
+        {"address": [token], "topics": [TRANSFER_TOPIC, topics]},
+        {"address": [token], "topics": [TRANSFER_TOPIC, None, topics]},
+    ]
+
+
+def bare_fetch(url: str, filters: list[dict[str, Any]], start: int, stop: int) -> tuple[float, int, int, int]:
+    """Every log of [start, stop] with LogFetcher's adaptive ranges; (seconds, logs, calls, ranges)."""
+    session = requests.Session()
+    span, max_range, small = LogFetcher.initial_range, LogFetcher.max_range, LogFetcher.small_response
+    count = calls = ranges = 0
+    ident = 0
+    started = time.perf_counter()
+    while start <= stop:
+        end = min(stop, start + span - 1)
+        got = 0
+        for f in filters:
+            ident += 1
+            body = {"jsonrpc": "2.0", "id": ident, "method": "eth_getLogs"}
+            body["params"] = [{**f, "fromBlock": hex(start), "toBlock": hex(end)}]
+            answer = session.post(url, json=body, timeout=300).json()
+            if "error" in answer:
+                raise RuntimeError(f"eth_getLogs failed: {answer['error']}")
+            got += len(answer["result"])
+            calls += 1
+        ranges += 1
+        count += got
+        if end - start + 1 == span and got < small:
+            span = min(max_range, span * 2)
+        start = end + 1
+    return time.perf_counter() - started, count, calls, ranges
+
+
+def all_logs(url: str, start: int, stop: int) -> int:
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "eth_getLogs",
+        "params": [{"fromBlock": hex(start), "toBlock": hex(stop)}],
+    }
+    return len(requests.post(url, json=body, timeout=300).json()["result"])
+
+
+# --- (2, 3) the indexer ----------------------------------------------------------------------------
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database's URL, dropped afterwards."""
+    name = f"patentpool_bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def index_once(url: str, rpc: str, manifest: Path) -> tuple[float, dict[str, Any]]:
+    """`run_index` into the database at `url`; (wall seconds, summary)."""
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    started = time.perf_counter()
+    summary = run_index(rpc, manifest, quiet=True)
+    return time.perf_counter() - started, summary
+
+
+def index_result(seconds: float, summary: dict[str, Any], load: list[float]) -> dict[str, Any]:
+    events = int(summary["totalEvents"])
+    return {
+        "events": events,
+        "seconds": round(seconds, 2),
+        "loopSeconds": summary["seconds"],
+        "eventsPerSecond": rate(events, seconds),
+        "batches": summary["batches"],
+        "checkpoint": summary["checkpoint"]["block"],
+        "digest": summary["digest"],
+        "loadAverageBefore": load,
+    }
+
+
+#: Parts of an index run whose cumulative time the profile reports: (file suffix, function).
+PROFILED = {
+    "Indexer.run (everything)": ("indexer/sync.py", "run"),
+    "fetch: eth_getLogs + JSON parse": ("indexer/fetch.py", "fetch"),
+    "headers: eth_getBlockByNumber batches": ("indexer/fetch.py", "headers"),
+    "log_from_rpc: parse logs": ("indexer/decode.py", "log_from_rpc"),
+    "_rows: decode + digest + row dicts": ("indexer/sync.py", "_rows"),
+    "  decode_log (eth_abi)": ("indexer/decode.py", "decode_log"),
+    "  next_digest (keccak)": ("indexer/sync.py", "next_digest"),
+    "projections apply": ("indexer/projections.py", "apply"),
+    "projections Store.flush": ("indexer/projections.py", "flush"),
+    "Connection.execute (all SQL, incl. the two above's)": ("sqlalchemy/engine/base.py", "execute"),
+    "  driver executemany (sqlite3)": ("~", "executemany"),
+    "  driver executemany (psycopg)": ("psycopg/cursor.py", "executemany"),
+    "  json.dumps (JSON columns)": ("json/__init__.py", "dumps"),
+    "commit": ("sqlalchemy/engine/base.py", "commit"),
+}
+
+
+def profile_index(rpc: str, manifest: Path, url: str, backend: str) -> dict[str, Any]:
+    """Index once more under cProfile; cumulative seconds of the indexer's main parts."""
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    run_index(rpc, manifest, quiet=True)
+    profiler.disable()
+    seconds = time.perf_counter() - started
+    stats: dict[tuple[str, int, str], tuple[Any, ...]] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    parts: dict[str, float] = {}
+    for label, (suffix, name) in PROFILED.items():
+        total = sum(
+            v[3]
+            for (filename, _, func), v in stats.items()
+            if (func == name and filename.replace(os.sep, "/").endswith(suffix))
+            or (suffix == "~" == filename and name in func)
+        )
+        parts[label] = round(total, 2)
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(15)
+    log(f"profile ({backend}), top functions by own time:\n" + text.getvalue())
+    top = [
+        {"function": f"{Path(filename).name}:{line}({func})", "ownSeconds": round(v[2], 2), "calls": v[1]}
+        for (filename, line, func), v in sorted(stats.items(), key=lambda kv: -kv[1][2])[:12]
+    ]
+    return {"secondsUnderProfiler": round(seconds, 2), "cumulative": parts, "topOwnTime": top}
+
+
+# --- (4) the naive path ----------------------------------------------------------------------------
+
+
+def _hex(value: Any) -> str:
+    return "0x" + bytes(HexBytes(value)).hex()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**53 else str(value)
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+def naive(
+    url: str, rpc: str, deployment: Deployment, seeded: Seeded, filters: list[dict[str, Any]], first: int, last: int
+) -> dict[str, Any]:
+    """web3.py get_logs + process_log per log + one ORM insert and commit per event."""
+    engine = make_engine(url)
+    upgrade(engine)
+    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 300}))
+    chain_id = int(w3.eth.chain_id)
+    abis = {name: load_artifact(name)["abi"] for name in ("PoolFactory", "PatentAsset", "PatentPool", "TestStablecoin")}
+    contracts = {
+        address: w3.eth.contract(address=Web3.to_checksum_address(address), abi=abis[name])
+        for name, address in (
+            ("PoolFactory", deployment.address("PoolFactory")),
+            ("PatentAsset", deployment.address("PatentAsset")),
+            ("TestStablecoin", seeded.token),
+            *(("PatentPool", pool) for pool in seeded.pools),
+        )
+    }
+    by_topic: dict[tuple[str, str], Any] = {}
+    for address, contract in contracts.items():
+        entries: list[dict[str, Any]] = contract.abi  # type: ignore[assignment]
+        for entry in entries:
+            if entry["type"] == "event":
+                ev = contract.events[entry["name"]]()
+                by_topic[(address, _hex(ev.topic))] = ev
+    started = time.perf_counter()
+    fetch_started = started
+    logs: list[Any] = []
+    for f in filters:
+        logs.extend(w3.eth.get_logs({**f, "fromBlock": first, "toBlock": last}))  # type: ignore[typeddict-item]
+    logs.sort(key=lambda x: (x["blockNumber"], x["logIndex"]))
+    fetch_seconds = time.perf_counter() - fetch_started
+    timestamps: dict[int, int] = {}
+    decode_seconds = insert_seconds = 0.0
+    with Session(engine) as session:
+        for entry in logs:
+            t0 = time.perf_counter()
+            event = by_topic[(entry["address"], _hex(entry["topics"][0]))]
+            decoded = event.process_log(entry)
+            number = int(entry["blockNumber"])
+            if number not in timestamps:
+                timestamps[number] = int(w3.eth.get_block(number)["timestamp"])
+            t1 = time.perf_counter()
+            session.add(
+                Event(
+                    chain_id=chain_id,
+                    block_number=number,
+                    log_index=int(entry["logIndex"]),
+                    block_hash=_hex(entry["blockHash"]),
+                    block_timestamp=timestamps[number],
+                    tx_hash=_hex(entry["transactionHash"]),
+                    tx_index=int(entry["transactionIndex"]),
+                    address=entry["address"],
+                    event_name=decoded["event"],
+                    args=_jsonable(dict(decoded["args"])),
+                    topics=[_hex(t) for t in entry["topics"]],
+                    data=_hex(entry["data"]),
+                )
+            )
+            session.commit()
+            t2 = time.perf_counter()
+            decode_seconds += t1 - t0
+            insert_seconds += t2 - t1
+    seconds = time.perf_counter() - started
+    with engine.connect() as conn:
+        stored = int(conn.execute(sa.select(sa.func.count()).select_from(Event.__table__)).scalar_one())  # type: ignore[attr-defined]
+    engine.dispose()
+    return {
+        "events": len(logs),
+        "stored": stored,
+        "blocks": [first, last],
+        "seconds": round(seconds, 2),
+        "eventsPerSecond": rate(len(logs), seconds),
+        "phases": {
+            "getLogsSeconds": round(fetch_seconds, 2),
+            "processLogAndHeadersSeconds": round(decode_seconds, 2),
+            "ormAddCommitSeconds": round(insert_seconds, 2),
+        },
+    }
+
+
+def naive_range(url: str, filters: list[dict[str, Any]], start: int, stop: int, sample: int) -> int:
+    """The last block such that [start, that block] holds at least `sample` indexed events."""
+    if sample <= 0:
+        return stop
+    numbers: list[int] = []
+    for f in filters:
+        query = {**f, "fromBlock": hex(start), "toBlock": hex(stop)}
+        body = {"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs", "params": [query]}
+        numbers += [int(x["blockNumber"], 16) for x in requests.post(url, json=body, timeout=300).json()["result"]]
+    numbers.sort()
+    return stop if sample >= len(numbers) else numbers[sample - 1]
+
+
+def with_projection(result: dict[str, Any], total: int) -> dict[str, Any]:
+    result["sampled"] = result["events"] < total
+    result["projectedSecondsForAll"] = round(total / result["eventsPerSecond"], 1)
+    return result
+
+
+# --- the machine -----------------------------------------------------------------------------------
+
+
+def machine(postgres_url: str | None) -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{kb / 2**20:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    anvil = subprocess.run([str(find_anvil()), "--version"], capture_output=True, text=True).stdout.splitlines()
+    info = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "anvil": anvil[0] if anvil else "?",
+        "sqlite": sqlite3.sqlite_version,
+        "web3": _version("web3"),
+        "sqlalchemy": sa.__version__,
+    }
+    if postgres_url:
+        with sa.create_engine(postgres_url, connect_args={"connect_timeout": 5}).connect() as conn:
+            info["postgres"] = str(conn.execute(sa.text("show server_version")).scalar())
+    return info
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
+
+
+# --- main ------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000, help="indexed events to generate (at least)")
+    parser.add_argument("--pools", type=int, default=4)
+    parser.add_argument("--txs-per-block", type=int, default=25, help="transactions mined per block")
+    parser.add_argument("--naive-sample", type=int, default=10_000, help="events for the naive path (0: all)")
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--postgres-url", default=os.environ.get("PATENTPOOL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    parser.add_argument("--profile", action="store_true", help="also index once more per backend under cProfile")
+    args = parser.parse_args()
+    postgres = None if args.skip_postgres else args.postgres_url
+    report: dict[str, Any] = {"machine": machine(postgres), "loadAverage": {"start": loadavg()}}
+    workdir = Path(tempfile.mkdtemp(prefix="patentpool-bench-"))
+    node = start_anvil()
+    try:
+        rpc = node.url
+        w3 = node.web3()
+        deployment = deploy_suite(Chain(w3, account_from_key(ANVIL_DEV_KEYS[0])))
+        manifest = write_deployment(deployment, workdir / "deployments")
+        seeded = seed(node, w3, deployment, args.events, args.pools, args.txs_per_block)
+        report["loadAverage"]["afterSeeding"] = loadavg()
+        filters = indexer_filters(deployment, seeded.pools, seeded.token)
+        first, head = deployment.start_block, seeded.head
+        log(f"seeded {seeded.transactions} transactions in {seeded.seconds:.0f} s; counting events")
+
+        runs = [bare_fetch(rpc, filters, first, head) for _ in range(2)]
+        seconds, indexed, calls, ranges = min(runs)
+        chain_logs = all_logs(rpc, first, head)
+        log(f"the chain holds {indexed} events the indexer stores ({chain_logs} logs in all)")
+        report["seeding"] = {
+            **seeded.counts,
+            "transactions": seeded.transactions,
+            "blocks": [first, head],
+            "txsPerBlock": args.txs_per_block,
+            "seconds": round(seeded.seconds, 1),
+            "txPerSecond": rate(seeded.transactions, seeded.seconds),
+            "indexedEvents": indexed,
+            "chainLogs": chain_logs,
+            "unindexedLogs": chain_logs - indexed,
+        }
+        if indexed < args.events:
+            log(f"warning: {indexed} events, fewer than the {args.events} asked for")
+        bare = {
+            "events": indexed,
+            "seconds": round(seconds, 3),
+            "eventsPerSecond": rate(indexed, seconds),
+            "calls": calls,
+            "ranges": ranges,
+            "runsSeconds": [round(r[0], 3) for r in runs],
+        }
+        report["bareGetLogs"] = bare
+        log(f"bare eth_getLogs: {bare['eventsPerSecond']:.0f} events/s")
+
+        results: dict[str, Any] = {}
+        load = loadavg()
+        sqlite_url = f"sqlite:///{workdir / 'index.db'}"
+        wall, summary = index_once(sqlite_url, rpc, manifest)
+        results["sqlite"] = index_result(wall, summary, load)
+        log(f"indexer, SQLite: {results['sqlite']['eventsPerSecond']:.0f} events/s")
+        if postgres:
+            load = loadavg()
+            with postgres_database(postgres) as url:
+                wall, summary = index_once(url, rpc, manifest)
+            results["postgresql"] = index_result(wall, summary, load)
+            log(f"indexer, PostgreSQL: {results['postgresql']['eventsPerSecond']:.0f} events/s")
+        report["indexer"] = results
+
+        last_block = naive_range(rpc, filters, first, head, args.naive_sample)
+        naive_results: dict[str, Any] = {}
+        naive_results["sqlite"] = with_projection(
+            naive(f"sqlite:///{workdir / 'naive.db'}", rpc, deployment, seeded, filters, first, last_block), indexed
+        )
+        log(f"naive, SQLite: {naive_results['sqlite']['eventsPerSecond']:.0f} events/s")
+        if postgres:
+            with postgres_database(postgres) as url:
+                naive_results["postgresql"] = with_projection(
+                    naive(url, rpc, deployment, seeded, filters, first, last_block), indexed
+                )
+            log(f"naive, PostgreSQL: {naive_results['postgresql']['eventsPerSecond']:.0f} events/s")
+        report["naive"] = naive_results
+
+        ratios: dict[str, Any] = {}
+        for backend, result in results.items():
+            slower = result["seconds"] / bare["seconds"]
+            faster = naive_results[backend]["projectedSecondsForAll"] / result["seconds"]
+            ratios[backend] = {
+                "indexerOverBareFetch": round(slower, 2),
+                "withinThreeTimesBareFetch": slower <= 3,
+                "naiveOverIndexer": round(faster, 1),
+                "atLeastTenTimesNaive": faster >= 10,
+            }
+        report["ratios"] = ratios
+        if args.profile:
+            profiles = {"sqlite": profile_index(rpc, manifest, f"sqlite:///{workdir / 'profiled.db'}", "SQLite")}
+            if postgres:
+                with postgres_database(postgres) as url:
+                    profiles["postgresql"] = profile_index(rpc, manifest, url, "PostgreSQL")
+            report["profile"] = profiles
+        report["loadAverage"]["end"] = loadavg()
+    finally:
+        node.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
