@@ -62,10 +62,36 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply the migrations up to `revision` (idempotent)."""
+    _clear_half_made_schema(engine)
     config = alembic_config(engine)
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+
+
+def _clear_half_made_schema(engine: Engine) -> None:
+    """Drop the tables of a first migration that was killed half-way (SQLite commits DDL one
+    statement at a time): no revision is recorded, so nothing was ever indexed into them."""
+    if current_revision(engine) is not None:
+        return
+    from sqlmodel import SQLModel
+
+    import indexer.schema  # noqa: F401 - registers the tables on SQLModel.metadata
+    from indexer.errors import IndexerError
+
+    present = set(sa.inspect(engine).get_table_names())
+    ours = [t for t in SQLModel.metadata.sorted_tables if t.name in present]
+    if not ours:
+        return
+    with engine.begin() as conn:
+        filled = [t.name for t in ours if conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()]
+        if filled:
+            raise IndexerError(
+                f"the database has patentpool tables with rows ({', '.join(filled)}) but no migration record; "
+                "point DATABASE_URL at a fresh database or restore this one"
+            )
+        for table in reversed(ours):
+            table.drop(conn)
 
 
 def current_revision(engine: Engine) -> str | None:

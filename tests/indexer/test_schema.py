@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
@@ -20,3 +23,41 @@ def test_the_migrations_match_the_models(engine: Engine) -> None:
 def test_upgrading_twice_changes_nothing(engine: Engine) -> None:
     upgrade(engine)
     assert current_revision(engine) == head_revision()
+
+
+def test_a_first_migration_killed_half_way_is_redone(tmp_path: Path) -> None:
+    """SQLite commits DDL one statement at a time, so a kill mid-migration leaves some tables and
+    no revision; the next start drops those empty tables and migrates afresh."""
+    from sqlmodel import SQLModel
+
+    import indexer.schema  # noqa: F401
+    from indexer.db import current_revision, head_revision, make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'half.db'}")
+    for name in ("asset", "pool"):
+        SQLModel.metadata.tables[name].create(engine)
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+
+
+def test_tables_with_rows_but_no_migration_record_are_refused(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+    from sqlmodel import SQLModel
+
+    import indexer.schema  # noqa: F401
+    from indexer.db import make_engine, upgrade
+    from indexer.errors import IndexerError
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'odd.db'}")
+    table = SQLModel.metadata.tables["pool"]
+    table.create(engine)
+    with engine.begin() as conn:
+        # Some row, whatever it says: only its presence matters.
+        conn.execute(
+            sa.text(
+                f"INSERT INTO {table.name} ({', '.join(table.c.keys())}) VALUES ({', '.join('1' for _ in table.c)})"
+            )
+        )
+    with pytest.raises(IndexerError, match="no migration record"):
+        upgrade(engine)
