@@ -31,7 +31,16 @@ def rollback(w3: Web3, depth: int) -> None:
 def call(client: Any, fn: str, *args: Any) -> dict[str, Any]:
     """An unsigned transaction request anvil signs for the (unlocked) development account."""
     data = client.contract.functions[fn](*args)._encode_transaction_data()
-    return {"from": client.chain.address, "to": client.address, "data": data, "gas": hex(3_000_000)}
+    # Explicit fee caps: left to anvil, they follow the current head, and the replacement blocks
+    # (built on an older parent) may need a higher base fee; such a transaction would be left out.
+    return {
+        "from": client.chain.address,
+        "to": client.address,
+        "data": data,
+        "gas": hex(3_000_000),
+        "maxFeePerGas": hex(10**12),
+        "maxPriorityFeePerGas": hex(10**9),
+    }
 
 
 def index_again(indexer: Indexer) -> list[StepResult]:
