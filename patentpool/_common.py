@@ -134,6 +134,11 @@ def format_amount(units: int, decimals: int) -> str:
     return f"{value:,.{min(decimals, 2)}f}" if value == value.quantize(Decimal("0.01")) else f"{value:,}"
 
 
+def iso_time(ts: int) -> str:
+    """A unix time as an ISO 8601 date-time in UTC."""
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
 def parse_time(text: str, what: str) -> int:
     """Unix seconds from an integer, an ISO date (midnight UTC) or an ISO date-time."""
     stripped = text.strip()

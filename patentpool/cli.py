@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from patentpool._common import (
+    EXIT_ERROR,
     DeploymentsOption,
     JsonOption,
     KeyOption,
@@ -47,8 +48,6 @@ app.add_typer(revenue.app, name="revenue")
 app.add_typer(dispute.app, name="dispute")
 app.add_typer(token.app, name="token")
 app.command("index")(index.index)
-
-EXIT_ERROR = 2
 
 
 def _explain(exc: ContractRevert) -> str:

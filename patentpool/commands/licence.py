@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +17,7 @@ from patentpool._common import (
     done,
     fail,
     format_amount,
+    iso_time,
     out,
     parse_address,
     parse_amount,
@@ -32,10 +32,6 @@ from patentpool.commands.member import pay_ready
 from registry.types import Lifecycle
 
 app = typer.Typer(help="Unified licences for non-members, and the on-chain licence check.", no_args_is_help=True)
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
 @app.command("offer")
@@ -70,7 +66,7 @@ def offer(
     begin = parse_time(start, "--start") if start else int(s.w3.eth.get_block("latest")["timestamp"])
     finish = parse_time(end, "--end") if end else begin + (days or 365) * 86_400
     if finish <= begin:
-        fail(f"the licence must end after it starts ({_iso(begin)} .. {_iso(finish)})")
+        fail(f"the licence must end after it starts ({iso_time(begin)} .. {iso_time(finish)})")
     assets = sorted(set(asset or []))
     result = s.pool(pool, write=True).offer_licence(who, assets, begin, finish, units, parse_hash_or_text(terms))
     if as_json:
@@ -88,7 +84,7 @@ def offer(
         )
     else:
         scope = "the whole pool" if not assets else "asset(s) " + ", ".join(map(str, assets))
-        done(f"offer {result.value} to {who} for {scope}, {_iso(begin)} .. {_iso(finish)}", result)
+        done(f"offer {result.value} to {who} for {scope}, {iso_time(begin)} .. {iso_time(finish)}", result)
 
 
 @app.command("accept")
@@ -178,7 +174,7 @@ def show(
             [
                 ("licensee", lic["licensee"]),
                 ("scope", "whole pool" if lic["wholePool"] else ", ".join(map(str, assets))),
-                ("period", f"{_iso(lic['start'])} .. {_iso(lic['end'])}"),
+                ("period", f"{iso_time(lic['start'])} .. {iso_time(lic['end'])}"),
                 ("price", format_amount(lic["price"], decimals)),
                 ("status", "revoked" if lic["revoked"] else "valid"),
             ],
@@ -234,7 +230,7 @@ def verify(
     else:
         verdict = "[green]LICENSED[/]" if licensed else "[red]NOT LICENSED[/]"
         out.print(
-            f"{verdict}: {licensee_address} for asset {asset} at {_iso(when)}, read at block "
+            f"{verdict}: {licensee_address} for asset {asset} at {iso_time(when)}, read at block "
             f"{result['blockNumber']} ({result['blockHash']})",
             highlight=False,
             soft_wrap=True,

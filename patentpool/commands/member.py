@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -18,6 +17,7 @@ from patentpool._common import (
     done,
     fail,
     format_amount,
+    iso_time,
     out,
     parse_address,
     parse_amount,
@@ -41,7 +41,7 @@ ApproveOption = Annotated[
 
 
 def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat() if ts else "-"
+    return iso_time(ts) if ts else "-"
 
 
 def pay_ready(s: Session, pool: PatentPoolClient, amount: int, what: str, approve: bool) -> list[dict[str, object]]:
