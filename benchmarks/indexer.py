@@ -367,7 +367,7 @@ PROFILED = {
     "log_from_rpc: parse logs": ("indexer/decode.py", "log_from_rpc"),
     "_rows: decode + digest + row dicts": ("indexer/sync.py", "_rows"),
     "  decode_log (eth_abi)": ("indexer/decode.py", "decode_log"),
-    "  next_digest (keccak)": ("indexer/sync.py", "next_digest"),
+    "  next_digest (keccak)": ("indexer/digest.py", "next_digest"),
     "projections apply": ("indexer/projections.py", "apply"),
     "projections Store.flush": ("indexer/projections.py", "flush"),
     "Connection.execute (all SQL, incl. the two above's)": ("sqlalchemy/engine/base.py", "execute"),

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+from indexer.bulk import insert_rows
 from indexer.schema import (
     PROJECTION_TABLES,
     Asset,
@@ -60,13 +61,17 @@ class Store:
         self._rows: dict[type[SQLModel], dict[tuple[Any, ...], Row]] = {}
         self._existing: dict[type[SQLModel], set[tuple[Any, ...]]] = {}
         self._dirty: dict[type[SQLModel], set[tuple[Any, ...]]] = {}
+        self._appended: dict[type[SQLModel], list[Row]] = {}
 
     @staticmethod
     def _pk(model: type[SQLModel]) -> tuple[str, ...]:
-        return tuple(c.name for c in _table(model).primary_key.columns)
+        names = _PKS.get(model)
+        if names is None:
+            names = _PKS[model] = tuple(c.name for c in _table(model).primary_key.columns)
+        return names
 
     def _key(self, model: type[SQLModel], fields: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(fields[name] for name in self._pk(model))
+        return tuple([fields[name] for name in self._pk(model)])
 
     def get(self, model: type[SQLModel], **key: Any) -> Row | None:
         """The row with this primary key (marked changed: callers get rows to change them)."""
@@ -95,9 +100,24 @@ class Store:
         self._dirty.setdefault(model, set()).add(k)
         return row
 
+    def append(self, model: type[SQLModel], ev: Mapping[str, Any], **values: Any) -> None:
+        """A new row of an append-only table (one row per event, never read back in a batch),
+        with the event's provenance."""
+        row = _defaults(model)
+        row["tx_hash"] = ev["tx_hash"]
+        row["block_number"] = ev["block_number"]
+        row["block_hash"] = ev["block_hash"]
+        row["log_index"] = ev["log_index"]
+        row.update(values)
+        self._appended.setdefault(model, []).append(row)
+
     def flush(self) -> int:
         """Write every changed row; returns how many."""
         written = 0
+        for model, new in self._appended.items():
+            insert_rows(self.conn, _table(model), new)
+            written += len(new)
+        self._appended = {}
         for model, keys in self._dirty.items():
             table = _table(model)
             rows = self._rows[model]
@@ -105,7 +125,7 @@ class Store:
             inserts = [rows[k] for k in keys if k not in existing]
             updates = [rows[k] for k in keys if k in existing]
             if inserts:
-                self.conn.execute(sa.insert(table), inserts)
+                insert_rows(self.conn, table, inserts)
             if updates:
                 pk = self._pk(model)
                 stmt = sa.update(table).where(sa.and_(*(table.c[n] == sa.bindparam(f"pk_{n}") for n in pk)))
@@ -121,9 +141,11 @@ class Store:
         self._rows.clear()
         self._existing.clear()
         self._dirty.clear()
+        self._appended.clear()
 
 
 _SELECTS: dict[type[SQLModel], sa.Select[Any]] = {}
+_PKS: dict[type[SQLModel], tuple[str, ...]] = {}
 
 
 def _select_by_key(model: type[SQLModel]) -> sa.Select[Any]:
@@ -137,23 +159,23 @@ def _select_by_key(model: type[SQLModel]) -> sa.Select[Any]:
     return stmt
 
 
-_DEFAULTS: dict[type[SQLModel], Row] = {}
+_DEFAULTS: dict[type[SQLModel], tuple[Row, tuple[tuple[str, Callable[[], Any]], ...]]] = {}
 
 
 def _defaults(model: type[SQLModel]) -> Row:
     cached = _DEFAULTS.get(model)
     if cached is None:
-        cached = {}
+        fixed: Row = {}
+        made: list[tuple[str, Callable[[], Any]]] = []
         for name, info in model.model_fields.items():
+            fixed[name] = info.default
             if info.default_factory is not None:
-                cached[name] = None  # filled per row below
-            else:
-                cached[name] = info.default
-        _DEFAULTS[model] = cached
-    row = dict(cached)
-    for name, info in model.model_fields.items():
-        if info.default_factory is not None:
-            row[name] = info.default_factory()  # type: ignore[call-arg]
+                made.append((name, info.default_factory))  # type: ignore[arg-type]
+        cached = _DEFAULTS[model] = (fixed, tuple(made))
+    static, factories = cached
+    row = static.copy()
+    for name, factory in factories:
+        row[name] = factory()
     return row
 
 
@@ -187,15 +209,6 @@ def _pool(store: Store, ev: Mapping[str, Any], address: str | None = None) -> Ro
             Pool, address=address or ev["address"], created_block=ev["block_number"], created_tx=ev["tx_hash"]
         )
     return _touch(row, ev)
-
-
-def _provenance(ev: Mapping[str, Any]) -> Row:
-    return {
-        "tx_hash": ev["tx_hash"],
-        "block_number": ev["block_number"],
-        "block_hash": ev["block_hash"],
-        "log_index": ev["log_index"],
-    }
 
 
 Handler = Callable[[Store, Mapping[str, Any], Mapping[str, Any]], None]
@@ -392,9 +405,9 @@ def _licence_revoked(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> N
 
 
 def _revenue(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
-    s.add(
+    s.append(
         Payment,
-        **_provenance(ev),
+        ev,
         pool=ev["address"],
         payer=a["payer"],
         amount=_int(a["amount"]),
@@ -410,9 +423,9 @@ def _revenue(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
 
 
 def _claimed(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
-    s.add(
+    s.append(
         Claim,
-        **_provenance(ev),
+        ev,
         pool=ev["address"],
         account=a["account"],
         amount=_int(a["amount"]),
@@ -479,9 +492,9 @@ def _patent_verified(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> N
 
 
 def _evaluation(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
-    s.add(
+    s.append(
         Evaluation,
-        **_provenance(ev),
+        ev,
         asset_id=_int(a["assetId"]),
         evaluator=a["evaluator"],
         score_bps=a["scoreBps"],
@@ -501,9 +514,9 @@ def _transfer(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
     if "tokenId" in a:  # ERC-721: a PatentAsset family changed hands
         _asset(s, ev, a["tokenId"])["owner"] = a["to"]
         return
-    s.add(
+    s.append(
         TokenTransfer,
-        **_provenance(ev),
+        ev,
         token=ev["address"],
         from_address=a["from"],
         to_address=a["to"],
