@@ -12,6 +12,7 @@ Unknown) live in the raw table only.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from itertools import pairwise
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -34,12 +35,13 @@ from indexer.schema import (
     Patent,
     Payment,
     Pool,
+    ProjectionUndo,
     Role,
     TierFee,
     TokenTransfer,
 )
 
-__all__ = ["HANDLED_EVENTS", "RAW_ONLY_EVENTS", "Store", "apply", "rebuild"]
+__all__ = ["APPEND_ONLY_TABLES", "HANDLED_EVENTS", "RAW_ONLY_EVENTS", "Store", "apply", "rebuild", "undo_to"]
 
 _MAX_BIGINT = 2**63 - 1
 #: Events kept in the raw table only: they change nothing the registry shows.
@@ -55,9 +57,11 @@ def _table(model: type[SQLModel]) -> sa.Table:
 class Store:
     """The projection rows one batch touches, read on first use and written back by `flush`."""
 
-    def __init__(self, conn: Connection, empty: bool = False) -> None:
+    def __init__(self, conn: Connection, empty: bool = False, record: bool = False) -> None:
         self.conn = conn
         self.empty = empty  # rebuilding: nothing is in the tables, never read them
+        self.record = record  # keep every changed row's state from before this store (`undo_rows`)
+        self._before: dict[type[SQLModel], dict[tuple[Any, ...], Row | None]] = {}
         self._rows: dict[type[SQLModel], dict[tuple[Any, ...], Row]] = {}
         self._existing: dict[type[SQLModel], set[tuple[Any, ...]]] = {}
         self._dirty: dict[type[SQLModel], set[tuple[Any, ...]]] = {}
@@ -84,6 +88,8 @@ class Store:
                 row = dict(found)
                 rows[k] = row
                 self._existing.setdefault(model, set()).add(k)
+                if self.record:
+                    self._before.setdefault(model, {}).setdefault(k, dict(found))
         if row is not None:
             self._dirty.setdefault(model, set()).add(k)
         return row
@@ -97,6 +103,8 @@ class Store:
         row = _defaults(model) | values
         k = self._key(model, row)
         self._rows.setdefault(model, {})[k] = row
+        if self.record and k not in self._existing.get(model, ()):
+            self._before.setdefault(model, {}).setdefault(k, None)
         self._dirty.setdefault(model, set()).add(k)
         return row
 
@@ -136,12 +144,32 @@ class Store:
         self._dirty = {}
         return written
 
+    def undo_rows(self, first: int, end: int) -> list[Row]:
+        """`projection_undo` rows for a batch of blocks [first, end] this store recorded."""
+        marker = {"batch_first": first, "seq": 0, "batch_end": end, "table_name": "", "key": [], "image": None}
+        rows: list[Row] = [marker]
+        for model, before in self._before.items():
+            name = _table(model).name
+            for key, image in before.items():
+                rows.append(
+                    {
+                        "batch_first": first,
+                        "seq": len(rows),
+                        "batch_end": end,
+                        "table_name": name,
+                        "key": list(key),
+                        "image": image,
+                    }
+                )
+        return rows
+
     def clear(self) -> None:
         """Forget cached rows (after a flush, to bound memory on a long rebuild)."""
         self._rows.clear()
         self._existing.clear()
         self._dirty.clear()
         self._appended.clear()
+        self._before.clear()
 
 
 _SELECTS: dict[type[SQLModel], sa.Select[Any]] = {}
@@ -586,19 +614,29 @@ def apply_all(store: Store, events: Iterable[Mapping[str, Any]]) -> None:
         apply(store, event)
 
 
-def rebuild(conn: Connection, chunk: int = 20_000) -> int:
+def rebuild(conn: Connection) -> int:
     """Empty every projection table and replay the raw events in chain order; returns the count."""
     for model in PROJECTION_TABLES:
         conn.execute(sa.delete(_table(model)))
-    store = Store(conn, empty=True)
+    return _replay(Store(conn, empty=True), conn, 0, 1 << 62)
+
+
+_UNDO = _table(ProjectionUndo)
+#: Tables whose rows are one per event, keyed by (block number, log index): never updated.
+APPEND_ONLY_TABLES: tuple[type[SQLModel], ...] = (Payment, Claim, Evaluation, TokenTransfer)
+_BY_NAME = {_table(model).name: model for model in PROJECTION_TABLES}
+
+
+def _replay(store: Store, conn: Connection, first: int, last: int, chunk: int = 20_000) -> int:
+    """Apply the raw events of blocks [first, last] in chain order; returns how many."""
     table = _table(Event)
     count = 0
-    after = (-1, -1)
+    after = (first - 1, 1 << 62)
     while True:
         position = sa.tuple_(table.c.block_number, table.c.log_index)
         query = (
             sa.select(table)
-            .where(position > sa.tuple_(sa.literal(after[0]), sa.literal(after[1])))
+            .where(position > sa.tuple_(sa.literal(after[0]), sa.literal(after[1])), table.c.block_number <= last)
             .order_by(table.c.block_number, table.c.log_index)
             .limit(chunk)
         )
@@ -610,3 +648,48 @@ def rebuild(conn: Connection, chunk: int = 20_000) -> int:
         store.flush()
         count += len(events)
         after = (events[-1]["block_number"], events[-1]["log_index"])
+
+
+def undo_to(conn: Connection, ancestor: int, checkpoint: int) -> tuple[int, int] | None:
+    """Bring the projections back to block `ancestor` with the undo log: restore every row recent
+    batches changed to its state before the oldest batch above `ancestor`, then replay the raw
+    events from that batch's first block to `ancestor`. Returns (rows restored, events replayed),
+    or None when the log does not cover every batch above `ancestor` up to `checkpoint` (the
+    caller then rebuilds everything). Raw events above `ancestor` must be gone already."""
+    markers = conn.execute(
+        sa.select(_UNDO.c.batch_first, _UNDO.c.batch_end)
+        .where(_UNDO.c.seq == 0, _UNDO.c.batch_end > ancestor)
+        .order_by(_UNDO.c.batch_first)
+    ).all()
+    if not markers or markers[0][0] > ancestor + 1 or markers[-1][1] != checkpoint:
+        return None
+    if any(later[0] != earlier[1] + 1 for earlier, later in pairwise(markers)):
+        return None
+    first = int(markers[0][0])
+    oldest: dict[tuple[str, tuple[Any, ...]], Row | None] = {}
+    records = conn.execute(
+        sa.select(_UNDO.c.table_name, _UNDO.c.key, _UNDO.c.image)
+        .where(_UNDO.c.batch_first >= first, _UNDO.c.seq > 0)
+        .order_by(_UNDO.c.batch_first.desc())
+    )
+    for name, key, image in records:
+        oldest[(name, tuple(key))] = image  # the oldest batch's image wins
+    for model in APPEND_ONLY_TABLES:
+        table = _table(model)
+        conn.execute(sa.delete(table).where(table.c.block_number >= first))
+    images: dict[type[SQLModel], list[Row]] = {}
+    for (name, key), image in oldest.items():
+        model = _BY_NAME[name]
+        table = _table(model)
+        pk = Store._pk(model)
+        conn.execute(sa.delete(table).where(sa.and_(*(table.c[n] == v for n, v in zip(pk, key, strict=True)))))
+        if image is not None:
+            images.setdefault(model, []).append(image)
+    for model, rows in images.items():
+        insert_rows(conn, _table(model), rows)
+    conn.execute(sa.delete(_UNDO).where(_UNDO.c.batch_first >= first))
+    store = Store(conn, record=True)
+    replayed = _replay(store, conn, first, ancestor) if first <= ancestor else 0
+    if first <= ancestor:
+        insert_rows(conn, _UNDO, store.undo_rows(first, ancestor))
+    return len(oldest), replayed

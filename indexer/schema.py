@@ -41,6 +41,7 @@ __all__ = [
     "Pool",
     "PoolBase",
     "PoolPublic",
+    "ProjectionUndo",
     "Provenance",
     "RecentBlock",
     "Role",
@@ -141,6 +142,25 @@ class RecentBlock(SQLModel, table=True):
     __tablename__ = "recent_block"
     number: int = Field(sa_type=sa.BigInteger, primary_key=True)
     hash: str = Field(max_length=66)
+
+
+class ProjectionUndo(SQLModel, table=True):
+    """How to undo a recent batch's projection changes (a reorg then rolls back only what it must).
+
+    Batches within the reorg window (the recent_block window) record, for every current-state row
+    they changed, the row as it was before the batch (`image`; null: the batch created it), plus one
+    marker row (seq 0, empty table) so a batch that changed nothing still shows it was recorded.
+    Rows of append-only tables (payments, claims, evaluations, token transfers) are not recorded:
+    their keys hold the block number. Pruned with recent_block.
+    """
+
+    __tablename__ = "projection_undo"
+    batch_first: int = Field(sa_type=sa.BigInteger, primary_key=True)
+    seq: int = Field(primary_key=True)
+    batch_end: int = Field(sa_type=sa.BigInteger, index=True)
+    table_name: str = Field(default="", max_length=64)
+    key: list[Any] = Field(default_factory=list, sa_type=JSON)
+    image: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
 class Checkpoint(SQLModel, table=True):

@@ -12,10 +12,13 @@ the batch (nothing was written) and the next step starts over.
 Reorgs. Each step first compares the checkpoint's hash with the chain's. On a mismatch the indexer
 walks back over the hashes it stored (recent batch ends and every block that held events) to the
 newest one the chain still has: the common ancestor. One transaction then deletes the raw events
-and digests above it, moves the checkpoint there and rebuilds every projection from the remaining
-raw events (simple and exactly equal to a fresh index; its cost is a replay of the raw table, which
-a follow-up can narrow to the rows the removed events touched). Pools discovered above the
-ancestor are forgotten with their `PoolCreated`.
+and digests above it, moves the checkpoint there and brings the projections back to the ancestor.
+Batches within the reorg window (`recent_blocks` behind the target) record the prior state of every
+projection row they change (`projection_undo`), so the rollback restores just those rows to their
+state before the oldest undone batch and replays the raw events from that batch's start up to the
+ancestor: its cost is the few recent batches, not the history. A reorg deeper than that record
+rebuilds every projection from the raw events instead. Either way the result equals a fresh index.
+Pools discovered above the ancestor are forgotten with their `PoolCreated`.
 
 Integrity digest: see indexer/digest.py (one keccak per block over its logs, chained).
 """
@@ -39,8 +42,8 @@ from indexer.digest import GENESIS_DIGEST, next_digest
 from indexer.errors import DatabaseMismatch, ReorgDuringBatch
 from indexer.fetch import LogFetcher, LogFilter, Rpc
 from indexer.lock import Lock
-from indexer.projections import Store, apply, rebuild
-from indexer.schema import Block, Checkpoint, Event, RecentBlock
+from indexer.projections import Store, apply, rebuild, undo_to
+from indexer.schema import Block, Checkpoint, Event, ProjectionUndo, RecentBlock
 from registry.deploy import Deployment
 
 __all__ = [
@@ -60,6 +63,7 @@ _EVENT = Event.__table__  # type: ignore[attr-defined]
 _BLOCK = Block.__table__  # type: ignore[attr-defined]
 _RECENT = RecentBlock.__table__  # type: ignore[attr-defined]
 _CHECKPOINT = Checkpoint.__table__  # type: ignore[attr-defined]
+_UNDO = ProjectionUndo.__table__  # type: ignore[attr-defined]
 
 
 @contextmanager
@@ -363,15 +367,20 @@ class Indexer:
         with self.engine.begin() as conn:
             if self.lock is not None:
                 self.lock.check(conn)
+            # Within the reorg window, keep what undoes this batch's projection changes.
+            store = Store(conn, record=end >= batch.target - self.recent_blocks)
             if events:
                 insert_rows(conn, _EVENT, events)
                 insert_rows(conn, _BLOCK, batch.blocks)
-                store = Store(conn)
                 for event in events:
                     apply(store, event)
                 store.flush()
+            if store.record:
+                insert_rows(conn, _UNDO, store.undo_rows(batch.first, end))
+            horizon = end - self.recent_blocks - self.finality_depth
             conn.execute(sa.insert(_RECENT).values(number=end, hash=end_hash))
-            conn.execute(sa.delete(_RECENT).where(_RECENT.c.number < end - self.recent_blocks - self.finality_depth))
+            conn.execute(sa.delete(_RECENT).where(_RECENT.c.number < horizon))
+            conn.execute(sa.delete(_UNDO).where(_UNDO.c.batch_end < horizon))
             conn.execute(
                 sa.update(_CHECKPOINT)
                 .where(_CHECKPOINT.c.id == 1)
@@ -513,7 +522,12 @@ class Indexer:
                 .where(_CHECKPOINT.c.id == 1)
                 .values(block_number=number, block_hash=block_hash, digest=digest, event_count=count)
             )
-            rebuild(conn)
+            undone = undo_to(conn, number, cp.number)
+            if undone is None:  # deeper than the undo log reaches: replay the whole history
+                conn.execute(sa.delete(_UNDO).where(_UNDO.c.batch_end > number))
+                how = f"rebuilt every projection from {rebuild(conn)} raw events"
+            else:
+                how = f"restored {undone[0]} projection rows and replayed {undone[1]} events"
         self._load()
         return StepResult(
             "reorg",
@@ -525,7 +539,7 @@ class Indexer:
             rolled_back=int(removed or 0),
             ancestor=number,
             seconds=time.monotonic() - started,
-            detail=f"block {cp.number} {cp.hash} is no longer canonical; rolled back to block {number}",
+            detail=f"block {cp.number} {cp.hash} is no longer canonical; rolled back to block {number} ({how})",
         )
 
     # --- maintenance ------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from web3 import Web3
 
 from indexer.db import make_engine, upgrade
 from indexer.fetch import Rpc
-from indexer.schema import Checkpoint, IndexerLock, RecentBlock
+from indexer.schema import Checkpoint, IndexerLock, ProjectionUndo, RecentBlock
 from indexer.sync import Indexer
 from registry.chain import Chain
 from registry.client import PatentAssetClient, PatentPoolClient, PoolFactoryClient, StablecoinClient
@@ -122,7 +122,8 @@ def index_chain(engine: Engine, anvil: AnvilNode, deployment: Deployment, **kwar
     return indexer
 
 
-_SKIPPED = {IndexerLock.__tablename__, RecentBlock.__tablename__}
+#: Bookkeeping that legitimately differs with the batch history (reorgs, restarts).
+_SKIPPED = {IndexerLock.__tablename__, RecentBlock.__tablename__, ProjectionUndo.__tablename__}
 
 
 def dump(engine: Engine) -> dict[str, list[dict[str, Any]]]:

@@ -76,7 +76,9 @@ def test_migration_0002_recomputes_digests_of_an_older_database(world: World, an
     with engine.begin() as conn:
         conn.execute(sa.update(_BLOCK).values(digest="0x" + "ab" * 32))
         conn.execute(sa.update(_CHECKPOINT).values(digest="0x" + "cd" * 32))
-    command.stamp(alembic_config(engine), "0001")
+    config = alembic_config(engine)
+    command.downgrade(config, "0002")
+    command.stamp(config, "0001")
     upgrade(engine)
     with engine.connect() as conn:
         assert sorted(conn.execute(sa.select(_BLOCK.c.number, _BLOCK.c.digest)).all()) == before

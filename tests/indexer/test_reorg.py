@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy.engine import Engine
 from web3 import Web3
 
@@ -182,4 +183,51 @@ def test_a_pool_created_in_reorged_blocks_is_forgotten(
     assert [p["address"] for p in tables["pool"]] == [world.pool.address]
     assert all(doomed.address not in (t["from_address"], t["to_address"]) for t in tables["token_transfer"])
     assert all(e["address"] != doomed.address for e in tables["event"])
+    assert_same_as_fresh(engine, indexer, new_engine, anvil, world)
+
+
+def _batches_then_reorg(
+    world: World, anvil: AnvilNode, engine: Engine, depth: int, **kwargs: Any
+) -> tuple[Indexer, StepResult]:
+    """Three batches (the history, 2 blocks, 4 blocks), then a reorg of the last `depth` blocks;
+    returns the reorg's step."""
+    doomed_pool(world)
+    world.pool.set_territory("one")
+    indexer = index_chain(engine, anvil, world.deployment, **kwargs)
+    world.pool.admit_founder(world.keys[1].address)
+    world.pool.set_tier_fee(1, 3 * USDC)
+    index_again(indexer)
+    world.pool.set_territory("two")
+    world.pool.admit_founder(world.keys[2].address)
+    world.coin.mint(world.operator.address, 2 * USDC)
+    world.coin.transfer(world.pool.address, 2 * USDC)
+    index_again(indexer)
+    reorg(world.w3, depth, [(call(world.pool, "setTerritory", "three"), 0)])
+    steps = index_again(indexer)
+    reorged = [s for s in steps if s.kind == "reorg"]
+    assert len(reorged) == 1
+    return indexer, reorged[0]
+
+
+@pytest.mark.parametrize("depth", [2, 6], ids=["within the last batch", "into the batch before"])
+def test_a_shallow_reorg_undoes_only_the_recent_batches(
+    world: World, anvil: AnvilNode, engine: Engine, new_engine: Callable[[], Engine], depth: int
+) -> None:
+    indexer, reorged = _batches_then_reorg(world, anvil, engine, depth)
+    # Only the batches above the ancestor are undone: their few changed rows restored and the
+    # events between the oldest one's start and the ancestor replayed, not the whole history.
+    assert "restored" in reorged.detail and "rebuilt" not in reorged.detail, reorged.detail
+    replayed = int(reorged.detail.split("replayed ")[1].split()[0])
+    assert replayed == {2: 2, 6: 0}[depth]
+    tables = dump(engine)
+    assert next(p for p in tables["pool"] if p["address"] == world.pool.address)["territory"] == "three"
+    assert_same_as_fresh(engine, indexer, new_engine, anvil, world)
+
+
+def test_a_reorg_deeper_than_the_undo_record_rebuilds_every_projection(
+    world: World, anvil: AnvilNode, engine: Engine, new_engine: Callable[[], Engine]
+) -> None:
+    # With no reorg window, only the newest batch keeps its undo record; the reorg reaches below it.
+    indexer, reorged = _batches_then_reorg(world, anvil, engine, 6, recent_blocks=0)
+    assert "rebuilt every projection" in reorged.detail, reorged.detail
     assert_same_as_fresh(engine, indexer, new_engine, anvil, world)
