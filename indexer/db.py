@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 __all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "head_revision", "make_engine", "upgrade"]
 
@@ -42,13 +45,34 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            _retry_busy(lambda: cursor.execute("PRAGMA journal_mode=WAL"))
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _retry_busy(statement: Callable[[], object], seconds: float = 30.0) -> None:
+    """Run `statement`, retrying while SQLite says the database is locked.
+
+    `PRAGMA journal_mode=WAL` fails at once, without waiting in the busy handler, when two
+    processes turn a new file to WAL at the same moment (SQLite refuses one rather than let them
+    deadlock), as two indexers started together on an empty database do. Retrying finds the file
+    in WAL mode. Other statements wait in the busy handler, as configured.
+    """
+    deadline = time.monotonic() + seconds
+    delay = 0.001
+    while True:
+        try:
+            statement()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
@@ -60,38 +84,64 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return config
 
 
+#: The key of the PostgreSQL advisory lock that serialises migrations (advisory locks are per database).
+MIGRATION_LOCK_KEY = 0x7061_7465_6E74_706C  # "patentpl"
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply the migrations up to `revision` (idempotent)."""
-    _clear_half_made_schema(engine)
+    """Apply the migrations up to `revision` (idempotent), one process at a time.
+
+    The writer lock's table is made by the first migration, so it cannot guard the migrations:
+    two indexers started at once on an empty database would both create the tables. Instead the
+    whole upgrade runs in one transaction that first takes a lock of its own (on PostgreSQL a
+    transaction-level advisory lock, on SQLite the database's write lock via BEGIN EXCLUSIVE), and
+    reads the revision only once it holds it: the second process then finds the schema at head and
+    does nothing. On SQLite this also makes a migration atomic (pysqlite would otherwise commit
+    each DDL statement by itself).
+    """
     config = alembic_config(engine)
     with engine.begin() as conn:
+        _lock_migrations(conn)
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current is not None and current == ScriptDirectory.from_config(config).as_revision_number(revision):
+            return  # another process migrated while this one waited for the lock
+        if current is None:
+            _clear_half_made_schema(conn)
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
 
 
-def _clear_half_made_schema(engine: Engine) -> None:
-    """Drop the tables of a first migration that was killed half-way (SQLite commits DDL one
-    statement at a time): no revision is recorded, so nothing was ever indexed into them."""
-    if current_revision(engine) is not None:
-        return
+def _lock_migrations(conn: Connection) -> None:
+    """Inside `conn`'s fresh transaction: wait until no other process migrates this database."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    elif conn.dialect.name == "sqlite":
+        # pysqlite has not begun a transaction yet (it only does before DML); take the write lock
+        # now, waiting up to the busy timeout for another migrating process.
+        conn.exec_driver_sql("BEGIN EXCLUSIVE")
+
+
+def _clear_half_made_schema(conn: Connection) -> None:
+    """Drop the tables of a first migration that was killed half-way (before migrations ran in one
+    SQLite transaction, pysqlite committed each DDL statement by itself): no revision is recorded,
+    so nothing was ever indexed into them."""
     from sqlmodel import SQLModel
 
     import indexer.schema  # noqa: F401 - registers the tables on SQLModel.metadata
     from indexer.errors import IndexerError
 
-    present = set(sa.inspect(engine).get_table_names())
+    present = set(sa.inspect(conn).get_table_names())
     ours = [t for t in SQLModel.metadata.sorted_tables if t.name in present]
     if not ours:
         return
-    with engine.begin() as conn:
-        filled = [t.name for t in ours if conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()]
-        if filled:
-            raise IndexerError(
-                f"the database has patentpool tables with rows ({', '.join(filled)}) but no migration record; "
-                "point DATABASE_URL at a fresh database or restore this one"
-            )
-        for table in reversed(ours):
-            table.drop(conn)
+    filled = [t.name for t in ours if conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()]
+    if filled:
+        raise IndexerError(
+            f"the database has patentpool tables with rows ({', '.join(filled)}) but no migration record; "
+            "point DATABASE_URL at a fresh database or restore this one"
+        )
+    for table in reversed(ours):
+        table.drop(conn)
 
 
 def current_revision(engine: Engine) -> str | None:

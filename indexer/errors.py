@@ -6,6 +6,7 @@ __all__ = [
     "DatabaseMismatch",
     "IndexerError",
     "IndexerLocked",
+    "InvalidSettings",
     "LockLost",
     "MalformedRequest",
     "RangeTooLarge",
@@ -17,6 +18,10 @@ __all__ = [
 
 class IndexerError(Exception):
     """Root of every error the indexer raises on purpose."""
+
+
+class InvalidSettings(IndexerError):
+    """A PATENTPOOL_* variable or command option holds a value the indexer cannot use."""
 
 
 class RpcError(IndexerError):

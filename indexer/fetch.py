@@ -5,10 +5,11 @@ body) and the node's transient errors (rate limits, "header not found" on a lagg
 retried with exponential backoff; a malformed request (JSON-RPC -32700/-32600/-32601/-32602 that is
 not a range complaint) never is.
 
-Ranges: one call covers [start, end] for every filter at once. The range doubles while responses
-are small, halves on a provider's "too many results / range too large" error (or takes the range
-the error text suggests), and a batch's logs are only returned once every filter answered for the
-same range, so no block is read twice or skipped.
+Ranges: one call covers [start, end] for every filter at once. The range starts at
+PATENTPOOL_LOG_RANGE blocks, doubles while responses are small (up to PATENTPOOL_MAX_LOG_RANGE),
+halves on a provider's "too many results / range too large" error (or takes the range the error
+text suggests), and a batch's logs are only returned once every filter answered for the same
+range, so no block is read twice or skipped.
 """
 
 from __future__ import annotations
@@ -24,7 +25,16 @@ import requests
 
 from indexer.errors import MalformedRequest, RangeTooLarge, RpcError, RpcUnavailable
 
-__all__ = ["LogFetcher", "LogFilter", "Rpc", "classify_error", "suggested_range"]
+__all__ = [
+    "DEFAULT_LOG_RANGE",
+    "DEFAULT_MAX_LOG_RANGE",
+    "LogFetcher",
+    "LogFilter",
+    "Rpc",
+    "check_log_ranges",
+    "classify_error",
+    "suggested_range",
+]
 
 _MALFORMED_CODES = frozenset({-32700, -32600, -32601, -32602})
 _RANGE_PATTERNS = (
@@ -240,19 +250,38 @@ class LogFilter:
         return query
 
 
+#: Blocks of the first eth_getLogs range (PATENTPOOL_LOG_RANGE).
+DEFAULT_LOG_RANGE = 2_000
+#: The most blocks adaptive growth takes in one eth_getLogs range (PATENTPOOL_MAX_LOG_RANGE).
+DEFAULT_MAX_LOG_RANGE = 50_000
+
+
+def check_log_ranges(initial: int, maximum: int) -> None:
+    """Raise ValueError unless 1 <= initial <= maximum."""
+    if initial < 1 or maximum < 1:
+        raise ValueError(f"eth_getLogs ranges must be 1 block or more, not {min(initial, maximum)}")
+    if initial > maximum:
+        raise ValueError(f"the initial eth_getLogs range ({initial} blocks) exceeds the maximum ({maximum} blocks)")
+
+
 @dataclass
 class LogFetcher:
-    """eth_getLogs over adaptive block ranges, for several filters at once."""
+    """eth_getLogs over adaptive block ranges, for several filters at once.
+
+    The first range is `initial_range` blocks; it doubles while responses are small, up to
+    `max_range` (set it to a provider's block-range cap to never be refused for width).
+    """
 
     rpc: Rpc
-    initial_range: int = 2_000
-    max_range: int = 50_000
+    initial_range: int = DEFAULT_LOG_RANGE
+    max_range: int = DEFAULT_MAX_LOG_RANGE
     small_response: int = 2_000
     span: int = 0
     splits: int = 0
     calls: int = 0
 
     def __post_init__(self) -> None:
+        check_log_ranges(self.initial_range, self.max_range)
         self.span = self.span or self.initial_range
 
     def fetch(

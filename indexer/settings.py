@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from indexer.errors import InvalidSettings
+from indexer.fetch import DEFAULT_LOG_RANGE, DEFAULT_MAX_LOG_RANGE
 
 __all__ = ["DEFAULT_DATABASE_URL", "IndexerSettings", "get_settings"]
 
 #: A SQLite file in the working directory.
 DEFAULT_DATABASE_URL = "sqlite:///patentpool.db"
 
+_ENV_PREFIX = "PATENTPOOL_"
+_INITIAL = "--log-range or PATENTPOOL_LOG_RANGE"
+_MAXIMUM = "--max-log-range or PATENTPOOL_MAX_LOG_RANGE"
+
 
 class IndexerSettings(BaseSettings):
     """`DATABASE_URL` (or PATENTPOOL_DATABASE_URL) picks the database; the rest are PATENTPOOL_*."""
 
-    model_config = SettingsConfigDict(env_prefix="PATENTPOOL_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=_ENV_PREFIX, extra="ignore")
 
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL, validation_alias=AliasChoices("DATABASE_URL", "PATENTPOOL_DATABASE_URL")
@@ -27,9 +34,61 @@ class IndexerSettings(BaseSettings):
     poll_interval: float = 1.0
     #: A lock whose heartbeat is older than this may be taken over.
     lock_stale_after: float = 60.0
+    #: Blocks of the first eth_getLogs range; None: DEFAULT_LOG_RANGE, or max_log_range if lower.
+    log_range: int | None = Field(default=None, gt=0)
+    #: The most blocks one eth_getLogs range grows to (a provider's block-range cap, say).
+    max_log_range: int = Field(default=DEFAULT_MAX_LOG_RANGE, gt=0)
+
+    @model_validator(mode="after")
+    def _log_range_within_max(self) -> IndexerSettings:
+        if self.log_range is not None and self.log_range > self.max_log_range:
+            raise ValueError(
+                f"PATENTPOOL_LOG_RANGE ({self.log_range}) must not exceed PATENTPOOL_MAX_LOG_RANGE "
+                f"({self.max_log_range})"
+            )
+        return self
+
+    def log_ranges(self, log_range: int | None = None, max_log_range: int | None = None) -> tuple[int, int]:
+        """(initial, maximum) eth_getLogs block ranges: the arguments (command options) where given,
+        else these settings; without an initial range, DEFAULT_LOG_RANGE capped at the maximum.
+        Raises InvalidSettings, naming the option and the variable, unless 1 <= initial <= maximum."""
+        maximum = self.max_log_range if max_log_range is None else max_log_range
+        initial = self.log_range if log_range is None else log_range
+        if initial is None:
+            initial = min(DEFAULT_LOG_RANGE, maximum)
+        for value, names in ((maximum, _MAXIMUM), (initial, _INITIAL)):
+            if value < 1:
+                raise InvalidSettings(f"an eth_getLogs range ({names}) must be 1 block or more, not {value}")
+        if initial > maximum:
+            raise InvalidSettings(
+                f"the initial eth_getLogs range ({initial} blocks, {_INITIAL}) must not exceed the maximum "
+                f"({maximum} blocks, {_MAXIMUM})"
+            )
+        return initial, maximum
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line naming each bad variable and what is wrong with it."""
+    parts = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        loc = [str(part) for part in error["loc"]]
+        if not loc:
+            parts.append(message)
+            continue
+        name = loc[0].upper()
+        variable = name if name.startswith(("DATABASE_URL", _ENV_PREFIX)) else _ENV_PREFIX + name
+        parts.append(f"{variable}={error.get('input')!s}: {message[:1].lower()}{message[1:]}")
+    return "invalid indexer settings: " + "; ".join(parts)
 
 
 @lru_cache
 def get_settings() -> IndexerSettings:
-    """The process's settings, read once; tests override by clearing the cache."""
-    return IndexerSettings()
+    """The process's settings, read once; tests override by clearing the cache.
+
+    Raises InvalidSettings (one line naming the variables) when the environment holds bad values.
+    """
+    try:
+        return IndexerSettings()
+    except ValidationError as exc:
+        raise InvalidSettings(_describe(exc)) from None

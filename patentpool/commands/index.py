@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import signal
 import time
+from dataclasses import dataclass
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from patentpool._common import DeploymentOption, DeploymentsOption, JsonOption, RpcOption, err, fail, out, print_json
 
-__all__ = ["index", "run_index"]
+if TYPE_CHECKING:
+    from indexer.sync import Indexer
+
+__all__ = ["ProgressStart", "index", "progress_start", "run_index"]
 
 
 class _Stop:
@@ -66,11 +70,37 @@ def index(
     poll_interval: Annotated[
         float | None, typer.Option("--poll-interval", help="Seconds between head polls when following.")
     ] = None,
+    log_range: Annotated[
+        int | None,
+        typer.Option(
+            "--log-range",
+            help="Blocks per eth_getLogs call at first; it doubles while answers are small (env "
+            "PATENTPOOL_LOG_RANGE; default 2000, or --max-log-range if lower).",
+        ),
+    ] = None,
+    max_log_range: Annotated[
+        int | None,
+        typer.Option(
+            "--max-log-range",
+            help="The most blocks per eth_getLogs call, e.g. your provider's cap (env PATENTPOOL_MAX_LOG_RANGE; "
+            "default 50000).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Index the deployment's events into the database [env DATABASE_URL, default sqlite:///patentpool.db]."""
     summary = run_index(
-        rpc, deployment, deployments_dir, follow, from_block, finality_depth, rebuild, poll_interval, quiet=as_json
+        rpc,
+        deployment,
+        deployments_dir,
+        follow,
+        from_block,
+        finality_depth,
+        rebuild,
+        poll_interval,
+        quiet=as_json,
+        log_range=log_range,
+        max_log_range=max_log_range,
     )
     if as_json:
         print_json(summary)
@@ -93,11 +123,17 @@ def run_index(
     rebuild: bool = False,
     poll_interval: float | None = None,
     quiet: bool = False,
+    log_range: int | None = None,
+    max_log_range: int | None = None,
 ) -> dict[str, Any]:
-    """Index to the head (or follow it until Ctrl-C) and return the summary; `quiet` hides progress."""
+    """Index to the head (or follow it until Ctrl-C) and return the summary; `quiet` hides progress.
+
+    `log_range` and `max_log_range` (blocks per eth_getLogs call: the first, and the most adaptive
+    growth reaches) default to PATENTPOOL_LOG_RANGE and PATENTPOOL_MAX_LOG_RANGE.
+    """
     from indexer.db import make_engine, upgrade
     from indexer.errors import IndexerError
-    from indexer.fetch import Rpc
+    from indexer.fetch import LogFetcher, Rpc
     from indexer.lock import Lock
     from indexer.settings import get_settings
     from patentpool._common import settings_deployments_dir, settings_rpc
@@ -105,7 +141,11 @@ def run_index(
     from registry.deploy import load_deployment, manifest_path
     from registry.node import LOCAL_CHAIN_IDS
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+        initial_range, max_range = settings.log_ranges(log_range, max_log_range)
+    except IndexerError as exc:
+        fail(str(exc))
     url = settings_rpc(rpc)
     chain_id = int(connect(url).eth.chain_id)
     path = deployment or manifest_path(chain_id, settings_deployments_dir(deployments_dir))
@@ -124,9 +164,11 @@ def run_index(
         fail(str(exc))
     try:
         lock.start_heartbeat()
+        node = Rpc(url)
         summary = _run(
             engine,
-            Rpc(url),
+            node,
+            LogFetcher(node, initial_range=initial_range, max_range=max_range),
             manifest,
             lock,
             depth,
@@ -143,9 +185,27 @@ def run_index(
     return {"rpc": url, "deployment": str(path), **summary}
 
 
+@dataclass(frozen=True)
+class ProgressStart:
+    """The progress bar before the first batch: the last indexed block and the block to reach."""
+
+    completed: int
+    target: int
+
+
+def progress_start(indexer: Indexer) -> ProgressStart:
+    """Where the progress bar starts: the checkpoint, and the target block (the head minus the
+    finality depth, never below the checkpoint), read from the node once, so the bar has its total
+    before the first batch is written."""
+    checkpoint = max(indexer.checkpoint[0], 0)
+    target = max(indexer.rpc.block_number() - indexer.finality_depth, checkpoint)
+    return ProgressStart(checkpoint, target)
+
+
 def _run(
     engine: Any,
     rpc: Any,
+    fetcher: Any,
     manifest: Any,
     lock: Any,
     depth: int,
@@ -159,12 +219,11 @@ def _run(
 
     from indexer.sync import Indexer, StepResult, table_counts
 
-    indexer = Indexer(engine, rpc, manifest, finality_depth=depth, from_block=from_block, lock=lock)
+    indexer = Indexer(engine, rpc, manifest, finality_depth=depth, from_block=from_block, lock=lock, fetcher=fetcher)
     indexer.prepare()
     started = time.monotonic()
     rebuilt = indexer.rebuild_projections() if rebuild else None
     totals = {"batches": 0, "events": 0, "blocks": 0, "reorgs": 0, "rolledBack": 0, "retries": 0}
-    first_block = indexer.checkpoint[0] + 1
     progress = Progress(
         TextColumn("[bold]indexing[/]"),
         BarColumn(),
@@ -175,7 +234,13 @@ def _run(
         disable=as_json,
         transient=False,
     )
-    task = progress.add_task("index", total=None, completed=first_block, target="?", bps=0.0, eps=0.0)
+    if as_json:  # nothing is drawn: spare the node the call
+        task = progress.add_task("index", total=None, completed=0, target="?", bps=0.0, eps=0.0)
+    else:
+        begin = progress_start(indexer)
+        task = progress.add_task(
+            "index", total=begin.target, completed=begin.completed, target=begin.target, bps=0.0, eps=0.0
+        )
     live = {"catching_up": True}
 
     def on_step(result: StepResult) -> None:

@@ -15,18 +15,31 @@ import sqlalchemy as sa
 from web3 import Web3
 
 from indexer.db import make_engine, upgrade
+from indexer.fetch import Rpc
 from indexer.lock import Lock
+from indexer.sync import Indexer
+from patentpool.commands.index import ProgressStart, progress_start
 from registry.deploy import write_deployment
 from registry.node import AnvilNode
 from tests.conftest import World
 from tests.indexer.conftest import index_chain
+from tests.indexer.proxy import RangeRecorder
 from tests.indexer.scenario import run_scenario
 
 
-def patentpool(*args: str, db: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": db}
+def patentpool(
+    *args: str, db: str, env: dict[str, str] | None = None, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    """`patentpool *args` on the database `db`, with `env` added to the environment."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("PATENTPOOL_LOG_RANGE", "PATENTPOOL_MAX_LOG_RANGE")}
+    environment.update({"DATABASE_URL": db, **(env or {})})
     return subprocess.run(
-        [sys.executable, "-m", "patentpool", *args], capture_output=True, text=True, env=env, timeout=120, **kwargs
+        [sys.executable, "-m", "patentpool", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        **kwargs,
     )
 
 
@@ -75,6 +88,71 @@ def test_index_prints_a_one_line_summary_without_json(world: World, anvil: Anvil
     done = patentpool("index", "--rpc", anvil.url, "--deployment", str(manifest), db=f"sqlite:///{tmp_path / 'a.db'}")
     assert done.returncode == 0, done.stderr
     assert f"to block {world.w3.eth.block_number}" in done.stdout
+
+
+def test_the_progress_bar_knows_its_target_before_the_first_batch(
+    world: World, anvil: AnvilNode, tmp_path: Path
+) -> None:
+    world.w3.provider.make_request("anvil_mine", [hex(10)])  # type: ignore[arg-type]
+    engine = make_engine(f"sqlite:///{tmp_path / 'progress.db'}")
+    upgrade(engine)
+    try:
+        indexer = Indexer(engine, Rpc(anvil.url), world.deployment, finality_depth=4)
+        indexer.prepare()
+        head = world.w3.eth.block_number
+        assert progress_start(indexer) == ProgressStart(completed=world.deployment.start_block - 1, target=head - 4)
+        indexer.run()
+        assert indexer.checkpoint[0] == head - 4
+        assert progress_start(indexer) == ProgressStart(completed=head - 4, target=head - 4)
+        # A finality depth beyond the head: the target never falls below what is indexed.
+        deep = Indexer(engine, Rpc(anvil.url), world.deployment, finality_depth=head + 10)
+        deep.prepare()
+        assert progress_start(deep) == ProgressStart(completed=head - 4, target=head - 4)
+    finally:
+        engine.dispose()
+
+
+def test_the_log_ranges_come_from_the_environment_or_the_options(
+    world: World, anvil: AnvilNode, tmp_path: Path
+) -> None:
+    world.w3.provider.make_request("anvil_mine", [hex(30)])  # type: ignore[arg-type]
+    manifest = write_deployment(world.deployment, tmp_path)
+    head = world.w3.eth.block_number
+    env = {"PATENTPOOL_LOG_RANGE": "3", "PATENTPOOL_MAX_LOG_RANGE": "5"}
+    for options, (initial, maximum) in (([], (3, 5)), (["--log-range", "2", "--max-log-range", "4"], (2, 4))):
+        with RangeRecorder(anvil.url) as proxy:
+            args = ("index", "--rpc", proxy.url, "--deployment", str(manifest), "--json", *options)
+            done = patentpool(*args, db=f"sqlite:///{tmp_path / f'ranges-{initial}.db'}", env=env)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["checkpoint"]["block"] == head
+        # The first batch asks for the initial range; growth stops at the maximum.
+        assert proxy.widths[0] == initial and max(proxy.widths) == maximum, proxy.widths
+        assert proxy.ranges[0][0] == world.deployment.start_block and max(r[1] for r in proxy.ranges) == head
+
+
+def test_bad_log_ranges_are_refused_in_one_line(world: World, anvil: AnvilNode, tmp_path: Path) -> None:
+    manifest = write_deployment(world.deployment, tmp_path)
+    args = ("index", "--rpc", anvil.url, "--deployment", str(manifest))
+    db = f"sqlite:///{tmp_path / 'never.db'}"
+    for options, env, message in (
+        (
+            [],
+            {"PATENTPOOL_LOG_RANGE": "5000", "PATENTPOOL_MAX_LOG_RANGE": "2000"},
+            "PATENTPOOL_LOG_RANGE (5000) must not exceed PATENTPOOL_MAX_LOG_RANGE (2000)",
+        ),
+        ([], {"PATENTPOOL_MAX_LOG_RANGE": "lots"}, "PATENTPOOL_MAX_LOG_RANGE=lots: input should be a valid integer"),
+        (
+            ["--log-range", "3000"],
+            {"PATENTPOOL_MAX_LOG_RANGE": "2000"},
+            "the initial eth_getLogs range (3000 blocks, --log-range or PATENTPOOL_LOG_RANGE) must not exceed the "
+            "maximum (2000 blocks, --max-log-range or PATENTPOOL_MAX_LOG_RANGE)",
+        ),
+    ):
+        done = patentpool(*args, *options, db=db, env=env)
+        assert done.returncode == 2, done.stderr
+        assert message in " ".join(done.stderr.split()), done.stderr
+        assert "Traceback" not in done.stderr
+    assert not (tmp_path / "never.db").exists()
 
 
 def test_a_second_indexer_on_the_same_database_is_refused(world: World, anvil: AnvilNode, tmp_path: Path) -> None:

@@ -3,9 +3,10 @@ each time, ends with the same database as an uninterrupted run.
 
 The chain holds the scenario's events and a seeded bulk of them (pools created mid-way, pool
 settings, founders, families, token transfers to pools, transfers the indexer must ignore, empty
-blocks). A JSON-RPC proxy in front of anvil caps eth_getLogs at a few blocks (suggesting the range,
-as providers do), so a run is dozens of small batches, and it tells the test when each batch's
-headers were answered: the batch's decoding and its one write transaction come right after that.
+blocks). The indexer reads a few blocks per eth_getLogs call (--log-range and --max-log-range), so a
+run is dozens of small batches; a JSON-RPC proxy in front of anvil checks no call is wider, and it
+tells the test when each batch's headers were answered: the batch's decoding and its one write
+transaction come right after that.
 
 Each run is killed after 1-3 batches' headers, in one of four ways: (a) inside a batch's write
 transaction: the test stops the process (SIGSTOP) about every millisecond and asks the database
@@ -18,7 +19,7 @@ PATENTPOOL_LOCK_STALE_AFTER=0.2 s; once, a restart with the default 60 s must be
 dead holder.
 
 Compared with the uninterrupted run: every table row by row (ordered by primary key), including
-recent_block (the proxy fixes the batch boundaries, so both runs store the same batch ends), except
+recent_block (the fixed range fixes the batch boundaries, so both runs store the same batch ends), except
 checkpoint.updated_at (the wall-clock time of the last commit) and indexer_lock, which must be empty
 after the last, clean run (its owner and times name a process); and the summary's checkpoint, digest
 and row counts.
@@ -57,7 +58,7 @@ from tests.conftest import USDC, World, extra_accounts
 from tests.indexer.conftest import dump, make_world, new_database
 from tests.indexer.scenario import run_scenario
 
-#: Blocks per eth_getLogs call the proxy allows, hence per batch.
+#: Blocks per eth_getLogs call (--log-range and --max-log-range), hence per batch.
 BATCH_BLOCKS = 6
 #: Seconds after which a killed indexer's lock may be taken over by the restarts (the default is 60).
 STALE_AFTER = 0.2
@@ -187,13 +188,13 @@ def _is_headers(request: Any) -> bool:
     )
 
 
-class CappedProvider:
-    """A JSON-RPC proxy to anvil that refuses eth_getLogs over more than `max_range` blocks (suggesting
-    the range) and counts the answered header batches, one per indexed batch."""
+class Provider:
+    """A JSON-RPC proxy to anvil that notes the widest eth_getLogs range asked for and counts the
+    answered header batches, one per indexed batch."""
 
-    def __init__(self, upstream: str, max_range: int) -> None:
+    def __init__(self, upstream: str) -> None:
         self.upstream = upstream
-        self.max_range = max_range
+        self.widest = 0
         self.headers = 0
         self.requests = 0
         self.gaps: list[float] = []  # seconds from a header batch's answer to the next request
@@ -284,19 +285,13 @@ class CappedProvider:
                 self.holding.set()
                 self._release.wait(60)
             query = request["params"][0]
-            first, last = int(query["fromBlock"], 16), int(query["toBlock"], 16)
-            if last - first + 1 > self.max_range:
-                text = (
-                    "query returned more than 10000 results. "
-                    f"Try with this block range [{hex(first)}, {hex(first + self.max_range - 1)}]."
-                )
-                return {"jsonrpc": "2.0", "id": request["id"], "error": {"code": -32005, "message": text}}
+            self.widest = max(self.widest, int(query["toBlock"], 16) - int(query["fromBlock"], 16) + 1)
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
         return session.post(self.upstream, json=request, timeout=30).json()
 
-    def __enter__(self) -> CappedProvider:
+    def __enter__(self) -> Provider:
         self.thread.start()
         return self
 
@@ -306,8 +301,8 @@ class CappedProvider:
 
 
 @pytest.fixture(scope="module")
-def provider(anvil: AnvilNode) -> Iterator[CappedProvider]:
-    with CappedProvider(anvil.url, BATCH_BLOCKS) as proxy:
+def provider(anvil: AnvilNode) -> Iterator[Provider]:
+    with Provider(anvil.url) as proxy:
         yield proxy
 
 
@@ -318,7 +313,7 @@ def provider(anvil: AnvilNode) -> Iterator[CappedProvider]:
 class Indexing:
     """`patentpool index --json` on one database through the provider."""
 
-    provider: CappedProvider
+    provider: Provider
     history: History
     url: str
 
@@ -328,6 +323,7 @@ class Indexing:
         if stale_after is not None:
             env["PATENTPOOL_LOCK_STALE_AFTER"] = str(stale_after)
         args = ["index", "--rpc", self.provider.url, "--deployment", str(self.history.manifest), "--json"]
+        args += ["--log-range", str(BATCH_BLOCKS), "--max-log-range", str(BATCH_BLOCKS)]
         return subprocess.Popen(
             [sys.executable, "-m", "patentpool", *args],
             stdout=subprocess.PIPE,
@@ -506,9 +502,11 @@ class CrashLoop:
 def assert_killed_mid_batch_and_resumed(loop: CrashLoop, kinds: list[str]) -> None:
     assert [k.kind for k in loop.kills] == kinds
     assert all(k.in_transaction for k in loop.kills if k.kind == "in the write"), loop.kills
-    assert not any(k.in_transaction for k in loop.kills if k.kind == "reading logs"), loop.kills
+    # ("reading logs" may also hold a write open: the previous batch is committed while the next is read.)
     checkpoints = [k.checkpoint for k in loop.kills]
     assert checkpoints == sorted(checkpoints), f"a restart lost committed batches: {loop.kills}"
+    widest = loop.indexing.provider.widest
+    assert widest == BATCH_BLOCKS, f"eth_getLogs over {widest} blocks, wider than --max-log-range {BATCH_BLOCKS}"
 
 
 _RECENT = RecentBlock.__table__  # type: ignore[attr-defined]
@@ -537,13 +535,14 @@ class Reference:
 
 
 @pytest.fixture(scope="module")
-def reference(history: History, provider: CappedProvider, tmp_path_factory: pytest.TempPathFactory) -> Reference:
+def reference(history: History, provider: Provider, tmp_path_factory: pytest.TempPathFactory) -> Reference:
     """One uninterrupted run into a SQLite file; it also times a batch's decoding and writing."""
     url = f"sqlite:///{tmp_path_factory.mktemp('crash-reference') / 'reference.db'}"
     provider.gaps.clear()
     summary = Indexing(provider, history, url).run()
     gaps = sorted(provider.gaps)
     assert summary["checkpoint"]["block"] == history.head
+    assert provider.widest == BATCH_BLOCKS, f"eth_getLogs over {provider.widest} blocks, not {BATCH_BLOCKS}"
     assert summary["batches"] >= 40 and summary["totalEvents"] >= 1000, summary
     # Seven pools (four created mid-way, then used in the next block) and their token transfers.
     assert summary["tables"]["pool"] == 7 and summary["tables"]["token_transfer"] >= 100, summary
@@ -565,7 +564,7 @@ def assert_same_as_reference(url: str, summary: dict[str, Any], reference: Refer
 
 
 def test_sigkills_at_random_points_of_sqlite_batches_end_with_the_uninterrupted_database(
-    history: History, provider: CappedProvider, reference: Reference, tmp_path: Path
+    history: History, provider: Provider, reference: Reference, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'crashed.db'}"
     rng = random.Random(11)
@@ -582,7 +581,7 @@ def test_sigkills_at_random_points_of_sqlite_batches_end_with_the_uninterrupted_
 
 def test_sigkills_at_random_points_of_postgresql_batches_end_with_the_uninterrupted_database(
     history: History,
-    provider: CappedProvider,
+    provider: Provider,
     reference: Reference,
     tmp_path: Path,
     postgres_unavailable: str | None,

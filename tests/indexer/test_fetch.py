@@ -1,11 +1,14 @@
-"""Reading providers' complaints about eth_getLogs ranges, and what is retried."""
+"""Reading providers' complaints about eth_getLogs ranges, what is retried, and the ranges asked for."""
 
 from __future__ import annotations
 
 import pytest
 
 from indexer.errors import MalformedRequest, RangeTooLarge, RpcError
-from indexer.fetch import classify_error, suggested_range
+from indexer.fetch import LogFetcher, LogFilter, Rpc, classify_error, suggested_range
+from registry.node import AnvilNode
+from tests.conftest import World
+from tests.indexer.proxy import RangeRecorder
 
 
 @pytest.mark.parametrize(
@@ -33,3 +36,34 @@ def test_range_complaints_malformed_requests_and_other_errors_are_told_apart() -
     assert isinstance(bad, MalformedRequest)
     other = classify_error("eth_call", {"code": 3, "message": "execution reverted"})
     assert type(other) is RpcError
+
+
+def expected_widths(blocks: int, initial: int, maximum: int) -> list[int]:
+    """Blocks per call over `blocks` blocks of small answers: doubling from `initial`, capped."""
+    widths, span = [], initial
+    while blocks > 0:
+        widths.append(min(span, blocks))
+        blocks -= widths[-1]
+        span = min(maximum, span * 2)
+    return widths
+
+
+def test_ranges_start_at_the_initial_range_and_grow_no_wider_than_the_maximum(world: World, anvil: AnvilNode) -> None:
+    world.w3.provider.make_request("anvil_mine", [hex(40)])  # type: ignore[arg-type]
+    start, head = world.deployment.start_block, world.w3.eth.block_number
+    addresses = (world.deployment.address("PoolFactory"), world.deployment.address("PatentAsset"))
+    with RangeRecorder(anvil.url) as proxy:
+        logs = LogFetcher(Rpc(proxy.url), initial_range=3, max_range=5).fetch_all(start, head, [LogFilter(addresses)])
+    assert proxy.widths == expected_widths(head - start + 1, 3, 5)
+    assert proxy.ranges[0][0] == start and proxy.ranges[-1][1] == head
+    assert all(b[0] == a[1] + 1 for a, b in zip(proxy.ranges, proxy.ranges[1:], strict=False))
+    direct = world.w3.eth.get_logs({"fromBlock": start, "toBlock": head, "address": list(addresses)})  # type: ignore[typeddict-item]
+    assert [(int(log["blockNumber"], 16), int(log["logIndex"], 16)) for log in logs] == [
+        (log["blockNumber"], log["logIndex"]) for log in direct
+    ]
+
+
+@pytest.mark.parametrize(("initial", "maximum"), [(0, 10), (10, 0), (-1, 10), (11, 10)])
+def test_a_fetcher_refuses_ranges_that_are_not_positive_or_exceed_the_maximum(initial: int, maximum: int) -> None:
+    with pytest.raises(ValueError, match="eth_getLogs range"):
+        LogFetcher(Rpc("http://127.0.0.1:9"), initial_range=initial, max_range=maximum)

@@ -1,0 +1,98 @@
+"""The indexer's settings from the environment: eth_getLogs ranges, and one clear line for bad values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from indexer.errors import InvalidSettings
+from indexer.settings import get_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in ("PATENTPOOL_LOG_RANGE", "PATENTPOOL_MAX_LOG_RANGE", "PATENTPOOL_POLL_INTERVAL"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("environment", "options", "expected"),
+    [
+        ({}, (None, None), (2_000, 50_000)),
+        ({"PATENTPOOL_LOG_RANGE": "500"}, (None, None), (500, 50_000)),
+        # A provider's cap alone: the first range is the default, capped at it.
+        ({"PATENTPOOL_MAX_LOG_RANGE": "1000"}, (None, None), (1_000, 1_000)),
+        ({"PATENTPOOL_MAX_LOG_RANGE": "10000"}, (None, None), (2_000, 10_000)),
+        ({"PATENTPOOL_LOG_RANGE": "10", "PATENTPOOL_MAX_LOG_RANGE": "10"}, (None, None), (10, 10)),
+        # Command options win over the environment.
+        ({"PATENTPOOL_LOG_RANGE": "500", "PATENTPOOL_MAX_LOG_RANGE": "800"}, (100, None), (100, 800)),
+        ({"PATENTPOOL_LOG_RANGE": "500"}, (None, 600), (500, 600)),
+        ({}, (None, 300), (300, 300)),
+    ],
+)
+def test_log_ranges_come_from_options_then_environment_then_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+    environment: dict[str, str],
+    options: tuple[int | None, int | None],
+    expected: tuple[int, int],
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert get_settings().log_ranges(*options) == expected
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        (
+            {"PATENTPOOL_LOG_RANGE": "5000", "PATENTPOOL_MAX_LOG_RANGE": "2000"},
+            "invalid indexer settings: PATENTPOOL_LOG_RANGE (5000) must not exceed PATENTPOOL_MAX_LOG_RANGE (2000)",
+        ),
+        (
+            {"PATENTPOOL_LOG_RANGE": "0"},
+            "invalid indexer settings: PATENTPOOL_LOG_RANGE=0: input should be greater than 0",
+        ),
+        (
+            {"PATENTPOOL_MAX_LOG_RANGE": "-5"},
+            "invalid indexer settings: PATENTPOOL_MAX_LOG_RANGE=-5: input should be greater than 0",
+        ),
+        (
+            {"PATENTPOOL_MAX_LOG_RANGE": "lots", "PATENTPOOL_POLL_INTERVAL": "often"},
+            "PATENTPOOL_MAX_LOG_RANGE=lots: input should be a valid integer",
+        ),
+    ],
+)
+def test_bad_values_in_the_environment_are_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], message: str
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(InvalidSettings) as info:
+        get_settings()
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ((0, None), "an eth_getLogs range (--log-range or PATENTPOOL_LOG_RANGE) must be 1 block or more, not 0"),
+        (
+            (None, 0),
+            "an eth_getLogs range (--max-log-range or PATENTPOOL_MAX_LOG_RANGE) must be 1 block or more, not 0",
+        ),
+        (
+            (3000, 2000),
+            "the initial eth_getLogs range (3000 blocks, --log-range or PATENTPOOL_LOG_RANGE) must not exceed "
+            "the maximum (2000 blocks, --max-log-range or PATENTPOOL_MAX_LOG_RANGE)",
+        ),
+    ],
+)
+def test_bad_options_name_the_option_and_the_variable(options: tuple[int | None, int | None], message: str) -> None:
+    with pytest.raises(InvalidSettings) as info:
+        get_settings().log_ranges(*options)
+    assert str(info.value) == message
