@@ -15,6 +15,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
+from indexer.bulk import json_text
+
 __all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "head_revision", "make_engine", "upgrade"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -40,7 +42,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         url = get_settings().database_url
     url = _normalise(url)
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, json_serializer=json_text, **kwargs)
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -51,7 +53,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    return sa.create_engine(url, pool_pre_ping=True, json_serializer=json_text, **kwargs)
 
 
 def _retry_busy(statement: Callable[[], object], seconds: float = 30.0) -> None:

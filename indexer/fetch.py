@@ -21,11 +21,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import requests
 
 from indexer.errors import MalformedRequest, RangeTooLarge, RpcError, RpcUnavailable
 
 __all__ = [
+    "DEFAULT_BATCH_LOGS",
     "DEFAULT_LOG_RANGE",
     "DEFAULT_MAX_LOG_RANGE",
     "LogFetcher",
@@ -176,7 +178,7 @@ class Rpc:
         if response.status_code == 429 or response.status_code >= 500:
             raise _Transport(f"HTTP {response.status_code}")
         try:
-            return response.json()
+            return orjson.loads(response.content)
         except ValueError:
             if response.status_code >= 400:
                 raise MalformedRequest("http", response.status_code, response.text[:200]) from None
@@ -250,8 +252,12 @@ class LogFilter:
         return query
 
 
-#: Blocks of the first eth_getLogs range (PATENTPOOL_LOG_RANGE).
-DEFAULT_LOG_RANGE = 2_000
+#: Blocks of the first eth_getLogs range (PATENTPOOL_LOG_RANGE). Small, as growth is quick: a
+#: sparse history reaches the maximum in a few calls, and a dense one never starts with a giant batch.
+DEFAULT_LOG_RANGE = 100
+#: Logs one batch aims to stay under: a denser range shrinks in proportion (bounded memory, small
+#: transactions, steady progress, and batches enough for reading and writing to overlap).
+DEFAULT_BATCH_LOGS = 10_000
 #: The most blocks adaptive growth takes in one eth_getLogs range (PATENTPOOL_MAX_LOG_RANGE).
 DEFAULT_MAX_LOG_RANGE = 50_000
 
@@ -269,13 +275,15 @@ class LogFetcher:
     """eth_getLogs over adaptive block ranges, for several filters at once.
 
     The first range is `initial_range` blocks; it doubles while responses are small, up to
-    `max_range` (set it to a provider's block-range cap to never be refused for width).
+    `max_range` (set it to a provider's block-range cap to never be refused for width), and
+    shrinks in proportion after a response of more than `batch_logs` logs.
     """
 
     rpc: Rpc
     initial_range: int = DEFAULT_LOG_RANGE
     max_range: int = DEFAULT_MAX_LOG_RANGE
     small_response: int = 2_000
+    batch_logs: int = DEFAULT_BATCH_LOGS
     span: int = 0
     splits: int = 0
     calls: int = 0
@@ -315,6 +323,8 @@ class LogFetcher:
                 continue
             if width == self.span and len(logs) < self.small_response:
                 self.span = min(self.max_range, self.span * 2)
+            elif len(logs) > self.batch_logs:
+                self.span = max(1, width * self.batch_logs // len(logs))
             return end, logs
 
     def fetch_all(self, start: int, stop: int, filters: Sequence[LogFilter]) -> list[dict[str, Any]]:

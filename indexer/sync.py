@@ -42,7 +42,7 @@ from indexer.digest import GENESIS_DIGEST, next_digest
 from indexer.errors import DatabaseMismatch, ReorgDuringBatch
 from indexer.fetch import LogFetcher, LogFilter, Rpc
 from indexer.lock import Lock
-from indexer.projections import Store, apply, rebuild, undo_to
+from indexer.projections import RowCache, Store, apply, rebuild, undo_to
 from indexer.schema import Block, Checkpoint, Event, ProjectionUndo, RecentBlock
 from registry.deploy import Deployment
 
@@ -146,6 +146,7 @@ class Indexer:
     pools: dict[str, str] = field(default_factory=dict)
     _cp: _Cp | None = None
     _chain_id: int = 0
+    _row_cache: RowCache = field(default_factory=RowCache)
 
     def __post_init__(self) -> None:
         self.fetcher = self.fetcher or LogFetcher(self.rpc)
@@ -368,7 +369,7 @@ class Indexer:
             if self.lock is not None:
                 self.lock.check(conn)
             # Within the reorg window, keep what undoes this batch's projection changes.
-            store = Store(conn, record=end >= batch.target - self.recent_blocks)
+            store = Store(conn, record=end >= batch.target - self.recent_blocks, cache=self._row_cache)
             if events:
                 insert_rows(conn, _EVENT, events)
                 insert_rows(conn, _BLOCK, batch.blocks)
@@ -392,6 +393,7 @@ class Indexer:
                     updated_at=time.time(),
                 )
             )
+        self._row_cache.keep(store)
         if batch.new_pools:  # a new dict, not an update: the reading thread may be copying it
             self.pools = {**self.pools, **batch.new_pools}
         self._cp = batch.after
@@ -500,6 +502,7 @@ class Indexer:
 
     def _rollback(self, cp: _Cp, head: int, target: int, started: float) -> StepResult:
         """Roll back from `cp` (no longer on the chain) to the common ancestor."""
+        self._row_cache.clear()
         number, block_hash = self._ancestor(cp)
         with self.engine.begin() as conn:
             if self.lock is not None:
@@ -546,6 +549,7 @@ class Indexer:
 
     def rebuild_projections(self) -> int:
         """Rebuild every current-state table from the raw events, in one transaction."""
+        self._row_cache.clear()
         with self.engine.begin() as conn:
             if self.lock is not None:
                 self.lock.check(conn)

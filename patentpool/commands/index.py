@@ -75,7 +75,7 @@ def index(
         typer.Option(
             "--log-range",
             help="Blocks per eth_getLogs call at first; it doubles while answers are small (env "
-            "PATENTPOOL_LOG_RANGE; default 2000, or --max-log-range if lower).",
+            "PATENTPOOL_LOG_RANGE; default 100, or --max-log-range if lower).",
         ),
     ] = None,
     max_log_range: Annotated[

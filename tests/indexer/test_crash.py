@@ -19,10 +19,10 @@ PATENTPOOL_LOCK_STALE_AFTER=0.2 s; once, a restart with the default 60 s must be
 dead holder.
 
 Compared with the uninterrupted run: every table row by row (ordered by primary key), including
-recent_block (the fixed range fixes the batch boundaries, so both runs store the same batch ends), except
-checkpoint.updated_at (the wall-clock time of the last commit) and indexer_lock, which must be empty
-after the last, clean run (its owner and times name a process); and the summary's checkpoint, digest
-and row counts.
+recent_block and projection_undo (the fixed range fixes the batch boundaries, so both runs store
+the same batch ends), except checkpoint.updated_at (the wall-clock time of the last commit) and
+indexer_lock, which must be empty after the last, clean run (its owner and times name a process);
+and the summary's checkpoint, digest and row counts.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from sqlalchemy.engine import Engine, make_url
 from web3 import Web3
 
 from indexer.db import make_engine
-from indexer.schema import IndexerLock, RecentBlock
+from indexer.schema import IndexerLock, ProjectionUndo, RecentBlock
 from registry.client import PatentPoolClient
 from registry.deploy import Deployment, write_deployment
 from registry.node import AnvilNode
@@ -510,17 +510,20 @@ def assert_killed_mid_batch_and_resumed(loop: CrashLoop, kinds: list[str]) -> No
 
 
 _RECENT = RecentBlock.__table__  # type: ignore[attr-defined]
+_UNDO = ProjectionUndo.__table__  # type: ignore[attr-defined]
 _LOCK = IndexerLock.__table__  # type: ignore[attr-defined]
 
 
 def tables(url: str) -> dict[str, Any]:
-    """dump(): every mirrored table (checkpoint.updated_at left out); plus recent_block and the
-    number of lock rows."""
+    """dump(): every mirrored table (checkpoint.updated_at left out); plus recent_block, the
+    projection undo log and the number of lock rows."""
     engine = make_engine(url)
     try:
         data: dict[str, Any] = dump(engine)
         with engine.connect() as conn:
             data["recent_block"] = [tuple(r) for r in conn.execute(sa.select(_RECENT).order_by(_RECENT.c.number))]
+            undo = sa.select(_UNDO).order_by(_UNDO.c.batch_first, _UNDO.c.seq)
+            data["projection_undo"] = [dict(r) for r in conn.execute(undo).mappings()]
             data["indexer_lock rows"] = conn.execute(sa.select(sa.func.count()).select_from(_LOCK)).scalar_one()
     finally:
         engine.dispose()

@@ -22,16 +22,16 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.mark.parametrize(
     ("environment", "options", "expected"),
     [
-        ({}, (None, None), (2_000, 50_000)),
+        ({}, (None, None), (100, 50_000)),
         ({"PATENTPOOL_LOG_RANGE": "500"}, (None, None), (500, 50_000)),
         # A provider's cap alone: the first range is the default, capped at it.
-        ({"PATENTPOOL_MAX_LOG_RANGE": "1000"}, (None, None), (1_000, 1_000)),
-        ({"PATENTPOOL_MAX_LOG_RANGE": "10000"}, (None, None), (2_000, 10_000)),
+        ({"PATENTPOOL_MAX_LOG_RANGE": "50"}, (None, None), (50, 50)),
+        ({"PATENTPOOL_MAX_LOG_RANGE": "10000"}, (None, None), (100, 10_000)),
         ({"PATENTPOOL_LOG_RANGE": "10", "PATENTPOOL_MAX_LOG_RANGE": "10"}, (None, None), (10, 10)),
         # Command options win over the environment.
         ({"PATENTPOOL_LOG_RANGE": "500", "PATENTPOOL_MAX_LOG_RANGE": "800"}, (100, None), (100, 800)),
         ({"PATENTPOOL_LOG_RANGE": "500"}, (None, 600), (500, 600)),
-        ({}, (None, 300), (300, 300)),
+        ({}, (None, 30), (30, 30)),
     ],
 )
 def test_log_ranges_come_from_options_then_environment_then_defaults(

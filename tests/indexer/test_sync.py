@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -10,7 +12,8 @@ from indexer.errors import DatabaseMismatch
 from indexer.fetch import Rpc
 from indexer.sync import GENESIS_DIGEST, Indexer
 from registry.node import AnvilNode
-from tests.conftest import World
+from registry.types import Tier
+from tests.conftest import USDC, World
 from tests.indexer.conftest import index_chain
 
 
@@ -43,3 +46,34 @@ def test_a_later_start_block_skips_earlier_events_and_is_kept(world: World, anvi
     assert again.start_block == start
     with pytest.raises(DatabaseMismatch, match="events from block"):
         Indexer(engine, Rpc(anvil.url), world.deployment, from_block=start + 1).prepare()
+
+
+def test_later_batches_read_the_rows_earlier_batches_wrote_from_memory(
+    world: World, anvil: AnvilNode, engine: Engine
+) -> None:
+    pool = world.pool
+    pool.set_tier_fee(Tier.STARTUP, 10 * USDC)
+    world.founder_with_asset(1)
+    world.founder_with_asset(2)
+    pool.activate()
+    world.fund(3, 100 * USDC)
+    world.pool_as(3).join(Tier.STARTUP, 10 * USDC)
+    indexer = index_chain(engine, anvil, world.deployment)
+    world.pool_as(3).renew(10 * USDC)  # touches the member's and the pool's rows again
+
+    selects: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        reads = statement.lstrip().upper().startswith("SELECT")
+        if reads and ("FROM member" in statement or "FROM pool " in statement):
+            selects.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        indexer.run()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert selects == []
+    with engine.connect() as conn:
+        renewals = conn.execute(sa.text("select renewals from member where member = :m"), {"m": world.keys[3].address})
+        assert renewals.scalar_one() == 1
