@@ -321,10 +321,10 @@ class LogFetcher:
                 smaller = exc.suggested if exc.suggested is not None and exc.suggested < width else width // 2
                 self.span = max(1, smaller)
                 continue
-            if width == self.span and len(logs) < self.small_response:
-                self.span = min(self.max_range, self.span * 2)
-            elif len(logs) > self.batch_logs:
+            if len(logs) > self.batch_logs:
                 self.span = max(1, width * self.batch_logs // len(logs))
+            elif width == self.span and len(logs) < min(self.small_response, self.batch_logs // 2):
+                self.span = min(self.max_range, self.span * 2)
             return end, logs
 
     def fetch_all(self, start: int, stop: int, filters: Sequence[LogFilter]) -> list[dict[str, Any]]:

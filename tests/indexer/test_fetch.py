@@ -67,3 +67,25 @@ def test_ranges_start_at_the_initial_range_and_grow_no_wider_than_the_maximum(wo
 def test_a_fetcher_refuses_ranges_that_are_not_positive_or_exceed_the_maximum(initial: int, maximum: int) -> None:
     with pytest.raises(ValueError, match="eth_getLogs range"):
         LogFetcher(Rpc("http://127.0.0.1:9"), initial_range=initial, max_range=maximum)
+
+
+def test_a_range_dense_with_logs_narrows_so_batches_stay_near_batch_logs(world: World, anvil: AnvilNode) -> None:
+    for n in range(3):
+        world.family(1, {"US": 1, "EP": 1}, family_id=f"DENSE-{n}")
+    start, head = world.deployment.start_block, world.w3.eth.block_number
+    addresses = (world.deployment.address("PoolFactory"), world.deployment.address("PatentAsset"))
+    direct = world.w3.eth.get_logs({"fromBlock": start, "toBlock": head, "address": list(addresses)})  # type: ignore[typeddict-item]
+    whole = head - start + 1
+    with RangeRecorder(anvil.url) as proxy:
+        fetcher = LogFetcher(Rpc(proxy.url), initial_range=whole, batch_logs=len(direct) // 4)
+        end, first = fetcher.fetch(start, head, [LogFilter(addresses)])
+        # That range held every log, four times the target: the next ranges are about a quarter as wide.
+        assert end == head and len(first) == len(direct)
+        assert 1 <= fetcher.span <= whole // 3
+        logs = fetcher.fetch_all(start, head, [LogFilter(addresses)])
+    assert proxy.widths[0] == whole and len(proxy.widths) >= 4
+    assert max(proxy.widths[1:]) <= whole // 3
+    assert all(b[0] == a[1] + 1 for a, b in zip(proxy.ranges[1:], proxy.ranges[2:], strict=False))
+    assert [(int(log["blockNumber"], 16), int(log["logIndex"], 16)) for log in logs] == [
+        (log["blockNumber"], log["logIndex"]) for log in direct
+    ]
