@@ -11,7 +11,10 @@ them so). Other databases fall back to SQLAlchemy's executemany.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
 from operator import itemgetter
 from typing import Any
 
@@ -21,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from indexer.schema import Uint256
 
-__all__ = ["insert_rows", "json_text"]
+__all__ = ["PackedRows", "insert_packed", "insert_rows", "json_text", "pack_rows"]
 
 _Convert = Callable[[Any], Any] | None
 
@@ -81,24 +84,80 @@ def _tuples(rows: Sequence[Mapping[str, Any]], plan: _Plan) -> list[Any]:
     return out
 
 
+#: From this many rows on, SQLite inserts go through one JSON array (when SQLite has JSON functions).
+_JSON_BATCH_ROWS = 500
+
+
+@cache
+def _sqlite_has_json() -> bool:
+    """Whether this SQLite library has the JSON functions (built in since 3.38, usual before)."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        return bool(probe.execute("SELECT json_extract('[1]', '$[0]') = 1").fetchone()[0])
+    except sqlite3.Error:
+        return False
+    finally:
+        probe.close()
+
+
+@dataclass(frozen=True)
+class PackedRows:
+    """Rows made ready for one dialect's bulk insert (`pack_rows`), so the work of converting them
+    can happen away from the thread that writes."""
+
+    table: sa.Table
+    dialect: str
+    rows: Sequence[Mapping[str, Any]]
+    values: list[Any] = field(default_factory=list)
+    #: SQLite with JSON functions: the values as one JSON array.
+    payload: str | None = None
+
+
+def pack_rows(dialect: str, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> PackedRows:
+    """Convert `rows` (mappings with every column of `table`) for `dialect`'s bulk insert."""
+    if not rows or dialect not in ("sqlite", "postgresql"):
+        return PackedRows(table, dialect, rows)
+    values = _tuples(rows, _plan(table, dialect))
+    payload = None
+    if dialect == "sqlite" and len(values) >= _JSON_BATCH_ROWS and _sqlite_has_json():
+        try:
+            payload = orjson.dumps(values).decode()
+        except orjson.JSONEncodeError:  # an integer beyond 64 bits: bind the rows one by one
+            payload = None
+    return PackedRows(table, dialect, rows, values, payload)
+
+
 def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT `rows` (mappings with every column of `table`) in the connection's transaction."""
+    insert_packed(conn, pack_rows(conn.dialect.name, table, rows))
+
+
+def insert_packed(conn: Connection, packed: PackedRows) -> None:
+    """INSERT rows `pack_rows` prepared for this connection's dialect."""
+    table, rows = packed.table, packed.rows
     if not rows:
         return
     dialect = conn.dialect.name
+    assert dialect == packed.dialect, f"rows packed for {packed.dialect}, inserted into {dialect}"
     if dialect not in ("sqlite", "postgresql"):
         conn.execute(sa.insert(table), list(rows))
         return
-    plan = _plan(table, dialect)
-    columns = plan[0]
-    values = _tuples(rows, plan)
+    columns = _plan(table, dialect)[0]
     names = ", ".join(f'"{name}"' for name in columns)
+    if packed.payload is not None:
+        # One statement over a JSON array: SQLite reads it in C, and pysqlite lets go of the GIL for
+        # the whole insert (executemany takes it back for every row, which stalls against the
+        # thread decoding the next batch).
+        picks = ", ".join(f"json_extract(value, '$[{n}]')" for n in range(len(columns)))
+        sql = f'INSERT INTO "{table.name}" ({names}) SELECT {picks} FROM json_each(?)'
+        conn.exec_driver_sql(sql, (packed.payload,))
+        return
     if dialect == "sqlite":
         marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', values)
+        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', packed.values)
         return
     driver = conn.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for value in values:
+        for value in packed.values:
             copy.write_row(value)

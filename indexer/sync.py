@@ -36,7 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from indexer.bulk import insert_rows
+from indexer.bulk import PackedRows, insert_packed, insert_rows, pack_rows
 from indexer.decode import Log, decode_log, event_topic, log_from_rpc
 from indexer.digest import GENESIS_DIGEST, next_digest
 from indexer.errors import DatabaseMismatch, ReorgDuringBatch
@@ -121,6 +121,8 @@ class _Prepared:
     target: int
     events: list[dict[str, Any]]
     blocks: list[dict[str, Any]]
+    #: The events and blocks converted for the database's bulk insert (done while reading).
+    packed: tuple[PackedRows, PackedRows]
     digest: str
     new_pools: dict[str, str]
     started: float
@@ -358,8 +360,10 @@ class Indexer:
         end_header = headers[end]
         assert end_header is not None
         events, blocks, digest = self._rows(cp.digest, ordered, headers)
+        dialect = self.engine.dialect.name
+        packed = (pack_rows(dialect, _EVENT, events), pack_rows(dialect, _BLOCK, blocks))
         return _Prepared(
-            cp, first, end, end_header["hash"].lower(), head, target, events, blocks, digest, new_pools, started
+            cp, first, end, end_header["hash"].lower(), head, target, events, blocks, packed, digest, new_pools, started
         )
 
     def _write(self, batch: _Prepared) -> StepResult:
@@ -371,8 +375,8 @@ class Indexer:
             # Within the reorg window, keep what undoes this batch's projection changes.
             store = Store(conn, record=end >= batch.target - self.recent_blocks, cache=self._row_cache)
             if events:
-                insert_rows(conn, _EVENT, events)
-                insert_rows(conn, _BLOCK, batch.blocks)
+                insert_packed(conn, batch.packed[0])
+                insert_packed(conn, batch.packed[1])
                 for event in events:
                     apply(store, event)
                 store.flush()
