@@ -34,10 +34,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from eth_utils.crypto import keccak
 from sqlalchemy.engine import Connection, Engine
 
 from indexer.bulk import PackedRows, insert_packed, insert_rows, pack_rows
-from indexer.decode import Log, decode_log, event_topic, log_from_rpc
+from indexer.decode import Log, checksum, decode_log, event_topic, log_from_rpc
 from indexer.digest import GENESIS_DIGEST, next_digest
 from indexer.errors import DatabaseMismatch, ReorgDuringBatch
 from indexer.fetch import LogFetcher, LogFilter, Rpc
@@ -208,6 +209,20 @@ class Indexer:
         """(block number, block hash, digest) of the last indexed block."""
         assert self._cp is not None, "call prepare() first"
         return self._cp.number, self._cp.hash, self._cp.digest
+
+    def pools_before_start(self) -> list[str]:
+        """Pools the factory had made before this database's start block (a later `from_block`):
+        pools are found by their PoolCreated event, so these are not mirrored."""
+        if self.start_block <= self.deployment.start_block:
+            return []
+        block = hex(self.start_block - 1)
+
+        def view(signature: str, word: str = "") -> str:
+            data = "0x" + keccak(text=signature)[:4].hex() + word
+            return str(self.rpc.call("eth_call", [{"to": self.factory, "data": data}, block]))
+
+        count = int(view("poolCount()"), 16)
+        return [checksum("0x" + view("poolAt(uint256)", f"{i:064x}")[-40:]) for i in range(count)]
 
     def digest_at(self, block: int) -> str:
         """The integrity digest after `block` (which must not be above the checkpoint)."""

@@ -221,6 +221,14 @@ def _run(
 
     indexer = Indexer(engine, rpc, manifest, finality_depth=depth, from_block=from_block, lock=lock, fetcher=fetcher)
     indexer.prepare()
+    unmirrored = indexer.pools_before_start()
+    if unmirrored and not as_json:
+        err.print(
+            f"note: {len(unmirrored)} pool(s) were created before block {indexer.start_block}, where this database "
+            "starts, and are not mirrored (a pool is found by its PoolCreated event); index into a fresh database "
+            "without --from-block to mirror them",
+            highlight=False,
+        )
     started = time.monotonic()
     rebuilt = indexer.rebuild_projections() if rebuild else None
     totals = {"batches": 0, "events": 0, "blocks": 0, "reorgs": 0, "rolledBack": 0, "retries": 0}
@@ -289,6 +297,7 @@ def _run(
         "chainId": manifest.chain_id,
         "database": engine.url.render_as_string(hide_password=True),
         "startBlock": indexer.start_block,
+        "poolsBeforeStart": unmirrored,
         "finalityDepth": depth,
         "checkpoint": {"block": number, "hash": block_hash},
         "digest": digest,

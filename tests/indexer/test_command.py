@@ -233,3 +233,22 @@ def test_follow_indexes_new_blocks_and_stops_cleanly_on_ctrl_c(world: World, anv
     assert summary["checkpoint"]["block"] == world.w3.eth.block_number
     with make_engine(db).connect() as conn:
         assert conn.execute(sa.text("select count(*) from indexer_lock")).scalar() == 0
+
+
+def test_a_later_start_block_names_the_pools_it_does_not_mirror(world: World, anvil: AnvilNode, tmp_path: Path) -> None:
+    start = world.w3.eth.block_number + 1
+    world.pool.set_territory("late")
+    manifest = write_deployment(world.deployment, tmp_path)
+    args = ("index", "--rpc", anvil.url, "--deployment", str(manifest), "--from-block", str(start))
+    count = world.factory.contract.functions.poolCount().call()
+    before = [world.factory.contract.functions.poolAt(i).call() for i in range(count)]
+    assert world.pool.address in before
+
+    done = patentpool(*args, db=f"sqlite:///{tmp_path / 'late.db'}")
+    assert done.returncode == 0, done.stderr
+    assert f"note: {count} pool(s) were created before block {start}" in done.stderr
+    summary = json.loads(patentpool(*args, "--json", db=f"sqlite:///{tmp_path / 'late-json.db'}").stdout)
+    assert summary["poolsBeforeStart"] == before and summary["tables"]["pool"] == 0
+
+    full = json.loads(patentpool(*args[:5], "--json", db=f"sqlite:///{tmp_path / 'full.db'}").stdout)
+    assert full["poolsBeforeStart"] == [] and full["tables"]["pool"] >= 1
