@@ -21,20 +21,18 @@ Then, in the same run, over the same block range and addresses:
    events (0: all of them), extrapolated linearly to the full count.
 
 Prints one JSON document with every figure (progress goes to stderr). `--profile` indexes once
-more per backend under cProfile (not in the figures) and reports where the time went. Results go in
+more per backend with timers on the pipeline's stages (not in the figures) and reports where the
+time went, per thread: reading and decoding, and writing, overlap. Results go in
 docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import json
 import math
 import os
 import platform
-import pstats
 import shutil
 import sqlite3
 import subprocess
@@ -359,53 +357,60 @@ def index_result(seconds: float, summary: dict[str, Any], load: list[float]) -> 
     }
 
 
-#: Parts of an index run whose cumulative time the profile reports: (file suffix, function).
-PROFILED = {
-    "Indexer.run (everything)": ("indexer/sync.py", "run"),
-    "fetch: eth_getLogs + JSON parse": ("indexer/fetch.py", "fetch"),
-    "headers: eth_getBlockByNumber batches": ("indexer/fetch.py", "headers"),
-    "log_from_rpc: parse logs": ("indexer/decode.py", "log_from_rpc"),
-    "_rows: decode + digest + row dicts": ("indexer/sync.py", "_rows"),
-    "  decode_log (eth_abi)": ("indexer/decode.py", "decode_log"),
-    "  next_digest (keccak)": ("indexer/digest.py", "next_digest"),
-    "projections apply": ("indexer/projections.py", "apply"),
-    "projections Store.flush": ("indexer/projections.py", "flush"),
-    "Connection.execute (all SQL, incl. the two above's)": ("sqlalchemy/engine/base.py", "execute"),
-    "  driver executemany (sqlite3)": ("~", "executemany"),
-    "  driver executemany (psycopg)": ("psycopg/cursor.py", "executemany"),
-    "  json.dumps (JSON columns)": ("json/__init__.py", "dumps"),
-    "commit": ("sqlalchemy/engine/base.py", "commit"),
+#: Stages of an index run the profile times: label -> (module, attribute path). Reading (the main
+#: thread) and writing (the writer thread) overlap, so the two columns add up to more than the wall.
+STAGES: dict[str, tuple[str, str]] = {
+    "read: whole stage (Indexer._next)": ("indexer.sync", "Indexer._next"),
+    "read: eth_getLogs + JSON (LogFetcher.fetch)": ("indexer.fetch", "LogFetcher.fetch"),
+    "read: block headers (Rpc.headers)": ("indexer.fetch", "Rpc.headers"),
+    "read: decode + digest + rows (Indexer._rows)": ("indexer.sync", "Indexer._rows"),
+    "read: pack rows for insert (pack_rows)": ("indexer.sync", "pack_rows"),
+    "write: whole stage (Indexer._write)": ("indexer.sync", "Indexer._write"),
+    "write: insert events and blocks (insert_packed)": ("indexer.sync", "insert_packed"),
+    "write: projections in memory (apply)": ("indexer.sync", "apply"),
+    "write: projection rows to SQL (Store.flush)": ("indexer.projections", "Store.flush"),
+    "write: commit": ("sqlalchemy.engine.base", "RootTransaction._do_commit"),
+    "waiting for the writer (Future.result)": ("concurrent.futures", "Future.result"),
 }
 
 
+@contextmanager
+def timed_stages() -> Iterator[dict[str, float]]:
+    """Wrap each of STAGES with a timer for the duration; yields the seconds by label."""
+    import importlib
+
+    totals = dict.fromkeys(STAGES, 0.0)
+    undo: list[tuple[Any, str, Any]] = []
+    for label, (module_name, path) in STAGES.items():
+        owner: Any = importlib.import_module(module_name)
+        *parents, name = path.split(".")
+        for part in parents:
+            owner = getattr(owner, part)
+        original = getattr(owner, name)
+
+        def timed(*args: Any, _f: Any = original, _label: str = label, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return _f(*args, **kwargs)
+            finally:
+                totals[_label] += time.perf_counter() - started
+
+        setattr(owner, name, timed)
+        undo.append((owner, name, original))
+    try:
+        yield totals
+    finally:
+        for owner, name, original in reversed(undo):
+            setattr(owner, name, original)
+
+
 def profile_index(rpc: str, manifest: Path, url: str, backend: str) -> dict[str, Any]:
-    """Index once more under cProfile; cumulative seconds of the indexer's main parts."""
-    os.environ["DATABASE_URL"] = url
-    get_settings.cache_clear()
-    profiler = cProfile.Profile()
-    started = time.perf_counter()
-    profiler.enable()
-    run_index(rpc, manifest, quiet=True)
-    profiler.disable()
-    seconds = time.perf_counter() - started
-    stats: dict[tuple[str, int, str], tuple[Any, ...]] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    parts: dict[str, float] = {}
-    for label, (suffix, name) in PROFILED.items():
-        total = sum(
-            v[3]
-            for (filename, _, func), v in stats.items()
-            if (func == name and filename.replace(os.sep, "/").endswith(suffix))
-            or (suffix == "~" == filename and name in func)
-        )
-        parts[label] = round(total, 2)
-    text = io.StringIO()
-    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(15)
-    log(f"profile ({backend}), top functions by own time:\n" + text.getvalue())
-    top = [
-        {"function": f"{Path(filename).name}:{line}({func})", "ownSeconds": round(v[2], 2), "calls": v[1]}
-        for (filename, line, func), v in sorted(stats.items(), key=lambda kv: -kv[1][2])[:12]
-    ]
-    return {"secondsUnderProfiler": round(seconds, 2), "cumulative": parts, "topOwnTime": top}
+    """Index once more with timers on the pipeline's stages; seconds per stage."""
+    with timed_stages() as totals:
+        seconds, _ = index_once(url, rpc, manifest)
+    stages = {label: round(value, 2) for label, value in totals.items()}
+    log(f"stages ({backend}, {seconds:.2f} s wall): {json.dumps(stages, indent=1)}")
+    return {"wallSeconds": round(seconds, 2), "stageSeconds": stages}
 
 
 # --- (4) the naive path ----------------------------------------------------------------------------
@@ -582,7 +587,7 @@ def main() -> None:
     parser.add_argument("--naive-sample", type=int, default=10_000, help="events for the naive path (0: all)")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--postgres-url", default=os.environ.get("PATENTPOOL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
-    parser.add_argument("--profile", action="store_true", help="also index once more per backend under cProfile")
+    parser.add_argument("--profile", action="store_true", help="also index once more per backend, timing each stage")
     args = parser.parse_args()
     postgres = None if args.skip_postgres else args.postgres_url
     report: dict[str, Any] = {"machine": machine(postgres), "loadAverage": {"start": loadavg()}}

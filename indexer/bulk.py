@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from indexer.schema import Uint256
 
-__all__ = ["PackedRows", "insert_packed", "insert_rows", "json_text", "pack_rows"]
+__all__ = ["PackedRows", "insert_packed", "insert_rows", "json_text", "pack_rows", "update_rows"]
 
 _Convert = Callable[[Any], Any] | None
 
@@ -156,8 +156,56 @@ def insert_packed(conn: Connection, packed: PackedRows) -> None:
         marks = ", ".join("?" for _ in columns)
         conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', packed.values)
         return
+    _copy(conn, table.name, names, packed.values)
+
+
+def _copy(conn: Connection, table_name: str, names: str, values: Sequence[Any]) -> None:
+    """PostgreSQL: COPY `values` (tuples in the order of `names`) into a table."""
+    import psycopg
+
     driver = conn.connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for value in packed.values:
-            copy.write_row(value)
+    statement = f'COPY "{table_name}" ({names}) FROM STDIN'
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for value in values:
+                copy.write_row(value)
+    except psycopg.Error as exc:  # as SQLAlchemy would raise it (IntegrityError, OperationalError, ...)
+        raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error, dialect=conn.dialect) from exc
+
+
+def update_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Overwrite existing rows (mappings with every column of `table`) by primary key.
+
+    Many rows go in bulk: on SQLite one INSERT OR REPLACE over a JSON array (no triggers or
+    foreign keys here, so replacing a row equals updating it); on PostgreSQL a COPY into a
+    temporary table, then one INSERT ... ON CONFLICT DO UPDATE. Few rows, or other databases, take
+    an executemany UPDATE.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    pk = [c.name for c in table.primary_key.columns]
+    if len(rows) >= _JSON_BATCH_ROWS and dialect == "sqlite":
+        packed = pack_rows(dialect, table, rows)
+        if packed.payload is not None:
+            columns = _plan(table, dialect)[0]
+            names = ", ".join(f'"{name}"' for name in columns)
+            picks = ", ".join(f"json_extract(value, '$[{n}]')" for n in range(len(columns)))
+            sql = f'INSERT OR REPLACE INTO "{table.name}" ({names}) SELECT {picks} FROM json_each(?)'
+            conn.exec_driver_sql(sql, (packed.payload,))
+            return
+    if len(rows) >= _JSON_BATCH_ROWS and dialect == "postgresql":
+        columns = _plan(table, dialect)[0]
+        names = ", ".join(f'"{name}"' for name in columns)
+        staging = f"_upsert_{table.name}"
+        conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{staging}"')
+        conn.exec_driver_sql(f'CREATE TEMPORARY TABLE "{staging}" (LIKE "{table.name}") ON COMMIT DROP')
+        _copy(conn, staging, names, pack_rows(dialect, table, rows).values)
+        sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c not in pk)
+        keys = ", ".join(f'"{c}"' for c in pk)
+        upsert = f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}"'
+        conn.exec_driver_sql(f"{upsert} ON CONFLICT ({keys}) DO UPDATE SET {sets}")
+        return
+    stmt = sa.update(table).where(sa.and_(*(table.c[n] == sa.bindparam(f"pk_{n}") for n in pk)))
+    conn.execute(stmt, [{**r, **{f"pk_{n}": r[n] for n in pk}} for r in rows])

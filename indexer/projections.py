@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from indexer.bulk import insert_rows
+from indexer.bulk import insert_rows, update_rows
 from indexer.schema import (
     PROJECTION_TABLES,
     Asset,
@@ -185,9 +185,7 @@ class Store:
             if inserts:
                 insert_rows(self.conn, table, inserts)
             if updates:
-                pk = self._pk(model)
-                stmt = sa.update(table).where(sa.and_(*(table.c[n] == sa.bindparam(f"pk_{n}") for n in pk)))
-                self.conn.execute(stmt, [{**r, **{f"pk_{n}": r[n] for n in pk}} for r in updates])
+                update_rows(self.conn, table, updates)
             existing.update(keys)
             self._existing[model] = existing
             written += len(keys)

@@ -25,7 +25,9 @@ Integrity digest: see indexer/digest.py (one keccak per block over its logs, cha
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -83,6 +85,56 @@ def _collect_between_batches() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+#: SQLite's own default: a commit checkpoints the WAL once it holds this many pages.
+_SQLITE_AUTOCHECKPOINT = 1000
+
+
+class _WalCheckpoints:
+    """SQLite: WAL checkpoints in a thread of their own while `run` indexes.
+
+    By default the commit that grows the write-ahead log past 1,000 pages copies it back into the
+    database file there and then, on the writer's path, after nearly every large batch. While
+    `run` is on, batches commit with automatic checkpoints off and this thread checkpoints after
+    each one (PASSIVE: it never blocks the writer or readers), on a connection of its own. Does
+    nothing on other databases.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._wanted = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _WalCheckpoints | None:
+        if self.engine.dialect.name != "sqlite":
+            return None
+        self._thread = threading.Thread(target=self._loop, name="indexer-wal-checkpoints", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._thread is not None:
+            self._stopping = True
+            self._wanted.set()
+            self._thread.join()
+            self._checkpoint()  # leave the log short
+
+    def kick(self) -> None:
+        self._wanted.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            if self._stopping:
+                return
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        with contextlib.suppress(sa.exc.SQLAlchemyError), self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 @dataclass(frozen=True)
@@ -150,6 +202,7 @@ class Indexer:
     _cp: _Cp | None = None
     _chain_id: int = 0
     _row_cache: RowCache = field(default_factory=RowCache)
+    _wal_checkpoints: _WalCheckpoints | None = None
 
     def __post_init__(self) -> None:
         self.fetcher = self.fetcher or LogFetcher(self.rpc)
@@ -248,7 +301,12 @@ class Indexer:
         per batch, in order; anything but a batch (a reorg, a retry, the head reached, an error)
         first waits for the write in flight, so it is handled against the committed checkpoint.
         """
-        with _collect_between_batches(), ThreadPoolExecutor(1, thread_name_prefix="indexer-writer") as writer:
+        with (
+            _collect_between_batches(),
+            _WalCheckpoints(self.engine) as checkpoints,
+            ThreadPoolExecutor(1, thread_name_prefix="indexer-writer") as writer,
+        ):
+            self._wal_checkpoints = checkpoints
             pending: tuple[Future[StepResult], _Prepared] | None = None
             try:
                 while not should_stop():
@@ -279,8 +337,11 @@ class Indexer:
                     while time.monotonic() < deadline and not should_stop():
                         time.sleep(min(0.1, poll_interval))
             finally:
-                if pending is not None:  # stopping or failing: the batch in flight still lands whole
-                    on_step(pending[0].result())
+                try:
+                    if pending is not None:  # stopping or failing: the batch in flight still lands whole
+                        on_step(pending[0].result())
+                finally:
+                    self._wal_checkpoints = None
 
     def step(self) -> StepResult:
         """One unit of work: a reorg rollback, one batch, or nothing when caught up."""
@@ -384,7 +445,10 @@ class Indexer:
     def _write(self, batch: _Prepared) -> StepResult:
         """Commit a prepared batch: raw events, digests, projections and checkpoint, one transaction."""
         cp, end, end_hash, events = batch.cp, batch.end, batch.end_hash, batch.events
+        checkpoints = self._wal_checkpoints
         with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":  # see _WalCheckpoints
+                conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={0 if checkpoints else _SQLITE_AUTOCHECKPOINT}")
             if self.lock is not None:
                 self.lock.check(conn)
             # Within the reorg window, keep what undoes this batch's projection changes.
@@ -413,6 +477,8 @@ class Indexer:
                 )
             )
         self._row_cache.keep(store)
+        if checkpoints is not None:
+            checkpoints.kick()
         if batch.new_pools:  # a new dict, not an update: the reading thread may be copying it
             self.pools = {**self.pools, **batch.new_pools}
         self._cp = batch.after

@@ -1,0 +1,94 @@
+"""Bulk writes (indexer/bulk.py) store exactly what SQLAlchemy would, on both paths (a few rows, and
+the bulk path from _JSON_BATCH_ROWS rows on), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from indexer import bulk
+from indexer.bulk import insert_rows, update_rows
+from indexer.projections import _defaults
+from indexer.schema import Event, Member, Pool
+
+_MEMBER = Member.__table__  # type: ignore[attr-defined]
+_POOL = Pool.__table__  # type: ignore[attr-defined]
+_EVENT = Event.__table__  # type: ignore[attr-defined]
+
+
+def _member(n: int, **changes: Any) -> dict[str, Any]:
+    row = _defaults(Member) | {
+        "pool": "0x" + "ab" * 20,
+        "member": f"0x{n:040x}",
+        "tier": n % 3,
+        "valid_until": 2**63 - 1 - n,
+        "total_paid": 2**200 + n,  # beyond 64 bits: a NUMERIC / decimal-text column
+        "tx_hash": "0x" + f"{n:064x}",
+        "block_number": n,
+        "log_index": n % 7,
+    }
+    return row | changes
+
+
+def _pool(n: int) -> dict[str, Any]:
+    return _defaults(Pool) | {
+        "address": f"0x{n:040x}",
+        "name": f'pool "{n}" — ünïcode',
+        "paused": n % 2 == 0,
+        "required_jurisdictions": ["US", "EP"][: n % 3],
+        "total_revenue": 10**30 + n,
+    }
+
+
+def _event(n: int) -> dict[str, Any]:
+    return {
+        "chain_id": 31337,
+        "block_number": n // 10,
+        "log_index": n % 10,
+        "block_hash": f"0x{n // 10:064x}",
+        "block_timestamp": 1_700_000_000 + n,
+        "tx_hash": f"0x{n:064x}",
+        "tx_index": n % 3,
+        "address": "0x" + "cd" * 20,
+        "event_name": "RevenueReceived",
+        "args": {"amount": str(2**255 + n), "payer": "0x" + "ef" * 20, "nested": {"list": [1, 2, n]}},
+        "topics": ["0x" + "11" * 32, f"0x{n:064x}"],
+        "data": "0x" + "00" * 32,
+    }
+
+
+def _read(engine: Engine, table: sa.Table) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.select(table).order_by(*table.primary_key.columns)).mappings()]
+
+
+@pytest.mark.parametrize("count", [3, bulk._JSON_BATCH_ROWS + 7], ids=["few", "bulk"])
+def test_inserted_rows_read_back_as_written(engine: Engine, count: int) -> None:
+    for table, make in ((_MEMBER, _member), (_POOL, _pool), (_EVENT, _event)):
+        rows = [make(n) for n in range(count)]
+        with engine.begin() as conn:
+            insert_rows(conn, table, rows)
+        key = [c.name for c in table.primary_key.columns]
+        assert _read(engine, table) == sorted(rows, key=lambda r: [r[k] for k in key]), table.name
+
+
+@pytest.mark.parametrize("count", [3, bulk._JSON_BATCH_ROWS + 7], ids=["few", "bulk"])
+def test_updated_rows_replace_exactly_their_rows(engine: Engine, count: int) -> None:
+    rows = [_member(n) for n in range(count + 5)]
+    with engine.begin() as conn:
+        insert_rows(conn, _MEMBER, rows)
+    changed = [_member(n, tier=9, renewals=n + 1, total_paid=2**201 + n) for n in range(count)]
+    with engine.begin() as conn:
+        update_rows(conn, _MEMBER, changed)
+    assert _read(engine, _MEMBER) == changed + rows[count:]
+
+
+def test_a_failed_transaction_leaves_no_bulk_rows(engine: Engine) -> None:
+    rows = [_member(n) for n in range(bulk._JSON_BATCH_ROWS + 1)]
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        insert_rows(conn, _MEMBER, rows)
+        insert_rows(conn, _MEMBER, rows[:1])  # the same key again
+    assert _read(engine, _MEMBER) == []
