@@ -14,10 +14,11 @@ range, so no block is read twice or skipped.
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,7 +140,7 @@ class Rpc:
     sleep: Callable[[float], None] = time.sleep
     session: requests.Session = field(default_factory=requests.Session, repr=False)
     retries: int = 0
-    _id: int = 0
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
 
     def call(self, method: str, params: Sequence[Any], start: int | None = None) -> Any:
         """One call; `start` (eth_getLogs) lets a range complaint's suggestion be read."""
@@ -185,8 +186,7 @@ class Rpc:
             raise _Transport(f"unreadable response body (HTTP {response.status_code})") from None
 
     def _next_id(self) -> int:
-        self._id += 1
-        return self._id
+        return next(self._ids)  # atomic: the indexer's reading threads share one client
 
     def _single(self, method: str, params: Sequence[Any], start: int | None) -> Any:
         body = self._post({"jsonrpc": "2.0", "id": self._next_id(), "method": method, "params": list(params)})
@@ -199,10 +199,10 @@ class Rpc:
         return body["result"]
 
     def _batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
-        first = self._id + 1
+        ids = [self._next_id() for _ in calls]
         payload = [
-            {"jsonrpc": "2.0", "id": self._next_id(), "method": method, "params": list(params)}
-            for method, params in calls
+            {"jsonrpc": "2.0", "id": n, "method": method, "params": list(params)}
+            for n, (method, params) in zip(ids, calls, strict=True)
         ]
         body = self._post(payload)
         if not isinstance(body, list):
@@ -211,8 +211,8 @@ class Rpc:
             raise _Transport("the batch response is not a list")
         by_id = {item.get("id"): item for item in body if isinstance(item, dict)}
         results = []
-        for offset, (method, _) in enumerate(calls):
-            item = by_id.get(first + offset)
+        for n, (method, _) in zip(ids, calls, strict=True):
+            item = by_id.get(n)
             if item is None:
                 raise _Transport(f"the batch response lacks the answer to {method}")
             if item.get("error") is not None:
