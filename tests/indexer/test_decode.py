@@ -52,10 +52,9 @@ def test_word_decoder_equals_eth_abi(abi: EventAbi, data: st.DataObject) -> None
     assert decode_log(log) == decode_log(log, fast=False)
 
 
-@pytest.mark.parametrize("abi", _FAST, ids=lambda a: a.signature)
+@pytest.mark.parametrize("abi", [a for a in _FAST if a.words], ids=lambda a: a.signature)
 def test_short_data_is_unknown_on_both_paths(abi: EventAbi) -> None:
-    if not abi.words:
-        pytest.skip("no data words")
+    assert abi.words is not None
     log = _log(abi, ["0" * 64] * (len(abi.words) - 1))
     fast, slow = decode_log(log), decode_log(log, fast=False)
     assert fast == slow
