@@ -19,9 +19,23 @@ from tests.indexer.conftest import dump, index_chain
 
 
 def reorg(w3: Web3, depth: int, txs: list[tuple[dict[str, Any], int]]) -> None:
-    """Replace the last `depth` blocks by as many new ones holding `txs` (tx, block offset)."""
+    """Replace the last `depth` blocks by as many new ones holding `txs` (tx, block offset).
+
+    Nonces are set from the fork point (left to anvil, they may follow the old head, and the
+    transaction would not fit the new blocks); the new blocks are checked to hold every one, so a
+    transaction anvil leaves out fails here, not later as a wrong mirror."""
+    base = w3.eth.block_number - depth
+    nonces: dict[str, int] = {}
+    for tx, _ in txs:
+        sender = tx["from"]
+        if sender not in nonces:
+            nonces[sender] = w3.eth.get_transaction_count(sender, block_identifier=base)
+        tx.setdefault("nonce", hex(nonces[sender]))
+        nonces[sender] += 1
     result = w3.provider.make_request("anvil_reorg", [depth, [[tx, offset] for tx, offset in txs]])  # type: ignore[arg-type]
     assert "error" not in result, result
+    mined = [len(w3.eth.get_block(base + 1 + n)["transactions"]) for n in range(depth)]
+    assert sum(mined) == len(txs), f"anvil_reorg mined {mined} transactions in the new blocks, not {len(txs)}"
 
 
 def rollback(w3: Web3, depth: int) -> None:
