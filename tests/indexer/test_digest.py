@@ -3,6 +3,10 @@ migration 0002, which recomputes digests stored under the earlier per-log form."
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import command
 from eth_utils.crypto import keccak
@@ -65,6 +69,17 @@ def test_the_stored_digests_follow_the_documented_definition(world: World, anvil
     expected = digest_from_logs(logs)
     assert stored == expected
     assert indexer.checkpoint[2] == expected[max(expected)]
+    assert documented_digests()(logs) == expected  # the recipe docs/indexer.md gives readers
+
+
+def documented_digests() -> Any:
+    """The `digests` function of docs/indexer.md's Python snippet."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "indexer.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S)
+    assert code, "docs/indexer.md lost its digest snippet"
+    namespace: dict[str, Any] = {}
+    exec(code.group(1), namespace)
+    return namespace["digests"]
 
 
 def test_migration_0002_recomputes_digests_of_an_older_database(world: World, anvil: AnvilNode, engine: Engine) -> None:
