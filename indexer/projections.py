@@ -72,7 +72,7 @@ class RowCache:
     of one SELECT each (members renewing, pools receiving payments). Cleared on any rollback.
     """
 
-    def __init__(self, limit: int = 200_000) -> None:
+    def __init__(self, limit: int = 50_000) -> None:
         self.limit = limit
         self._rows: OrderedDict[tuple[type[SQLModel], tuple[Any, ...]], Row] = OrderedDict()
 

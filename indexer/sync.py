@@ -319,7 +319,8 @@ class Indexer:
                         outcome = self._next(after.after, {**self.pools, **after.new_pools})
                     if isinstance(outcome, _Prepared):
                         if pending is not None:
-                            on_step(pending[0].result())
+                            done, pending = pending[0], None
+                            on_step(done.result())
                         pending = (writer.submit(self._write, outcome), outcome)
                         continue
                     if pending is not None:  # settle the write, then look again from the checkpoint
