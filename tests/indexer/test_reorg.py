@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from web3 import Web3
 
-from indexer.fetch import Rpc
+from indexer.fetch import LogFetcher, Rpc
 from indexer.sync import GENESIS_DIGEST, Indexer, StepResult
 from registry.client import PatentPoolClient
 from registry.node import AnvilNode
@@ -244,4 +244,36 @@ def test_a_reorg_deeper_than_the_undo_record_rebuilds_every_projection(
     # With no reorg window, only the newest batch keeps its undo record; the reorg reaches below it.
     indexer, reorged = _batches_then_reorg(world, anvil, engine, 6, recent_blocks=0)
     assert "rebuilt every projection" in reorged.detail, reorged.detail
+    assert_same_as_fresh(engine, indexer, new_engine, anvil, world)
+
+
+def test_a_reorg_that_lands_while_a_batch_is_being_written_is_caught(
+    world: World, anvil: AnvilNode, engine: Engine, new_engine: Callable[[], Engine]
+) -> None:
+    w3 = world.w3
+    doomed_pool(world)
+    for n in range(6):
+        world.pool.set_territory(f"T{n}")
+    height = w3.eth.block_number
+    # Two-block batches, so reading batch k+1 overlaps writing batch k; the chain's last 3 blocks are
+    # replaced right after the writer commits a batch near the head, under the reading thread's feet.
+    indexer = Indexer(engine, Rpc(anvil.url), world.deployment, fetcher=LogFetcher(Rpc(anvil.url), 2, 2))
+    indexer.prepare()
+    write = indexer._write
+    fired: list[int] = []
+
+    def write_then_reorg(batch: Any) -> StepResult:
+        result = write(batch)
+        if not fired and batch.end >= height - 2:
+            fired.append(batch.end)
+            reorg(w3, 3, [(call(world.pool, "setTerritory", "replaced"), 1)])
+        return result
+
+    indexer._write = write_then_reorg  # type: ignore[method-assign]
+    steps: list[StepResult] = []
+    indexer.run(on_step=steps.append)
+    assert fired and [s.kind for s in steps].count("reorg") >= 1
+    assert indexer.checkpoint[0] == height
+    tables = dump(engine)
+    assert next(p for p in tables["pool"] if p["address"] == world.pool.address)["territory"] == "replaced"
     assert_same_as_fresh(engine, indexer, new_engine, anvil, world)
