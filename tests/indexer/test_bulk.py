@@ -36,7 +36,7 @@ def _member(n: int, **changes: Any) -> dict[str, Any]:
 def _pool(n: int) -> dict[str, Any]:
     return _defaults(Pool) | {
         "address": f"0x{n:040x}",
-        "name": f'pool "{n}" — ünïcode',
+        "name": f'pool "{n}" — ünïcode \\ back\\slash,\ttab,\nnewline',
         "paused": n % 2 == 0,
         "required_jurisdictions": ["US", "EP"][: n % 3],
         "total_revenue": 10**30 + n,
@@ -54,7 +54,11 @@ def _event(n: int) -> dict[str, Any]:
         "tx_index": n % 3,
         "address": "0x" + "cd" * 20,
         "event_name": "RevenueReceived",
-        "args": {"amount": str(2**255 + n), "payer": "0x" + "ef" * 20, "nested": {"list": [1, 2, n]}},
+        "args": {
+            "amount": str(2**255 + n),
+            "payer": "0x" + "ef" * 20,
+            "nested": {"list": [1, 2, n], "s": 'a\\b\n\t"c'},
+        },
         "topics": ["0x" + "11" * 32, f"0x{n:064x}"],
         "data": "0x" + "00" * 32,
     }
