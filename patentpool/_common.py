@@ -30,13 +30,13 @@ EXIT_ERROR = 2
 
 RpcOption = Annotated[
     str | None,
-    typer.Option("--rpc", help="JSON-RPC URL of the node [env PATENTPOOL_RPC_URL, default http://127.0.0.1:8545]."),
+    typer.Option("--rpc", help="JSON-RPC URL of the node (env PATENTPOOL_RPC_URL, default http://127.0.0.1:8545)."),
 ]
 KeyOption = Annotated[
     str | None,
     typer.Option(
         "--private-key",
-        help="Hex private key of the signer [env PATENTPOOL_PRIVATE_KEY]. Prefer the environment or a keystore.",
+        help="Hex private key of the signer (env PATENTPOOL_PRIVATE_KEY). Prefer the environment or a keystore.",
         show_default=False,
     ),
 ]
@@ -51,7 +51,7 @@ DeploymentsOption = Annotated[
     Path | None,
     typer.Option(
         "--deployments-dir",
-        help="Folder of deployment manifests [env PATENTPOOL_DEPLOYMENTS_DIR, default deployments].",
+        help="Folder of deployment manifests (env PATENTPOOL_DEPLOYMENTS_DIR, default deployments).",
     ),
 ]
 DeploymentOption = Annotated[

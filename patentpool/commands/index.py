@@ -60,8 +60,8 @@ def index(
         int | None,
         typer.Option(
             "--finality-depth",
-            help="Stay this many blocks behind the head [env PATENTPOOL_FINALITY_DEPTH; default 0 on local "
-            "chains, 64 elsewhere].",
+            help="Stay this many blocks behind the head (env PATENTPOOL_FINALITY_DEPTH; default 0 on local "
+            "chains, 64 elsewhere).",
         ),
     ] = None,
     rebuild: Annotated[
@@ -88,7 +88,7 @@ def index(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Index the deployment's events into the database [env DATABASE_URL, default sqlite:///patentpool.db]."""
+    """Index the deployment's events into the database (env DATABASE_URL, default sqlite:///patentpool.db)."""
     summary = run_index(
         rpc,
         deployment,
