@@ -231,6 +231,10 @@ def _word_reader(type_string: str) -> WordReader | None:
     return None
 
 
+def _same(value: str) -> str:
+    return value
+
+
 def _is_dynamic(type_string: str) -> bool:
     return type_string in ("string", "bytes") or type_string.endswith("]") or type_string.startswith("(")
 
@@ -260,14 +264,14 @@ def _event_abi(entry: dict[str, Any]) -> EventAbi:
         else:
             words.append((item["name"], reader))
     plan: list[tuple[str, int, int, Callable[[str], Any]]] | None = None
-    if words is not None and all(conv is not None for _, _, conv in indexed):
-        topic_of = {name: (n + 1, conv) for n, (name, _, conv) in enumerate(indexed)}
+    if words is not None:
+        # An indexed dynamic value's topic is only its hash: kept as the topic's hex.
+        topic_of = {name: (n + 1, conv or _same) for n, (name, _, conv) in enumerate(indexed)}
         word_of = {name: (2 + 64 * n, read) for n, (name, read) in enumerate(words)}
         plan = []
         for item in inputs:
             if item["indexed"]:
                 position, conv = topic_of[item["name"]]
-                assert conv is not None
                 plan.append((item["name"], position, 0, conv))
             else:
                 offset, read = word_of[item["name"]]
@@ -327,15 +331,6 @@ def decode_log(log: Log, fast: bool = True) -> tuple[str, dict[str, Any]]:
         values: dict[str, Any] = {}
         for (name, _, conv), topic in zip(abi.indexed, log.topics[1:], strict=True):
             values[name] = topic if conv is None else conv(topic)
-        words = abi.words
-        data = log.data
-        if fast and words is not None and len(data) == 2 + 64 * len(words):
-            try:
-                for n, (name, read) in enumerate(words):
-                    values[name] = read(data[2 + 64 * n : 66 + 64 * n])
-                return abi.name, {name: values[name] for name in abi.names}
-            except _BadWord:
-                pass
         if abi.data_types:
             decoded = abi_decode(list(abi.data_types), bytes.fromhex(log.data[2:]))
             for name, conv, value in zip(abi.data_names, abi.data_converters, decoded, strict=True):
