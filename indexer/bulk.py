@@ -1,5 +1,5 @@
-"""Writing many new rows at once, at the driver's speed: COPY on PostgreSQL, one prepared
-executemany on SQLite.
+"""Writing many rows at once, at the driver's speed: COPY on PostgreSQL; on SQLite one statement
+over a JSON array of the rows (an executemany for a few rows, or without SQLite's JSON functions).
 
 SQLAlchemy's executemany runs every value through its type processors and, on psycopg, sends one
 INSERT per row; a batch writes tens of thousands of rows, so this module does the little those
@@ -142,21 +142,26 @@ def insert_packed(conn: Connection, packed: PackedRows) -> None:
     if dialect not in ("sqlite", "postgresql"):
         conn.execute(sa.insert(table), list(rows))
         return
+    if packed.payload is not None:
+        _insert_json(conn, "INSERT", table, packed.payload)
+        return
     columns = _plan(table, dialect)[0]
     names = ", ".join(f'"{name}"' for name in columns)
-    if packed.payload is not None:
-        # One statement over a JSON array: SQLite reads it in C, and pysqlite lets go of the GIL for
-        # the whole insert (executemany takes it back for every row, which stalls against the
-        # thread decoding the next batch).
-        picks = ", ".join(f"json_extract(value, '$[{n}]')" for n in range(len(columns)))
-        sql = f'INSERT INTO "{table.name}" ({names}) SELECT {picks} FROM json_each(?)'
-        conn.exec_driver_sql(sql, (packed.payload,))
-        return
     if dialect == "sqlite":
         marks = ", ".join("?" for _ in columns)
         conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', packed.values)
         return
     _copy(conn, table.name, names, packed.values)
+
+
+def _insert_json(conn: Connection, verb: str, table: sa.Table, payload: str) -> None:
+    """SQLite: `verb` (INSERT, INSERT OR REPLACE) the rows of a JSON array in one statement. SQLite
+    reads the array in C, and pysqlite lets go of the GIL for the whole statement (executemany
+    takes it back for every row, which stalls against the thread decoding the next batch)."""
+    columns = _plan(table, "sqlite")[0]
+    names = ", ".join(f'"{name}"' for name in columns)
+    picks = ", ".join(f"json_extract(value, '$[{n}]')" for n in range(len(columns)))
+    conn.exec_driver_sql(f'{verb} INTO "{table.name}" ({names}) SELECT {picks} FROM json_each(?)', (payload,))
 
 
 def _copy(conn: Connection, table_name: str, names: str, values: Sequence[Any]) -> None:
@@ -187,13 +192,9 @@ def update_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
     dialect = conn.dialect.name
     pk = [c.name for c in table.primary_key.columns]
     if len(rows) >= _JSON_BATCH_ROWS and dialect == "sqlite":
-        packed = pack_rows(dialect, table, rows)
-        if packed.payload is not None:
-            columns = _plan(table, dialect)[0]
-            names = ", ".join(f'"{name}"' for name in columns)
-            picks = ", ".join(f"json_extract(value, '$[{n}]')" for n in range(len(columns)))
-            sql = f'INSERT OR REPLACE INTO "{table.name}" ({names}) SELECT {picks} FROM json_each(?)'
-            conn.exec_driver_sql(sql, (packed.payload,))
+        payload = pack_rows(dialect, table, rows).payload
+        if payload is not None:
+            _insert_json(conn, "INSERT OR REPLACE", table, payload)
             return
     if len(rows) >= _JSON_BATCH_ROWS and dialect == "postgresql":
         columns = _plan(table, dialect)[0]
