@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from indexer.schema import Uint256
 
-__all__ = ["PackedRows", "insert_packed", "insert_rows", "json_text", "pack_rows", "update_rows"]
+__all__ = ["PackedRows", "by_key", "insert_packed", "insert_rows", "json_text", "pack_rows", "update_rows"]
 
 _Convert = Callable[[Any], Any] | None
 
@@ -179,6 +179,11 @@ def _copy(conn: Connection, table_name: str, names: str, values: Sequence[Any]) 
         raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error, dialect=conn.dialect) from exc
 
 
+def by_key(table: sa.Table) -> sa.ColumnElement[bool]:
+    """WHERE the primary key equals the parameters `pk_<column>` (one statement for many keys)."""
+    return sa.and_(*(column == sa.bindparam(f"pk_{column.name}") for column in table.primary_key.columns))
+
+
 def update_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Overwrite existing rows (mappings with every column of `table`) by primary key.
 
@@ -208,5 +213,4 @@ def update_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
         upsert = f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}"'
         conn.exec_driver_sql(f"{upsert} ON CONFLICT ({keys}) DO UPDATE SET {sets}")
         return
-    stmt = sa.update(table).where(sa.and_(*(table.c[n] == sa.bindparam(f"pk_{n}") for n in pk)))
-    conn.execute(stmt, [{**r, **{f"pk_{n}": r[n] for n in pk}} for r in rows])
+    conn.execute(sa.update(table).where(by_key(table)), [{**r, **{f"pk_{n}": r[n] for n in pk}} for r in rows])

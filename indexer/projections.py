@@ -12,7 +12,7 @@ Unknown) live in the raw table only.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from itertools import pairwise
 from typing import Any, cast
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from indexer.bulk import insert_rows, update_rows
+from indexer.bulk import by_key, insert_rows, update_rows
 from indexer.schema import (
     PROJECTION_TABLES,
     Asset,
@@ -85,10 +85,9 @@ class RowCache:
     def keep(self, store: Store) -> None:
         """Remember a store's rows once its transaction committed (the store is done with them)."""
         rows = self._rows
-        for model, by_key in store._rows.items():
-            for key, row in by_key.items():
-                rows[(model, key)] = row
-                rows.move_to_end((model, key))
+        for entry, row in store.rows():
+            rows[entry] = row
+            rows.move_to_end(entry)
         while len(rows) > self.limit:
             rows.popitem(last=False)
 
@@ -161,11 +160,7 @@ class Store:
     def append(self, model: type[SQLModel], ev: Mapping[str, Any], **values: Any) -> None:
         """A new row of an append-only table (one row per event, never read back in a batch),
         with the event's provenance."""
-        row = _defaults(model)
-        row["tx_hash"] = ev["tx_hash"]
-        row["block_number"] = ev["block_number"]
-        row["block_hash"] = ev["block_hash"]
-        row["log_index"] = ev["log_index"]
+        row = _touch(_defaults(model), ev)
         row.update(values)
         self._appended.setdefault(model, []).append(row)
 
@@ -191,6 +186,12 @@ class Store:
             written += len(keys)
         self._dirty = {}
         return written
+
+    def rows(self) -> Iterator[tuple[tuple[type[SQLModel], tuple[Any, ...]], Row]]:
+        """Every row this store read or made (not the append-only ones), by (table, key)."""
+        for model, keyed in self._rows.items():
+            for key, row in keyed.items():
+                yield (model, key), row
 
     def undo_rows(self, first: int, end: int) -> list[Row]:
         """`projection_undo` rows for a batch of blocks [first, end] this store recorded."""
@@ -229,8 +230,7 @@ def _select_by_key(model: type[SQLModel]) -> sa.Select[Any]:
     stmt = _SELECTS.get(model)
     if stmt is None:
         table = _table(model)
-        pk = [c.name for c in table.primary_key.columns]
-        stmt = sa.select(table).where(sa.and_(*(table.c[n] == sa.bindparam(f"pk_{n}") for n in pk)))
+        stmt = sa.select(table).where(by_key(table))
         _SELECTS[model] = stmt
     return stmt
 
@@ -657,11 +657,6 @@ def apply(store: Store, event: Mapping[str, Any]) -> None:
         handler(store, event, event["args"])
 
 
-def apply_all(store: Store, events: Iterable[Mapping[str, Any]]) -> None:
-    for event in events:
-        apply(store, event)
-
-
 def rebuild(conn: Connection) -> int:
     """Empty every projection table and replay the raw events in chain order; returns the count."""
     for model in PROJECTION_TABLES:
@@ -725,19 +720,21 @@ def undo_to(conn: Connection, ancestor: int, checkpoint: int) -> tuple[int, int]
     for model in APPEND_ONLY_TABLES:
         table = _table(model)
         conn.execute(sa.delete(table).where(table.c.block_number >= first))
+    keys: dict[type[SQLModel], list[dict[str, Any]]] = {}
     images: dict[type[SQLModel], list[Row]] = {}
     for (name, key), image in oldest.items():
         model = _BY_NAME[name]
-        table = _table(model)
-        pk = Store._pk(model)
-        conn.execute(sa.delete(table).where(sa.and_(*(table.c[n] == v for n, v in zip(pk, key, strict=True)))))
+        keys.setdefault(model, []).append({f"pk_{n}": v for n, v in zip(Store._pk(model), key, strict=True)})
         if image is not None:
             images.setdefault(model, []).append(image)
-    for model, rows in images.items():
-        insert_rows(conn, _table(model), rows)
+    for model, params in keys.items():  # one executemany DELETE per table, then the images back
+        table = _table(model)
+        conn.execute(sa.delete(table).where(by_key(table)), params)
+        insert_rows(conn, table, images.get(model, []))
     conn.execute(sa.delete(_UNDO).where(_UNDO.c.batch_first >= first))
-    store = Store(conn, record=True)
-    replayed = _replay(store, conn, first, ancestor) if first <= ancestor else 0
+    replayed = 0
     if first <= ancestor:
+        store = Store(conn, record=True)
+        replayed = _replay(store, conn, first, ancestor)
         insert_rows(conn, _UNDO, store.undo_rows(first, ancestor))
     return len(oldest), replayed
