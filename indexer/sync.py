@@ -173,9 +173,9 @@ class _Prepared:
     head: int
     target: int
     events: list[dict[str, Any]]
-    blocks: list[dict[str, Any]]
     #: The events and blocks converted for the database's bulk insert (done while reading).
-    packed: tuple[PackedRows, PackedRows]
+    packed_events: PackedRows
+    packed_blocks: PackedRows
     digest: str
     new_pools: dict[str, str]
     started: float
@@ -376,7 +376,9 @@ class Indexer:
 
     # --- one batch --------------------------------------------------------------------------------
 
-    def _filters(self, pools: Iterable[str], tokens: Mapping[str, str], core: bool) -> list[LogFilter]:
+    def _filters(self, pools: Mapping[str, str], core: bool) -> list[LogFilter]:
+        """eth_getLogs filters for `pools` (address -> payment token) and, with `core`, the factory
+        and PatentAsset."""
         pool_list = sorted(pools)
         filters: list[LogFilter] = []
         addresses = [self.factory, self.asset_registry] if core else []
@@ -387,7 +389,7 @@ class Indexer:
             filters.append(LogFilter(tuple((addresses if n == 0 else []) + chunk)))
         by_token: dict[str, list[str]] = {}
         for pool in pool_list:
-            token = tokens.get(pool)
+            token = pools[pool]
             if token:
                 by_token.setdefault(token, []).append(pool)
         for token, members in sorted(by_token.items()):
@@ -409,7 +411,7 @@ class Indexer:
             end_hash.clear()
             end_hash[end] = self._hash_at(end)
 
-        end, raw = self.fetcher.fetch(first, target, self._filters(pools, pools, core=True), before)
+        end, raw = self.fetcher.fetch(first, target, self._filters(pools, core=True), before)
         logs = {log.key: log for log in map(log_from_rpc, raw)}
         # Pools created in this batch: read them (and their token transfers) from their block on.
         while True:
@@ -428,7 +430,7 @@ class Indexer:
             if not fresh:
                 break
             for pool, block in fresh:
-                for entry in self.fetcher.fetch_all(block, end, self._filters([pool], new_pools, core=False)):
+                for entry in self.fetcher.fetch_all(block, end, self._filters({pool: new_pools[pool]}, core=False)):
                     log = log_from_rpc(entry)
                     logs[log.key] = log
         ordered = sorted(logs.values(), key=lambda x: x.key)
@@ -438,9 +440,19 @@ class Indexer:
         assert end_header is not None
         events, blocks, digest = self._rows(cp.digest, ordered, headers)
         dialect = self.engine.dialect.name
-        packed = (pack_rows(dialect, _EVENT, events), pack_rows(dialect, _BLOCK, blocks))
         return _Prepared(
-            cp, first, end, end_header["hash"].lower(), head, target, events, blocks, packed, digest, new_pools, started
+            cp,
+            first,
+            end,
+            end_header["hash"].lower(),
+            head,
+            target,
+            events,
+            pack_rows(dialect, _EVENT, events),
+            pack_rows(dialect, _BLOCK, blocks),
+            digest,
+            new_pools,
+            started,
         )
 
     def _write(self, batch: _Prepared) -> StepResult:
@@ -455,8 +467,8 @@ class Indexer:
             # Within the reorg window, keep what undoes this batch's projection changes.
             store = Store(conn, record=end >= batch.target - self.recent_blocks, cache=self._row_cache)
             if events:
-                insert_packed(conn, batch.packed[0])
-                insert_packed(conn, batch.packed[1])
+                insert_packed(conn, batch.packed_events)
+                insert_packed(conn, batch.packed_blocks)
                 for event in events:
                     apply(store, event)
                 store.flush()
