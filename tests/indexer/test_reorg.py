@@ -38,6 +38,16 @@ def reorg(w3: Web3, depth: int, txs: list[tuple[dict[str, Any], int]]) -> None:
     assert sum(map(len, mined)) == len(txs), f"anvil_reorg mined {mined} in the new blocks, not {len(txs)} transactions"
     failed = [tx.hex() for block in mined for tx in block if w3.eth.get_transaction_receipt(tx)["status"] != 1]
     assert not failed, f"anvil_reorg's transactions {failed} reverted in the new blocks"
+    receipts = [
+        (log["blockHash"].hex(), log["logIndex"])
+        for block in mined
+        for tx in block
+        for log in w3.eth.get_transaction_receipt(tx)["logs"]
+    ]
+    served = w3.eth.get_logs({"fromBlock": base + 1, "toBlock": base + depth})  # type: ignore[typeddict-item]
+    assert [(log["blockHash"].hex(), log["logIndex"]) for log in served] == receipts, (
+        f"after anvil_reorg, eth_getLogs serves {served} but the receipts hold {receipts}"
+    )
 
 
 def rollback(w3: Web3, depth: int) -> None:
