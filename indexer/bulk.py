@@ -1,11 +1,16 @@
-"""Writing many rows at once, at the driver's speed: COPY on PostgreSQL; on SQLite one statement
-over a JSON array of the rows (an executemany for a few rows, or without SQLite's JSON functions).
+"""Writing many rows at once, at the driver's speed: COPY on PostgreSQL; on SQLite INSERTs of many
+rows each (`VALUES (...), (...), ...`).
 
 SQLAlchemy's executemany runs every value through its type processors and, on psycopg, sends one
 INSERT per row; a batch writes tens of thousands of rows, so this module does the little those
-processors do here (JSON to text, 256-bit integers to text on SQLite) and hands plain tuples to the
+processors do here (JSON to text, 256-bit integers to text on SQLite) and hands plain values to the
 driver. Rows must carry every column of the table (the projection store and the batch writer build
 them so). Other databases fall back to SQLAlchemy's executemany.
+
+Why multi-row statements on SQLite: pysqlite's executemany lets go of the GIL for each row's step
+and must take it back after every one, which stalls against the thread decoding the next batch
+(the GIL is handed over at most every 5 ms); one statement of 500 rows takes it back once. Binding
+plain values also costs SQLite about half the CPU of reading the same rows out of a JSON array.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -71,33 +77,42 @@ def _plan(table: sa.Table, dialect: str) -> _Plan:
     return plan
 
 
-def _tuples(rows: Sequence[Mapping[str, Any]], plan: _Plan) -> list[Any]:
+def _tuples(rows: Sequence[Any], plan: _Plan) -> list[Any]:
+    """The rows as tuples in column order, converted. Rows are mappings, or tuples already in
+    column order (named tuples such as the indexer's EventRow)."""
     _, getter, converts = plan
+    ordered = isinstance(rows[0], tuple)
     if not converts:
-        return [getter(row) for row in rows]
+        return list(rows) if ordered else [getter(row) for row in rows]
     out = []
     for row in rows:
-        values = list(getter(row))
+        values = list(row) if ordered else list(getter(row))
         for n, conv in converts:
             values[n] = conv(values[n])
         out.append(tuple(values))
     return out
 
 
-#: From this many rows on, SQLite inserts go through one JSON array (when SQLite has JSON functions).
-_JSON_BATCH_ROWS = 500
+#: From this many rows on, PostgreSQL updates go through COPY into a temporary table.
+_BULK_ROWS = 500
+#: Rows per SQLite INSERT at most (fewer when the columns would pass SQLite's variable limit).
+_SQLITE_ROWS_PER_STATEMENT = 500
 
 
 @cache
-def _sqlite_has_json() -> bool:
-    """Whether this SQLite library has the JSON functions (built in since 3.38, usual before)."""
+def _sqlite_variable_limit() -> int:
+    """How many `?` one SQLite statement may hold (32,766 since SQLite 3.32, 999 before)."""
     probe = sqlite3.connect(":memory:")
     try:
-        return bool(probe.execute("SELECT json_extract('[1]', '$[0]') = 1").fetchone()[0])
-    except sqlite3.Error:
-        return False
+        return int(probe.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
     finally:
         probe.close()
+
+
+def _sqlite_chunks(values: Sequence[Sequence[Any]], width: int) -> list[tuple[Any, ...]]:
+    """Row tuples as the flat parameters of multi-row INSERTs, each within the variable limit."""
+    per = max(1, min(_SQLITE_ROWS_PER_STATEMENT, _sqlite_variable_limit() // width))
+    return [tuple(chain.from_iterable(values[i : i + per])) for i in range(0, len(values), per)]
 
 
 @dataclass(frozen=True)
@@ -107,24 +122,24 @@ class PackedRows:
 
     table: sa.Table
     dialect: str
-    rows: Sequence[Mapping[str, Any]]
+    #: Mappings with every column, or tuples in column order.
+    rows: Sequence[Any]
+    #: The rows as tuples in column order (PostgreSQL's COPY).
     values: list[Any] = field(default_factory=list)
-    #: SQLite with JSON functions: the values as one JSON array.
-    payload: str | None = None
+    #: SQLite: the flat parameters of each multi-row INSERT.
+    chunks: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-def pack_rows(dialect: str, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> PackedRows:
-    """Convert `rows` (mappings with every column of `table`) for `dialect`'s bulk insert."""
+def pack_rows(dialect: str, table: sa.Table, rows: Sequence[Any]) -> PackedRows:
+    """Convert `rows` (mappings with every column of `table`, or tuples in its column order) for
+    `dialect`'s bulk insert."""
     if not rows or dialect not in ("sqlite", "postgresql"):
         return PackedRows(table, dialect, rows)
-    values = _tuples(rows, _plan(table, dialect))
-    payload = None
-    if dialect == "sqlite" and len(values) >= _JSON_BATCH_ROWS and _sqlite_has_json():
-        try:
-            payload = orjson.dumps(values).decode()
-        except orjson.JSONEncodeError:  # an integer beyond 64 bits: bind the rows one by one
-            payload = None
-    return PackedRows(table, dialect, rows, values, payload)
+    plan = _plan(table, dialect)
+    values = _tuples(rows, plan)
+    if dialect == "sqlite":
+        return PackedRows(table, dialect, rows, chunks=_sqlite_chunks(values, len(plan[0])))
+    return PackedRows(table, dialect, rows, values)
 
 
 def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -140,28 +155,31 @@ def insert_packed(conn: Connection, packed: PackedRows) -> None:
     dialect = conn.dialect.name
     assert dialect == packed.dialect, f"rows packed for {packed.dialect}, inserted into {dialect}"
     if dialect not in ("sqlite", "postgresql"):
-        conn.execute(sa.insert(table), list(rows))
+        columns = _plan(table, dialect)[0]
+        mappings = [dict(zip(columns, r, strict=True)) if isinstance(r, tuple) else r for r in rows]
+        conn.execute(sa.insert(table), mappings)
         return
-    if packed.payload is not None:
-        _insert_json(conn, "INSERT", table, packed.payload)
+    if dialect == "sqlite":
+        _insert_sqlite(conn, "INSERT", table, packed.chunks)
         return
     columns = _plan(table, dialect)[0]
-    names = ", ".join(f'"{name}"' for name in columns)
-    if dialect == "sqlite":
-        marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', packed.values)
-        return
-    _copy(conn, table.name, names, packed.values)
+    _copy(conn, table.name, ", ".join(f'"{name}"' for name in columns), packed.values)
 
 
-def _insert_json(conn: Connection, verb: str, table: sa.Table, payload: str) -> None:
-    """SQLite: `verb` (INSERT, INSERT OR REPLACE) the rows of a JSON array in one statement. SQLite
-    reads the array in C, and pysqlite lets go of the GIL for the whole statement (executemany
-    takes it back for every row, which stalls against the thread decoding the next batch)."""
+@cache
+def _sqlite_statement(verb: str, table: sa.Table, rows: int) -> str:
     columns = _plan(table, "sqlite")[0]
     names = ", ".join(f'"{name}"' for name in columns)
-    picks = ", ".join(f"json_extract(value, '$[{n}]')" for n in range(len(columns)))
-    conn.exec_driver_sql(f'{verb} INTO "{table.name}" ({names}) SELECT {picks} FROM json_each(?)', (payload,))
+    one = "(" + ", ".join("?" for _ in columns) + ")"
+    return f'{verb} INTO "{table.name}" ({names}) VALUES ' + ", ".join([one] * rows)
+
+
+def _insert_sqlite(conn: Connection, verb: str, table: sa.Table, chunks: Sequence[tuple[Any, ...]]) -> None:
+    """SQLite: `verb` (INSERT, INSERT OR REPLACE) the rows of each flat parameter list, one
+    statement per list."""
+    width = len(table.columns)
+    for params in chunks:
+        conn.exec_driver_sql(_sqlite_statement(verb, table, len(params) // width), params)
 
 
 def _copy(conn: Connection, table_name: str, names: str, values: Sequence[Any]) -> None:
@@ -187,21 +205,19 @@ def by_key(table: sa.Table) -> sa.ColumnElement[bool]:
 def update_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Overwrite existing rows (mappings with every column of `table`) by primary key.
 
-    Many rows go in bulk: on SQLite one INSERT OR REPLACE over a JSON array (no triggers or
-    foreign keys here, so replacing a row equals updating it); on PostgreSQL a COPY into a
-    temporary table, then one INSERT ... ON CONFLICT DO UPDATE. Few rows, or other databases, take
+    On SQLite, multi-row INSERT OR REPLACE statements (no triggers or foreign keys here, so
+    replacing a row equals updating it). On PostgreSQL, many rows go through a COPY into a
+    temporary table, then one INSERT ... ON CONFLICT DO UPDATE; few rows, or other databases, take
     an executemany UPDATE.
     """
     if not rows:
         return
     dialect = conn.dialect.name
     pk = [c.name for c in table.primary_key.columns]
-    if len(rows) >= _JSON_BATCH_ROWS and dialect == "sqlite":
-        payload = pack_rows(dialect, table, rows).payload
-        if payload is not None:
-            _insert_json(conn, "INSERT OR REPLACE", table, payload)
-            return
-    if len(rows) >= _JSON_BATCH_ROWS and dialect == "postgresql":
+    if dialect == "sqlite":
+        _insert_sqlite(conn, "INSERT OR REPLACE", table, pack_rows(dialect, table, rows).chunks)
+        return
+    if len(rows) >= _BULK_ROWS and dialect == "postgresql":
         columns = _plan(table, dialect)[0]
         names = ", ".join(f'"{name}"' for name in columns)
         staging = f"_upsert_{table.name}"

@@ -1,5 +1,6 @@
-"""Bulk writes (indexer/bulk.py) store exactly what SQLAlchemy would, on both paths (a few rows, and
-the bulk path from _JSON_BATCH_ROWS rows on), on SQLite and PostgreSQL."""
+"""Bulk writes (indexer/bulk.py) store exactly what SQLAlchemy would, for a few rows and for more
+rows than one SQLite statement holds (PostgreSQL's bulk update from _BULK_ROWS rows on), on SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def _read(engine: Engine, table: sa.Table) -> list[dict[str, Any]]:
         return [dict(r) for r in conn.execute(sa.select(table).order_by(*table.primary_key.columns)).mappings()]
 
 
-@pytest.mark.parametrize("count", [3, bulk._JSON_BATCH_ROWS + 7], ids=["few", "bulk"])
+@pytest.mark.parametrize("count", [3, bulk._SQLITE_ROWS_PER_STATEMENT + 7], ids=["few", "bulk"])
 def test_inserted_rows_read_back_as_written(engine: Engine, count: int) -> None:
     for table, make in ((_MEMBER, _member), (_POOL, _pool), (_EVENT, _event)):
         rows = [make(n) for n in range(count)]
@@ -79,7 +80,7 @@ def test_inserted_rows_read_back_as_written(engine: Engine, count: int) -> None:
         assert _read(engine, table) == sorted(rows, key=lambda r: [r[k] for k in key]), table.name
 
 
-@pytest.mark.parametrize("count", [3, bulk._JSON_BATCH_ROWS + 7], ids=["few", "bulk"])
+@pytest.mark.parametrize("count", [3, bulk._SQLITE_ROWS_PER_STATEMENT + 7], ids=["few", "bulk"])
 def test_updated_rows_replace_exactly_their_rows(engine: Engine, count: int) -> None:
     rows = [_member(n) for n in range(count + 5)]
     with engine.begin() as conn:
@@ -91,7 +92,7 @@ def test_updated_rows_replace_exactly_their_rows(engine: Engine, count: int) -> 
 
 
 def test_a_failed_transaction_leaves_no_bulk_rows(engine: Engine) -> None:
-    rows = [_member(n) for n in range(bulk._JSON_BATCH_ROWS + 1)]
+    rows = [_member(n) for n in range(bulk._SQLITE_ROWS_PER_STATEMENT + 1)]
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
         insert_rows(conn, _MEMBER, rows)
         insert_rows(conn, _MEMBER, rows[:1])  # the same key again
