@@ -15,7 +15,7 @@ dynamic values (whose topic is only a hash) as the topic's hex.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, NamedTuple
@@ -110,6 +110,8 @@ class EventAbi:
     words: tuple[tuple[str, WordReader], ...] | None = None
     #: With `words`: every argument in ABI order as (name, topic index or -1, data offset, reader).
     plan: tuple[tuple[str, int, int, Callable[[str], Any]], ...] | None = None
+    #: With `plan`: (topics, data) -> the arguments, compiled from the plan (`_compile_plan`).
+    read: Callable[[tuple[str, ...], str], dict[str, Any]] | None = None
 
 
 def _type_string(item: dict[str, Any]) -> str:
@@ -276,8 +278,9 @@ def _event_abi(entry: dict[str, Any]) -> EventAbi:
             else:
                 offset, read = word_of[item["name"]]
                 plan.append((item["name"], -1, offset, read))
+    name = entry["name"]
     return EventAbi(
-        name=entry["name"],
+        name=name,
         signature=signature,
         topic0=event_topic(signature),
         names=tuple(i["name"] for i in inputs),
@@ -287,7 +290,31 @@ def _event_abi(entry: dict[str, Any]) -> EventAbi:
         data_converters=tuple(_converter(i) for i in data_items),
         words=None if words is None else tuple(words),
         plan=None if plan is None else tuple(plan),
+        read=None if plan is None else _compile_plan(name, plan, [_type_string(i) for i in inputs]),
     )
+
+
+def _compile_plan(
+    event: str, plan: Sequence[tuple[str, int, int, Callable[[str], Any]]], types: Sequence[str]
+) -> Callable[[tuple[str, ...], str], dict[str, Any]]:
+    """One function reading every argument of `plan`: `{name: reader(topic or word), ...}`, with the
+    commonest case, a uint256 word, written out (64 hex digits always fit 256 bits: nothing to
+    check). Built once per event; a quarter of the indexer's decoding time went to walking the
+    plan for every log."""
+    namespace: dict[str, Any] = {}
+    fields = []
+    for n, ((name, topic, offset, read), kind) in enumerate(zip(plan, types, strict=True)):
+        namespace[f"read_{n}"] = read
+        if topic > 0:
+            expression = f"read_{n}(topics[{topic}])"
+        elif kind == "uint256":
+            expression = f"str(int(data[{offset}:{offset + 64}], 16))"
+        else:
+            expression = f"read_{n}(data[{offset}:{offset + 64}])"
+        fields.append(f"{name!r}: {expression}")
+    source = f"def read(topics, data):\n    return {{{', '.join(fields)}}}\n"
+    exec(compile(source, f"<decoder of {event}>", "exec"), namespace)  # our own text, from the ABI
+    return namespace["read"]  # type: ignore[no-any-return]
 
 
 @cache
@@ -317,14 +344,10 @@ def decode_log(log: Log, fast: bool = True) -> tuple[str, dict[str, Any]]:
     abi = event_abis().get((topics[0], len(topics))) if topics else None
     if abi is None:
         return "Unknown", {"topics": list(topics), "data": log.data}
-    plan = abi.plan
-    if fast and plan is not None and len(log.data) == 2 + 64 * len(abi.data_names):
-        data = log.data
+    read = abi.read
+    if fast and read is not None and len(log.data) == 2 + 64 * len(abi.data_names):
         try:
-            return abi.name, {
-                name: read(topics[topic]) if topic > 0 else read(data[offset : offset + 64])
-                for name, topic, offset, read in plan
-            }
+            return abi.name, read(topics, log.data)
         except _BadWord:
             pass  # eth_abi below gives the refusal its usual words
     try:
