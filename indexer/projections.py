@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from itertools import pairwise
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -58,6 +58,28 @@ _MAX_BIGINT = 2**63 - 1
 RAW_ONLY_EVENTS = frozenset({"Initialized", "Approval", "ApprovalForAll", "RoleAdminChanged", "Unknown"})
 
 Row = dict[str, Any]
+
+
+class Ev(Protocol):
+    """What the projections read of an event: the `event` table's row (the indexer's EventRow, or a
+    row read back from the table)."""
+
+    @property
+    def block_number(self) -> int: ...
+    @property
+    def log_index(self) -> int: ...
+    @property
+    def block_hash(self) -> str: ...
+    @property
+    def block_timestamp(self) -> int: ...
+    @property
+    def tx_hash(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def event_name(self) -> str: ...
+    @property
+    def args(self) -> dict[str, Any]: ...
 
 
 def _table(model: type[SQLModel]) -> sa.Table:
@@ -157,7 +179,7 @@ class Store:
         self._dirty.setdefault(model, set()).add(k)
         return row
 
-    def append(self, model: type[SQLModel], ev: Mapping[str, Any], **values: Any) -> None:
+    def append(self, model: type[SQLModel], ev: Ev, **values: Any) -> None:
         """A new row of an append-only table (one row per event, never read back in a batch),
         with the event's provenance."""
         row = _touch(_defaults(model), ev)
@@ -270,27 +292,25 @@ def _ascii(hex_code: str) -> str:
     return bytes.fromhex(hex_code[2:]).decode("ascii", "replace")
 
 
-def _touch(row: Row, ev: Mapping[str, Any]) -> Row:
-    row["tx_hash"] = ev["tx_hash"]
-    row["block_number"] = ev["block_number"]
-    row["block_hash"] = ev["block_hash"]
-    row["log_index"] = ev["log_index"]
+def _touch(row: Row, ev: Ev) -> Row:
+    row["tx_hash"] = ev.tx_hash
+    row["block_number"] = ev.block_number
+    row["block_hash"] = ev.block_hash
+    row["log_index"] = ev.log_index
     return row
 
 
-def _pool(store: Store, ev: Mapping[str, Any], address: str | None = None) -> Row:
-    row = store.get(Pool, address=address or ev["address"])
+def _pool(store: Store, ev: Ev, address: str | None = None) -> Row:
+    row = store.get(Pool, address=address or ev.address)
     if row is None:
-        row = store.add(
-            Pool, address=address or ev["address"], created_block=ev["block_number"], created_tx=ev["tx_hash"]
-        )
+        row = store.add(Pool, address=address or ev.address, created_block=ev.block_number, created_tx=ev.tx_hash)
     return _touch(row, ev)
 
 
-Handler = Callable[[Store, Mapping[str, Any], Mapping[str, Any]], None]
+Handler = Callable[[Store, Ev, Mapping[str, Any]], None]
 
 
-def _pool_created(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+def _pool_created(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = _pool(s, ev, a["pool"])
     row.update(
         pool_index=_int(a["index"]),
@@ -302,7 +322,7 @@ def _pool_created(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None
     )
 
 
-def _pool_initialized(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+def _pool_initialized(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     _pool(s, ev).update(
         name=a["name"],
         kind=a["kind"],
@@ -313,12 +333,12 @@ def _pool_initialized(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> 
     )
 
 
-def _tier_fee(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
-    _touch(s.get_or_create(TierFee, pool=ev["address"], tier=a["tier"]), ev)["annual_fee"] = _int(a["annualFee"])
+def _tier_fee(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    _touch(s.get_or_create(TierFee, pool=ev.address, tier=a["tier"]), ev)["annual_fee"] = _int(a["annualFee"])
     _pool(s, ev)
 
 
-def _qualification(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+def _qualification(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     _pool(s, ev).update(
         required_jurisdictions=[_ascii(j) for j in a["jurisdictions"]],
         min_granted=a["minGranted"],
@@ -327,29 +347,29 @@ def _qualification(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> Non
 
 
 def _setter(column: str, arg: str, convert: Callable[[Any], Any] = lambda v: v) -> Handler:
-    def handle(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    def handle(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
         _pool(s, ev)[column] = convert(a[arg])
 
     return handle
 
 
 def _paused(value: bool) -> Handler:
-    def handle(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+    def handle(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
         _pool(s, ev)["paused"] = value
 
     return handle
 
 
-def _founder_admitted(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
-    row = s.get(Founder, pool=ev["address"], founder=a["founder"])
+def _founder_admitted(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = s.get(Founder, pool=ev.address, founder=a["founder"])
     if row is None:
-        row = s.add(Founder, pool=ev["address"], founder=a["founder"], admitted_block=ev["block_number"])
+        row = s.add(Founder, pool=ev.address, founder=a["founder"], admitted_block=ev.block_number)
         _pool(s, ev)["founder_count"] += 1
     _touch(row, ev)
 
 
-def _founder_weight(s: Store, ev: Mapping[str, Any], founder: str, delta: int, assets: int = 0) -> None:
-    row = s.get_or_create(Founder, pool=ev["address"], founder=founder)
+def _founder_weight(s: Store, ev: Ev, founder: str, delta: int, assets: int = 0) -> None:
+    row = s.get_or_create(Founder, pool=ev.address, founder=founder)
     row["weight"] += delta
     row["asset_count"] += assets
     _touch(row, ev)
@@ -366,42 +386,42 @@ def _status(row: Row) -> str:
     return "active"
 
 
-def _contributed(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+def _contributed(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     weight = _int(a["weight"])
     # New for sure: the pool refuses an asset that is, or was, in it (PatentPoolAssetAlreadyContributed).
-    row = s.add(Contribution, pool=ev["address"], asset_id=_int(a["assetId"]))
+    row = s.add(Contribution, pool=ev.address, asset_id=_int(a["assetId"]))
     row.update(
         founder=a["founder"],
         weight=weight,
         initial_weight=weight,
         granted_in_required=_int(a["grantedInRequired"]),
         score_bps=a["scoreBps"],
-        contributed_at=ev["block_timestamp"],
+        contributed_at=ev.block_timestamp,
     )
     row["status"] = _status(_touch(row, ev))
     _founder_weight(s, ev, a["founder"], weight, assets=1)
     _pool(s, ev)["asset_count"] += 1
 
 
-def _contribution(s: Store, ev: Mapping[str, Any], asset_id: Any) -> Row:
-    return _touch(s.get_or_create(Contribution, pool=ev["address"], asset_id=_int(asset_id)), ev)
+def _contribution(s: Store, ev: Ev, asset_id: Any) -> Row:
+    return _touch(s.get_or_create(Contribution, pool=ev.address, asset_id=_int(asset_id)), ev)
 
 
-def _withdrawal_announced(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+def _withdrawal_announced(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = _contribution(s, ev, a["assetId"])
     row["withdrawal_effective_at"] = _u64(a["effectiveAt"])
     row["status"] = _status(row)
 
 
-def _withdrawn(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+def _withdrawn(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = _contribution(s, ev, a["assetId"])
     weight = _int(a["weight"])
-    row.update(weight=row["weight"] - weight, withdrawn_at=ev["block_timestamp"])
+    row.update(weight=row["weight"] - weight, withdrawn_at=ev.block_timestamp)
     row["status"] = _status(row)
     _founder_weight(s, ev, a["founder"], -weight, assets=-1)
 
 
-def _suspended(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+def _suspended(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = _contribution(s, ev, a["assetId"])
     weight = _int(a["weight"])
     row.update(weight=row["weight"] - weight, suspended=True, suspended_by_dispute=_int(a["disputeId"]))
@@ -409,10 +429,10 @@ def _suspended(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
     _founder_weight(s, ev, row["founder"], -weight)
 
 
-def _member_joined(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
-    row = s.get(Member, pool=ev["address"], member=a["member"])
+def _member_joined(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = s.get(Member, pool=ev.address, member=a["member"])
     if row is None:
-        row = s.add(Member, pool=ev["address"], member=a["member"], joined_block=ev["block_number"])
+        row = s.add(Member, pool=ev.address, member=a["member"], joined_block=ev.block_number)
         _pool(s, ev)["member_count"] += 1
     row.update(
         tier=a["tier"],
@@ -423,8 +443,8 @@ def _member_joined(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> Non
     _touch(row, ev)
 
 
-def _member_renewed(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
-    row = s.get_or_create(Member, pool=ev["address"], member=a["member"])
+def _member_renewed(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = s.get_or_create(Member, pool=ev.address, member=a["member"])
     row.update(
         tier=a["tier"],
         valid_from=_u64(a["validFrom"]),
@@ -435,8 +455,8 @@ def _member_renewed(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> No
     _touch(row, ev)
 
 
-def _offered(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
-    row = s.add(Offer, pool=ev["address"], offer_id=_int(a["offerId"]))  # ids are a counter: new
+def _offered(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = s.add(Offer, pool=ev.address, offer_id=_int(a["offerId"]))  # ids are a counter: new
     row.update(
         licensee=a["licensee"],
         asset_ids=[_int(x) for x in a["assetIds"]],
@@ -450,16 +470,16 @@ def _offered(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
     _pool(s, ev)["offer_count"] += 1
 
 
-def _offer_cancelled(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
-    row = s.get_or_create(Offer, pool=ev["address"], offer_id=_int(a["offerId"]))
+def _offer_cancelled(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = s.get_or_create(Offer, pool=ev.address, offer_id=_int(a["offerId"]))
     _touch(row, ev)["status"] = "cancelled"
 
 
-def _licence_granted(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+def _licence_granted(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     licence_id = _int(a["licenceId"])
-    offer = s.get_or_create(Offer, pool=ev["address"], offer_id=_int(a["offerId"]))
+    offer = s.get_or_create(Offer, pool=ev.address, offer_id=_int(a["offerId"]))
     _touch(offer, ev).update(status="accepted", licence_id=licence_id)
-    row = s.add(Licence, pool=ev["address"], licence_id=licence_id)  # ids are a counter: new
+    row = s.add(Licence, pool=ev.address, licence_id=licence_id)  # ids are a counter: new
     row.update(
         offer_id=_int(a["offerId"]),
         licensee=a["licensee"],
@@ -468,57 +488,57 @@ def _licence_granted(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> N
         start=_u64(a["start"]),
         end=_u64(a["end"]),
         price=_int(a["price"]),
-        granted_at=ev["block_timestamp"],
+        granted_at=ev.block_timestamp,
         status="active",
     )
     _touch(row, ev)
     _pool(s, ev)["licence_count"] += 1
 
 
-def _licence_revoked(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
-    row = s.get_or_create(Licence, pool=ev["address"], licence_id=_int(a["licenceId"]))
+def _licence_revoked(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = s.get_or_create(Licence, pool=ev.address, licence_id=_int(a["licenceId"]))
     _touch(row, ev).update(status="revoked", reason_hash=a["reasonHash"])
 
 
-def _revenue(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+def _revenue(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     s.append(
         Payment,
         ev,
-        pool=ev["address"],
+        pool=ev.address,
         payer=a["payer"],
         amount=_int(a["amount"]),
         operator_amount=_int(a["operatorAmount"]),
         founder_amount=_int(a["founderAmount"]),
         unallocated_amount=_int(a["unallocatedAmount"]),
         acc_revenue_per_weight=_int(a["accRevenuePerWeight"]),
-        paid_at=ev["block_timestamp"],
+        paid_at=ev.block_timestamp,
     )
     pool = _pool(s, ev)
     pool["total_revenue"] += _int(a["amount"])
     pool["acc_revenue_per_weight"] = _int(a["accRevenuePerWeight"])
 
 
-def _claimed(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+def _claimed(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     s.append(
         Claim,
         ev,
-        pool=ev["address"],
+        pool=ev.address,
         account=a["account"],
         amount=_int(a["amount"]),
-        claimed_at=ev["block_timestamp"],
+        claimed_at=ev.block_timestamp,
     )
     _pool(s, ev)["total_claimed"] += _int(a["amount"])
 
 
-def _dispute_opened(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
-    row = s.add(Dispute, pool=ev["address"], dispute_id=_int(a["disputeId"]))  # ids are a counter: new
+def _dispute_opened(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = s.add(Dispute, pool=ev.address, dispute_id=_int(a["disputeId"]))  # ids are a counter: new
     row.update(asset_id=_int(a["assetId"]), challenger=a["challenger"], evidence_hash=a["evidenceHash"], status="open")
     _touch(row, ev)
     _pool(s, ev)["dispute_count"] += 1
 
 
-def _dispute_resolved(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
-    row = s.get_or_create(Dispute, pool=ev["address"], dispute_id=_int(a["disputeId"]))
+def _dispute_resolved(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = s.get_or_create(Dispute, pool=ev.address, dispute_id=_int(a["disputeId"]))
     row.update(
         asset_id=_int(a["assetId"]),
         status="upheld" if a["upheld"] else "dismissed",
@@ -528,26 +548,26 @@ def _dispute_resolved(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> 
     _touch(row, ev)
 
 
-def _asset(s: Store, ev: Mapping[str, Any], asset_id: Any) -> Row:
+def _asset(s: Store, ev: Ev, asset_id: Any) -> Row:
     return _touch(s.get_or_create(Asset, asset_id=_int(asset_id)), ev)
 
 
-def _family_registered(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+def _family_registered(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     _asset(s, ev, a["assetId"]).update(
         owner=a["owner"],
         family_id=a["familyId"],
         title=a["title"],
         dossier_hash=a["dossierHash"],
         dossier_uri=a["dossierURI"],
-        registered_block=ev["block_number"],
+        registered_block=ev.block_number,
     )
 
 
-def _dossier_updated(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+def _dossier_updated(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     _asset(s, ev, a["assetId"]).update(dossier_hash=a["dossierHash"], dossier_uri=a["dossierURI"])
 
 
-def _patent_added(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+def _patent_added(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     # New for sure: a family's patent indexes only grow.
     row = s.add(Patent, asset_id=_int(a["assetId"]), patent_index=_int(a["index"]))
     row.update(jurisdiction=_ascii(a["jurisdiction"]), publication_number=a["publicationNumber"], status=0)
@@ -555,7 +575,7 @@ def _patent_added(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None
     _asset(s, ev, a["assetId"])["patent_count"] += 1
 
 
-def _patent_verified(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+def _patent_verified(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = s.get_or_create(Patent, asset_id=_int(a["assetId"]), patent_index=_int(a["index"]))
     row.update(
         jurisdiction=_ascii(a["jurisdiction"]),
@@ -567,7 +587,7 @@ def _patent_verified(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> N
     _touch(row, ev)
 
 
-def _evaluation(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+def _evaluation(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     s.append(
         Evaluation,
         ev,
@@ -576,24 +596,24 @@ def _evaluation(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
         score_bps=a["scoreBps"],
         report_hash=a["reportHash"],
         model_version=a["modelVersion"],
-        evaluated_at=ev["block_timestamp"],
+        evaluated_at=ev.block_timestamp,
     )
     _asset(s, ev, a["assetId"]).update(
         score_bps=a["scoreBps"],
         evaluator=a["evaluator"],
         model_version=a["modelVersion"],
-        evaluated_at=ev["block_timestamp"],
+        evaluated_at=ev.block_timestamp,
     )
 
 
-def _transfer(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
+def _transfer(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     if "tokenId" in a:  # ERC-721: a PatentAsset family changed hands
         _asset(s, ev, a["tokenId"])["owner"] = a["to"]
         return
     s.append(
         TokenTransfer,
         ev,
-        token=ev["address"],
+        token=ev.address,
         from_address=a["from"],
         to_address=a["to"],
         value=_int(a["value"]),
@@ -601,8 +621,8 @@ def _transfer(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
 
 
 def _role(active: bool) -> Handler:
-    def handle(s: Store, ev: Mapping[str, Any], a: Mapping[str, Any]) -> None:
-        row = s.get_or_create(Role, contract=ev["address"], role=a["role"], account=a["account"])
+    def handle(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+        row = s.get_or_create(Role, contract=ev.address, role=a["role"], account=a["account"])
         row.update(active=active, granted_by=a["sender"] if active else row["granted_by"])
         _touch(row, ev)
 
@@ -650,11 +670,11 @@ _HANDLERS: dict[str, Handler] = {
 HANDLED_EVENTS = frozenset(_HANDLERS)
 
 
-def apply(store: Store, event: Mapping[str, Any]) -> None:
-    """Apply one event (a mapping with the `event` table's columns) to the projections."""
-    handler = _HANDLERS.get(event["event_name"])
+def apply(store: Store, event: Ev) -> None:
+    """Apply one event (a row of the `event` table) to the projections."""
+    handler = _HANDLERS.get(event.event_name)
     if handler is not None:
-        handler(store, event, event["args"])
+        handler(store, event, event.args)
 
 
 def rebuild(conn: Connection) -> int:
@@ -683,14 +703,14 @@ def _replay(store: Store, conn: Connection, first: int, last: int, chunk: int = 
             .order_by(table.c.block_number, table.c.log_index)
             .limit(chunk)
         )
-        events = conn.execute(query).mappings().all()
+        events = conn.execute(query).all()
         if not events:
             return count
         for event in events:
-            apply(store, cast(Mapping[str, Any], event))
+            apply(store, cast(Ev, event))
         store.flush()
         count += len(events)
-        after = (events[-1]["block_number"], events[-1]["log_index"])
+        after = (events[-1].block_number, events[-1].log_index)
 
 
 def undo_to(conn: Connection, ancestor: int, checkpoint: int) -> tuple[int, int] | None:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from eth_utils.crypto import keccak
@@ -63,6 +63,26 @@ POOL_CREATED_TOPIC = event_topic("PoolCreated(address,uint256,address,string,uin
 _ADDRESSES_PER_FILTER = 500
 
 _EVENT = Event.__table__  # type: ignore[attr-defined]
+
+
+class EventRow(NamedTuple):
+    """One row of the `event` table, in its column order (the bulk insert takes it as it is)."""
+
+    chain_id: int
+    block_number: int
+    log_index: int
+    block_hash: str
+    block_timestamp: int
+    tx_hash: str
+    tx_index: int
+    address: str
+    event_name: str
+    args: dict[str, Any]
+    topics: list[str]
+    data: str
+
+
+assert EventRow._fields == tuple(c.name for c in _EVENT.columns), "EventRow must follow the event table"
 _BLOCK = Block.__table__  # type: ignore[attr-defined]
 _RECENT = RecentBlock.__table__  # type: ignore[attr-defined]
 _CHECKPOINT = Checkpoint.__table__  # type: ignore[attr-defined]
@@ -89,6 +109,10 @@ def _collect_between_batches() -> Iterator[None]:
 
 #: SQLite's own default: a commit checkpoints the WAL once it holds this many pages.
 _SQLITE_AUTOCHECKPOINT = 1000
+#: SQLite page cache of the writing connection, in KiB (SQLite's default is 2,000). A batch inserts
+#: into indexes keyed by hashes, all over their B-trees; with the default cache most of those pages
+#: are read back from the file on every batch.
+_SQLITE_CACHE_KIB = 64 * 1024
 
 
 class _WalCheckpoints:
@@ -172,7 +196,7 @@ class _Prepared:
     end_hash: str
     head: int
     target: int
-    events: list[dict[str, Any]]
+    events: list[EventRow]
     #: The events and blocks converted for the database's bulk insert (done while reading).
     packed_events: PackedRows
     packed_blocks: PackedRows
@@ -462,6 +486,7 @@ class Indexer:
         with self.engine.begin() as conn:
             if conn.dialect.name == "sqlite":  # see _WalCheckpoints
                 conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={0 if checkpoints else _SQLITE_AUTOCHECKPOINT}")
+                conn.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
             if self.lock is not None:
                 self.lock.check(conn)
             # Within the reorg window, keep what undoes this batch's projection changes.
@@ -530,8 +555,9 @@ class Indexer:
 
     def _rows(
         self, digest: str, logs: Sequence[Log], headers: dict[int, dict[str, Any] | None]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
-        events: list[dict[str, Any]] = []
+    ) -> tuple[list[EventRow], list[dict[str, Any]], str]:
+        events: list[EventRow] = []
+        chain_id = self._chain_id
         blocks: list[dict[str, Any]] = []
         i = 0
         while i < len(logs):
@@ -557,20 +583,20 @@ class Indexer:
             for log in group:
                 name, args = decode_log(log)
                 events.append(
-                    {
-                        "chain_id": self._chain_id,
-                        "block_number": number,
-                        "log_index": log.log_index,
-                        "block_hash": log.block_hash,
-                        "block_timestamp": timestamp,
-                        "tx_hash": log.tx_hash,
-                        "tx_index": log.tx_index,
-                        "address": log.address,
-                        "event_name": name,
-                        "args": args,
-                        "topics": list(log.topics),
-                        "data": log.data,
-                    }
+                    EventRow(
+                        chain_id,
+                        number,
+                        log.log_index,
+                        log.block_hash,
+                        timestamp,
+                        log.tx_hash,
+                        log.tx_index,
+                        log.address,
+                        name,
+                        args,
+                        list(log.topics),
+                        log.data,
+                    )
                 )
             i = j
         return events, blocks, digest
