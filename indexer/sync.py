@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -63,6 +64,7 @@ POOL_CREATED_TOPIC = event_topic("PoolCreated(address,uint256,address,string,uin
 _ADDRESSES_PER_FILTER = 500
 
 _EVENT = Event.__table__  # type: ignore[attr-defined]
+_log_key = itemgetter(0, 4)  # a Log's (block number, log index)
 
 
 class EventRow(NamedTuple):
@@ -429,21 +431,18 @@ class Indexer:
         """Read, check and decode the next batch after `cp` (nothing is written)."""
         assert self.fetcher is not None
         new_pools: dict[str, str] = {}
-        end_hash: dict[int, str | None] = {}
-
-        def before(_start: int, end: int) -> None:
-            end_hash.clear()
-            end_hash[end] = self._hash_at(end)
-
-        end, raw = self.fetcher.fetch(first, target, self._filters(pools, core=True), before)
-        logs = {log.key: log for log in map(log_from_rpc, raw)}
+        end, raw, end_hash_before = self._read(first, target, pools)
+        logs = {_log_key(log): log for log in map(log_from_rpc, raw)}
         # Pools created in this batch: read them (and their token transfers) from their block on.
         while True:
-            created = [
-                log
-                for log in sorted(logs.values(), key=lambda x: x.key)
-                if log.address == self.factory and log.topics and log.topics[0] == POOL_CREATED_TOPIC
-            ]
+            created = sorted(
+                (
+                    log
+                    for log in logs.values()
+                    if log.address == self.factory and log.topics and log.topics[0] == POOL_CREATED_TOPIC
+                ),
+                key=_log_key,
+            )
             fresh = []
             for log in created:
                 _, args = decode_log(log)
@@ -456,10 +455,10 @@ class Indexer:
             for pool, block in fresh:
                 for entry in self.fetcher.fetch_all(block, end, self._filters({pool: new_pools[pool]}, core=False)):
                     log = log_from_rpc(entry)
-                    logs[log.key] = log
-        ordered = sorted(logs.values(), key=lambda x: x.key)
+                    logs[_log_key(log)] = log
+        ordered = sorted(logs.values(), key=_log_key)
         headers = self.rpc.headers([first, end, *{log.block_number for log in ordered}])
-        self._verify(cp, first, end, end_hash.get(end), headers, ordered)
+        self._verify(cp, first, end, end_hash_before, headers, ordered)
         end_header = headers[end]
         assert end_header is not None
         events, blocks, digest = self._rows(cp.digest, ordered, headers)
@@ -478,6 +477,19 @@ class Indexer:
             new_pools,
             started,
         )
+
+    def _read(self, first: int, target: int, pools: Mapping[str, str]) -> tuple[int, list[dict[str, Any]], str | None]:
+        """The logs of the next range from `first` (at most to `target`): (end, raw logs, the end
+        block's hash as read before the logs, to notice a reorg landing while they are read)."""
+        assert self.fetcher is not None
+        end_hash: dict[int, str | None] = {}
+
+        def before(_start: int, end: int) -> None:
+            end_hash.clear()
+            end_hash[end] = self._hash_at(end)
+
+        end, raw = self.fetcher.fetch(first, target, self._filters(pools, core=True), before)
+        return end, raw, end_hash.get(end)
 
     def _write(self, batch: _Prepared) -> StepResult:
         """Commit a prepared batch: raw events, digests, projections and checkpoint, one transaction."""
@@ -681,5 +693,10 @@ class Indexer:
 
 
 def table_counts(conn: Connection, tables: Iterable[sa.Table]) -> dict[str, int]:
-    """Row counts by table name."""
-    return {t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()) for t in tables}
+    """Row counts by table name (one statement: `SELECT (SELECT count(*) FROM a), ...`)."""
+    tables = list(tables)
+    if not tables:
+        return {}
+    counts = [sa.select(sa.func.count()).select_from(t).scalar_subquery() for t in tables]
+    row = conn.execute(sa.select(*counts)).one()
+    return {t.name: int(n) for t, n in zip(tables, row, strict=True)}
