@@ -97,3 +97,25 @@ def test_a_failed_transaction_leaves_no_bulk_rows(engine: Engine) -> None:
         insert_rows(conn, _MEMBER, rows)
         insert_rows(conn, _MEMBER, rows[:1])  # the same key again
     assert _read(engine, _MEMBER) == []
+
+
+def test_rows_split_into_statements_within_sqlites_variable_limit(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    width = len(_MEMBER.columns)
+    monkeypatch.setattr(bulk, "_sqlite_variable_limit", lambda: 999)  # SQLite before 3.32
+    rows = [_member(n) for n in range(200)]
+    chunks = bulk.pack_rows("sqlite", _MEMBER, rows).chunks
+    assert len(chunks) > 1 and all(len(c) <= 999 and len(c) % width == 0 for c in chunks)
+    assert sum(len(c) for c in chunks) == 200 * width
+    with engine.begin() as conn:
+        insert_rows(conn, _MEMBER, rows)
+    assert _read(engine, _MEMBER) == sorted(rows, key=lambda r: (r["pool"], r["member"]))
+
+
+def test_tuple_rows_in_column_order_are_stored_as_their_mappings_would_be(engine: Engine) -> None:
+    columns = [c.name for c in _EVENT.columns]
+    rows = [_event(n) for n in range(bulk._SQLITE_ROWS_PER_STATEMENT + 3)]
+    with engine.begin() as conn:
+        insert_rows(conn, _EVENT, [tuple(row[c] for c in columns) for row in rows])
+    assert _read(engine, _EVENT) == rows

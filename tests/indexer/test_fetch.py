@@ -89,3 +89,80 @@ def test_a_range_dense_with_logs_narrows_so_batches_stay_near_batch_logs(world: 
     assert [(int(log["blockNumber"], 16), int(log["logIndex"], 16)) for log in logs] == [
         (log["blockNumber"], log["logIndex"]) for log in direct
     ]
+
+
+class _Scripted:
+    """A local HTTP server that answers each POST with the next scripted (status, headers, body,
+    bytes actually sent) and then closes the connection."""
+
+    def __init__(self, answers: list[tuple[int, dict[str, str], bytes, int | None]]) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        script = list(answers)
+        self.requests = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                outer.requests += 1
+                status, headers, body, sent = script.pop(0) if len(script) > 1 else script[0]
+                self.send_response(status)
+                for name, value in {"Content-Length": str(len(body)), **headers}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body[:sent] if sent is not None else body)
+                self.wfile.flush()
+                self.close_connection = True
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _Scripted:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+_OK = b'{"jsonrpc":"2.0","id":1,"result":"0x7a69"}'
+
+
+def test_a_body_cut_short_is_a_transport_error_and_retried() -> None:
+    # The first answer promises more bytes than it sends; the second is whole.
+    with _Scripted([(200, {}, _OK, 10), (200, {}, _OK, None)]) as server:
+        rpc = Rpc(server.url, attempts=3, sleep=lambda _: None)
+        assert rpc.chain_id() == 31337
+        assert server.requests == 2 and rpc.retries == 1
+
+
+def test_a_body_that_is_never_whole_ends_in_a_clear_error() -> None:
+    from indexer.errors import RpcUnavailable
+
+    with _Scripted([(200, {}, _OK, 10)]) as server:
+        rpc = Rpc(server.url, attempts=2, sleep=lambda _: None)
+        with pytest.raises(RpcUnavailable, match="2 attempts") as caught:
+            rpc.chain_id()
+    assert "IncompleteRead" in str(caught.value) or "ProtocolError" in str(caught.value), caught.value
+
+
+def test_an_http_error_with_a_text_body_is_a_malformed_request_quoting_it() -> None:
+    with _Scripted([(400, {"Content-Type": "text/plain"}, b"bad request: no such method", None)]) as server:
+        rpc = Rpc(server.url, attempts=3, sleep=lambda _: None)
+        with pytest.raises(MalformedRequest, match="bad request: no such method"):
+            rpc.chain_id()
+        assert server.requests == 1
+
+
+def test_a_gzipped_answer_is_read() -> None:
+    import gzip
+
+    with _Scripted([(200, {"Content-Encoding": "gzip"}, gzip.compress(_OK), None)]) as server:
+        assert Rpc(server.url).chain_id() == 31337
