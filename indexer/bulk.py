@@ -142,8 +142,9 @@ def pack_rows(dialect: str, table: sa.Table, rows: Sequence[Any]) -> PackedRows:
     return PackedRows(table, dialect, rows, values)
 
 
-def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT `rows` (mappings with every column of `table`) in the connection's transaction."""
+def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[Any]) -> None:
+    """INSERT `rows` (mappings with every column of `table`, or tuples in its column order) in the
+    connection's transaction."""
     insert_packed(conn, pack_rows(conn.dialect.name, table, rows))
 
 
