@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from indexer.schema import Uint256
@@ -204,12 +205,13 @@ def by_key(table: sa.Table) -> sa.ColumnElement[bool]:
 
 
 def update_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Overwrite existing rows (mappings with every column of `table`) by primary key.
+    """Write rows' whole state (mappings with every column of `table`) over the rows with their
+    primary keys; a row that is not there is written all the same, the same on every backend.
 
     On SQLite, multi-row INSERT OR REPLACE statements (no triggers or foreign keys here, so
-    replacing a row equals updating it). On PostgreSQL, many rows go through a COPY into a
-    temporary table, then one INSERT ... ON CONFLICT DO UPDATE; few rows, or other databases, take
-    an executemany UPDATE.
+    replacing a row equals updating it). On PostgreSQL, INSERT ... ON CONFLICT DO UPDATE: many rows
+    through a COPY into a temporary table first, a few as an executemany. Other databases take an
+    executemany UPDATE.
     """
     if not rows:
         return
@@ -229,5 +231,10 @@ def update_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
         keys = ", ".join(f'"{c}"' for c in pk)
         upsert = f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}"'
         conn.exec_driver_sql(f"{upsert} ON CONFLICT ({keys}) DO UPDATE SET {sets}")
+        return
+    if dialect == "postgresql":
+        insert = postgresql.insert(table)
+        changes = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in pk}
+        conn.execute(insert.on_conflict_do_update(index_elements=pk, set_=changes), list(rows))
         return
     conn.execute(sa.update(table).where(by_key(table)), [{**r, **{f"pk_{n}": r[n] for n in pk}} for r in rows])

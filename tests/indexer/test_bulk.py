@@ -119,3 +119,16 @@ def test_tuple_rows_in_column_order_are_stored_as_their_mappings_would_be(engine
     with engine.begin() as conn:
         insert_rows(conn, _EVENT, [tuple(row[c] for c in columns) for row in rows])
     assert _read(engine, _EVENT) == rows
+
+
+@pytest.mark.parametrize("count", [3, bulk._BULK_ROWS + 7], ids=["few", "bulk"])
+def test_an_update_writes_a_rows_whole_state_even_where_the_row_is_missing(engine: Engine, count: int) -> None:
+    # The projections always write a row's whole state: a row the store believed present, but that is
+    # not, must not be lost silently (an UPDATE would match nothing), on any backend.
+    present = [_member(n) for n in range(0, 2 * count, 2)]
+    with engine.begin() as conn:
+        insert_rows(conn, _MEMBER, present)
+    changed = [_member(n, tier=7, renewals=3) for n in range(2 * count)]
+    with engine.begin() as conn:
+        update_rows(conn, _MEMBER, changed)
+    assert _read(engine, _MEMBER) == sorted(changed, key=lambda r: (r["pool"], r["member"]))
