@@ -12,7 +12,7 @@ Unknown) live in the raw table only.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import pairwise
 from typing import Any, Protocol, cast
 
@@ -132,6 +132,8 @@ class Store:
         self._existing: dict[type[SQLModel], set[tuple[Any, ...]]] = {}
         self._dirty: dict[type[SQLModel], set[tuple[Any, ...]]] = {}
         self._appended: dict[type[SQLModel], list[Row]] = {}
+        #: Rows `prefetch` read (None: not in the database), consulted before a SELECT of one row.
+        self._read: dict[tuple[type[SQLModel], tuple[Any, ...]], Row | None] = {}
 
     @staticmethod
     def _pk(model: type[SQLModel]) -> tuple[str, ...]:
@@ -150,7 +152,9 @@ class Store:
         row = rows.get(k)
         if row is None and not self.empty:
             found: Mapping[str, Any] | None = self.cache.get(model, k) if self.cache is not None else None
-            if found is None:
+            if found is None and (model, k) in self._read:
+                found = self._read[(model, k)]
+            elif found is None:
                 params = {f"pk_{n}": v for n, v in key.items()}
                 found = cast(
                     Mapping[str, Any] | None, self.conn.execute(_select_by_key(model), params).mappings().first()
@@ -164,6 +168,35 @@ class Store:
         if row is not None:
             self._dirty.setdefault(model, set()).add(k)
         return row
+
+    def prefetch(self, events: Iterable[Ev], chunk: int = 500) -> int:
+        """Read, in one query per table, the rows `events` will look up (by `_READS`) that neither
+        this store nor the cache holds; returns how many keys were asked for. Only a shortcut: a row
+        `get` does not find here is read on its own, as before."""
+        if self.empty:
+            return 0
+        wanted: dict[type[SQLModel], set[tuple[Any, ...]]] = {}
+        for ev in events:
+            reads = _READS.get(ev.event_name)
+            if reads is None:
+                continue
+            model, k = reads(ev, ev.args)
+            if k in self._rows.get(model, ()) or (self.cache is not None and self.cache.get(model, k) is not None):
+                continue
+            wanted.setdefault(model, set()).add(k)
+        for model, keys in wanted.items():
+            table = _table(model)
+            columns = [table.c[name] for name in self._pk(model)]
+            ordered = sorted(keys)
+            for i in range(0, len(ordered), chunk):
+                part = ordered[i : i + chunk]
+                found = self.conn.execute(sa.select(table).where(sa.tuple_(*columns).in_(part))).mappings()
+                for row in found:
+                    values = dict(row)
+                    self._read[(model, self._key(model, values))] = values
+            for k in ordered:
+                self._read.setdefault((model, k), None)
+        return sum(map(len, wanted.values()))
 
     def get_or_create(self, model: type[SQLModel], **key: Any) -> Row:
         row = self.get(model, **key)
@@ -241,6 +274,7 @@ class Store:
         self._dirty.clear()
         self._appended.clear()
         self._before.clear()
+        self._read.clear()
 
 
 _SELECTS: dict[type[SQLModel], sa.Select[Any]] = {}
@@ -668,6 +702,14 @@ _HANDLERS: dict[str, Handler] = {
 
 #: Events that change a current-state table.
 HANDLED_EVENTS = frozenset(_HANDLERS)
+
+#: The row a frequent event reads first, by table and primary key (in key order), for
+#: `Store.prefetch`: a batch reads those rows in one query per table, not one SELECT each. Rows
+#: not listed are still read when a handler asks for them.
+_READS: dict[str, Callable[[Ev, Mapping[str, Any]], tuple[type[SQLModel], tuple[Any, ...]]]] = {
+    "MemberJoined": lambda ev, a: (Member, (ev.address, a["member"])),
+    "MembershipRenewed": lambda ev, a: (Member, (ev.address, a["member"])),
+}
 
 
 def apply(store: Store, event: Ev) -> None:

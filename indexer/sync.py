@@ -506,6 +506,7 @@ class Indexer:
             if events:
                 insert_packed(conn, batch.packed_events)
                 insert_packed(conn, batch.packed_blocks)
+                store.prefetch(events)
                 for event in events:
                     apply(store, event)
                 store.flush()

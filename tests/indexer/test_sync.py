@@ -77,3 +77,31 @@ def test_later_batches_read_the_rows_earlier_batches_wrote_from_memory(
     with engine.connect() as conn:
         renewals = conn.execute(sa.text("select renewals from member where member = :m"), {"m": world.keys[3].address})
         assert renewals.scalar_one() == 1
+
+
+def test_a_batch_reads_the_members_it_touches_in_one_query(world: World, anvil: AnvilNode, engine: Engine) -> None:
+    pool = world.pool
+    pool.set_tier_fee(Tier.STARTUP, 10 * USDC)
+    world.founder_with_asset(1)
+    pool.activate()
+    indexer = index_chain(engine, anvil, world.deployment)
+    joining = [3, 4, 5, 6]
+    for n in joining:  # members the indexer has never seen: not in its row cache, not in the database
+        world.fund(n, 100 * USDC)
+        world.pool_as(n).join(Tier.STARTUP, 10 * USDC)
+
+    selects: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM member" in statement:
+            selects.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        indexer.run()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert len(selects) == 1, selects
+    with engine.connect() as conn:
+        members = set(conn.execute(sa.text("select member from member")).scalars())
+    assert {world.keys[n].address for n in joining} <= members
