@@ -19,7 +19,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from itertools import chain
 from operator import itemgetter
 from typing import Any
@@ -168,7 +168,7 @@ def insert_packed(conn: Connection, packed: PackedRows) -> None:
     _copy(conn, table.name, ", ".join(f'"{name}"' for name in columns), packed.values)
 
 
-@cache
+@lru_cache(maxsize=256)  # a batch's last statement per table can hold any count of rows
 def _sqlite_statement(verb: str, table: sa.Table, rows: int) -> str:
     columns = _plan(table, "sqlite")[0]
     names = ", ".join(f'"{name}"' for name in columns)
