@@ -67,10 +67,6 @@ class Log(NamedTuple):
     topics: tuple[str, ...]
     data: str
 
-    @property
-    def key(self) -> tuple[int, int]:
-        return (self.block_number, self.log_index)
-
 
 def log_from_rpc(raw: dict[str, Any]) -> Log:
     """Parse one eth_getLogs result object."""

@@ -64,7 +64,13 @@ POOL_CREATED_TOPIC = event_topic("PoolCreated(address,uint256,address,string,uin
 _ADDRESSES_PER_FILTER = 500
 
 _EVENT = Event.__table__  # type: ignore[attr-defined]
-_log_key = itemgetter(0, 4)  # a Log's (block number, log index)
+_BLOCK = Block.__table__  # type: ignore[attr-defined]
+_RECENT = RecentBlock.__table__  # type: ignore[attr-defined]
+_CHECKPOINT = Checkpoint.__table__  # type: ignore[attr-defined]
+_UNDO = ProjectionUndo.__table__  # type: ignore[attr-defined]
+
+#: A Log's (block number, log index): chain order.
+_log_key = itemgetter(Log._fields.index("block_number"), Log._fields.index("log_index"))
 
 
 class EventRow(NamedTuple):
@@ -85,10 +91,6 @@ class EventRow(NamedTuple):
 
 
 assert EventRow._fields == tuple(c.name for c in _EVENT.columns), "EventRow must follow the event table"
-_BLOCK = Block.__table__  # type: ignore[attr-defined]
-_RECENT = RecentBlock.__table__  # type: ignore[attr-defined]
-_CHECKPOINT = Checkpoint.__table__  # type: ignore[attr-defined]
-_UNDO = ProjectionUndo.__table__  # type: ignore[attr-defined]
 
 
 @contextmanager
