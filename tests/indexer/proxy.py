@@ -5,14 +5,35 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 import requests
 
-__all__ = ["RangeRecorder"]
+__all__ = ["LocalServer", "RangeRecorder"]
 
 
-class RangeRecorder:
+class LocalServer:
+    """An HTTP server on a free port of 127.0.0.1, serving `handler` in threads while entered."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class RangeRecorder(LocalServer):
     """Forwards every request (single or batch) to `upstream`; `ranges` holds each eth_getLogs call's
     (fromBlock, toBlock), in the order they arrived."""
 
@@ -37,13 +58,7 @@ class RangeRecorder:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(Handler)
 
     @property
     def widths(self) -> list[int]:
@@ -64,11 +79,3 @@ class RangeRecorder:
             session = self._local.session = requests.Session()
         answer = session.post(self.upstream, data=body, headers={"Content-Type": "application/json"}, timeout=30)
         return answer.content
-
-    def __enter__(self) -> RangeRecorder:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from http.server import BaseHTTPRequestHandler
+
 import pytest
 
 from indexer.errors import MalformedRequest, RangeTooLarge, RpcError
 from indexer.fetch import LogFetcher, LogFilter, Rpc, classify_error, suggested_range
 from registry.node import AnvilNode
 from tests.conftest import World
-from tests.indexer.proxy import RangeRecorder
+from tests.indexer.proxy import LocalServer, RangeRecorder
 
 
 @pytest.mark.parametrize(
@@ -91,14 +93,11 @@ def test_a_range_dense_with_logs_narrows_so_batches_stay_near_batch_logs(world: 
     ]
 
 
-class _Scripted:
+class _Scripted(LocalServer):
     """A local HTTP server that answers each POST with the next scripted (status, headers, body,
     bytes actually sent) and then closes the connection."""
 
     def __init__(self, answers: list[tuple[int, dict[str, str], bytes, int | None]]) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
         script = list(answers)
         self.requests = 0
         outer = self
@@ -119,17 +118,7 @@ class _Scripted:
             def log_message(self, *_: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> _Scripted:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 _OK = b'{"jsonrpc":"2.0","id":1,"result":"0x7a69"}'

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -48,6 +50,22 @@ def test_a_later_start_block_skips_earlier_events_and_is_kept(world: World, anvi
         Indexer(engine, Rpc(anvil.url), world.deployment, from_block=start + 1).prepare()
 
 
+@contextmanager
+def selects_from(engine: Engine, *clauses: str) -> Iterator[list[str]]:
+    """The SELECT statements sent to `engine` meanwhile that hold one of `clauses` ("FROM member")."""
+    selects: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and any(c in statement for c in clauses):
+            selects.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield selects
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+
+
 def test_later_batches_read_the_rows_earlier_batches_wrote_from_memory(
     world: World, anvil: AnvilNode, engine: Engine
 ) -> None:
@@ -61,18 +79,8 @@ def test_later_batches_read_the_rows_earlier_batches_wrote_from_memory(
     indexer = index_chain(engine, anvil, world.deployment)
     world.pool_as(3).renew(10 * USDC)  # touches the member's and the pool's rows again
 
-    selects: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        reads = statement.lstrip().upper().startswith("SELECT")
-        if reads and ("FROM member" in statement or "FROM pool " in statement):
-            selects.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with selects_from(engine, "FROM member", "FROM pool ") as selects:
         indexer.run()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
     assert selects == []
     with engine.connect() as conn:
         renewals = conn.execute(sa.text("select renewals from member where member = :m"), {"m": world.keys[3].address})
@@ -90,17 +98,8 @@ def test_a_batch_reads_the_members_it_touches_in_one_query(world: World, anvil: 
         world.fund(n, 100 * USDC)
         world.pool_as(n).join(Tier.STARTUP, 10 * USDC)
 
-    selects: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM member" in statement:
-            selects.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with selects_from(engine, "FROM member") as selects:
         indexer.run()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
     assert len(selects) == 1, selects
     with engine.connect() as conn:
         members = set(conn.execute(sa.text("select member from member")).scalars())
