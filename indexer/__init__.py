@@ -7,26 +7,7 @@ per-block integrity digests and the checkpoint in one transaction per batch, int
 One writer per database (`indexer.lock`). `patentpool index` runs it.
 """
 
-from indexer.errors import (
-    DatabaseMismatch,
-    IndexerError,
-    IndexerLocked,
-    LockLost,
-    MalformedRequest,
-    RangeTooLarge,
-    ReorgDuringBatch,
-    RpcError,
-    RpcUnavailable,
-)
+from indexer import errors as _errors
+from indexer.errors import *  # noqa: F403  (the package re-exports every indexer error)
 
-__all__ = [
-    "DatabaseMismatch",
-    "IndexerError",
-    "IndexerLocked",
-    "LockLost",
-    "MalformedRequest",
-    "RangeTooLarge",
-    "ReorgDuringBatch",
-    "RpcError",
-    "RpcUnavailable",
-]
+__all__ = list(_errors.__all__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -16,8 +17,18 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from indexer.bulk import json_text
+from indexer.errors import DatabaseUnavailable, IndexerError
 
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "head_revision", "make_engine", "upgrade"]
+__all__ = [
+    "MIGRATIONS_DIR",
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "make_engine",
+    "reason",
+    "redacted",
+    "upgrade",
+]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -41,6 +52,14 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 
         url = get_settings().database_url
     url = _normalise(url)
+    try:
+        sa.engine.make_url(url).get_dialect()
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        raise DatabaseUnavailable(
+            redacted(url),
+            f"not a database URL the indexer can use ({reason(exc)}); "
+            "e.g. sqlite:///patentpool.db or postgresql://user@host:5432/name",
+        ) from None
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30}, json_serializer=json_text, **kwargs)
 
@@ -54,6 +73,19 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, json_serializer=json_text, **kwargs)
+
+
+def redacted(url: str | sa.engine.URL) -> str:
+    """A database URL fit for messages and logs: its password hidden."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:  # not even a URL: hide whatever sits between "user:" and "@"
+        return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", str(url))
+
+
+def reason(exc: BaseException) -> str:
+    """The driver's own words for a database error, on one line."""
+    return " ".join(str(getattr(exc, "orig", None) or exc).split())
 
 
 def _retry_busy(statement: Callable[[], object], seconds: float = 30.0) -> None:
@@ -102,15 +134,18 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     each DDL statement by itself).
     """
     config = alembic_config(engine)
-    with engine.begin() as conn:
-        _lock_migrations(conn)
-        current = MigrationContext.configure(conn).get_current_revision()
-        if current is not None and current == ScriptDirectory.from_config(config).as_revision_number(revision):
-            return  # another process migrated while this one waited for the lock
-        if current is None:
-            _clear_half_made_schema(conn)
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    try:
+        with engine.begin() as conn:
+            _lock_migrations(conn)
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current is not None and current == ScriptDirectory.from_config(config).as_revision_number(revision):
+                return  # another process migrated while this one waited for the lock
+            if current is None:
+                _clear_half_made_schema(conn)
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:  # unreachable, unopenable, gone
+        raise DatabaseUnavailable(redacted(engine.url), reason(exc)) from exc
 
 
 def _lock_migrations(conn: Connection) -> None:
@@ -130,7 +165,6 @@ def _clear_half_made_schema(conn: Connection) -> None:
     from sqlmodel import SQLModel
 
     import indexer.schema  # noqa: F401 - registers the tables on SQLModel.metadata
-    from indexer.errors import IndexerError
 
     present = set(sa.inspect(conn).get_table_names())
     ours = [t for t in SQLModel.metadata.sorted_tables if t.name in present]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = [
     "DatabaseMismatch",
+    "DatabaseUnavailable",
+    "DeploymentNotOnChain",
     "IndexerError",
     "IndexerLocked",
     "InvalidSettings",
@@ -13,6 +15,7 @@ __all__ = [
     "ReorgDuringBatch",
     "RpcError",
     "RpcUnavailable",
+    "StartBeyondHead",
 ]
 
 
@@ -97,3 +100,38 @@ class DatabaseMismatch(IndexerError):
         self.stored = stored
         self.asked = asked
         super().__init__(f"this database mirrors {what} {stored}, not {asked}; use another DATABASE_URL")
+
+
+class DatabaseUnavailable(IndexerError):
+    """The database cannot be reached or opened (server down, file not writable, bad URL)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url  # without its password
+        self.reason = reason
+        super().__init__(f"cannot use the database {url}: {reason}")
+
+
+class DeploymentNotOnChain(IndexerError):
+    """The manifest's PoolFactory has no code on the node's chain (another chain, or a reset one)."""
+
+    def __init__(self, factory: str, chain_id: int) -> None:
+        self.factory = factory
+        self.chain_id = chain_id
+        super().__init__(
+            f"the deployment's PoolFactory {factory} has no code on chain {chain_id}: this node holds another "
+            "chain or a reset one (a fresh anvil); deploy again, or point --rpc at the chain the manifest was "
+            "made for"
+        )
+
+
+class StartBeyondHead(IndexerError):
+    """The first block to index is past the chain's head (the database would start at a future block)."""
+
+    def __init__(self, start: int, head: int, source: str) -> None:
+        self.start = start
+        self.head = head
+        self.source = source
+        super().__init__(
+            f"the first block to index, {start} ({source}), is beyond the chain's head (block {head}); "
+            "start at a block the chain has"
+        )

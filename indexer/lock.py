@@ -8,6 +8,7 @@ A daemon thread refreshes the heartbeat while a long batch is read.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -108,5 +109,7 @@ class Lock:
         if self._thread is not None:
             self._thread.join(timeout=self.heartbeat_every + 5)
             self._thread = None
-        with self.engine.begin() as conn:
+        # The database may be what failed: then the row stays, and goes stale like a killed
+        # indexer's (the next indexer takes it over once its heartbeat is old).
+        with contextlib.suppress(OperationalError, sa.exc.InterfaceError), self.engine.begin() as conn:
             conn.execute(sa.delete(_T).where(_T.c.id == 1, _T.c.owner == self.owner))

@@ -43,7 +43,7 @@ from sqlalchemy.engine import Connection, Engine
 from indexer.bulk import PackedRows, insert_packed, insert_rows, pack_rows
 from indexer.decode import Log, checksum, decode_log, event_topic, log_from_rpc
 from indexer.digest import GENESIS_DIGEST, next_digest
-from indexer.errors import DatabaseMismatch, ReorgDuringBatch
+from indexer.errors import DatabaseMismatch, DeploymentNotOnChain, InvalidSettings, ReorgDuringBatch, StartBeyondHead
 from indexer.fetch import LogFetcher, LogFilter, Rpc
 from indexer.lock import Lock
 from indexer.projections import RowCache, Store, apply, rebuild, undo_to
@@ -246,11 +246,19 @@ class Indexer:
         self._chain_id = self.rpc.chain_id()
         if self._chain_id != self.deployment.chain_id:
             raise DatabaseMismatch("the deployment's chain", self.deployment.chain_id, self._chain_id)
+        if self.from_block is not None and self.from_block < 0:
+            raise InvalidSettings(f"--from-block must be 0 or more, not {self.from_block}")
+        code = self.rpc.call("eth_getCode", [self.factory, "latest"])
+        if not isinstance(code, str) or code.lower() in ("", "0x", "0x0"):
+            raise DeploymentNotOnChain(self.factory, self._chain_id)
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(_CHECKPOINT).where(_CHECKPOINT.c.id == 1)).mappings().first()
             if row is None:
                 parent = self.start_block - 1
                 parent_hash = self._hash_at(parent) if parent >= 0 else ""
+                if parent_hash is None:  # the block before the start is not on the chain yet
+                    source = "--from-block" if self.from_block is not None else "the deployment's first block"
+                    raise StartBeyondHead(self.start_block, self.rpc.block_number(), source)
                 conn.execute(
                     sa.insert(_CHECKPOINT).values(
                         id=1,
@@ -258,7 +266,7 @@ class Indexer:
                         factory=self.factory,
                         start_block=self.start_block,
                         block_number=parent,
-                        block_hash=parent_hash or "",
+                        block_hash=parent_hash,
                         digest=GENESIS_DIGEST,
                         event_count=0,
                         updated_at=time.time(),

@@ -131,7 +131,9 @@ def run_index(
     `log_range` and `max_log_range` (blocks per eth_getLogs call: the first, and the most adaptive
     growth reaches) default to PATENTPOOL_LOG_RANGE and PATENTPOOL_MAX_LOG_RANGE.
     """
-    from indexer.db import make_engine, upgrade
+    import sqlalchemy as sa
+
+    from indexer.db import make_engine, reason, redacted, upgrade
     from indexer.errors import IndexerError
     from indexer.fetch import LogFetcher, Rpc
     from indexer.lock import Lock
@@ -180,6 +182,11 @@ def run_index(
         )
     except IndexerError as exc:
         fail(str(exc))
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:  # the server went away, the disk filled
+        fail(
+            f"the database {redacted(engine.url)} failed while indexing: {reason(exc)}; every batch committed "
+            "before that is kept: run the command again to go on"
+        )
     finally:
         lock.release()
     return {"rpc": url, "deployment": str(path), **summary}
@@ -217,6 +224,7 @@ def _run(
 ) -> dict[str, Any]:
     from sqlmodel import SQLModel
 
+    from indexer.db import redacted
     from indexer.sync import Indexer, StepResult, table_counts
 
     indexer = Indexer(engine, rpc, manifest, finality_depth=depth, from_block=from_block, lock=lock, fetcher=fetcher)
@@ -295,7 +303,7 @@ def _run(
         counts = table_counts(conn, SQLModel.metadata.sorted_tables)
     return {
         "chainId": manifest.chain_id,
-        "database": engine.url.render_as_string(hide_password=True),
+        "database": redacted(engine.url),
         "startBlock": indexer.start_block,
         "poolsBeforeStart": unmirrored,
         "finalityDepth": depth,

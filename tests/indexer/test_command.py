@@ -8,10 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
 from web3 import Web3
 
 from indexer.db import make_engine, upgrade
@@ -22,7 +25,7 @@ from patentpool.commands.index import ProgressStart, progress_start
 from registry.deploy import write_deployment
 from registry.node import AnvilNode
 from tests.conftest import World
-from tests.indexer.conftest import index_chain
+from tests.indexer.conftest import POSTGRES_URL, index_chain, new_database
 from tests.indexer.proxy import RangeRecorder
 from tests.indexer.scenario import run_scenario
 
@@ -155,6 +158,70 @@ def test_bad_log_ranges_are_refused_in_one_line(world: World, anvil: AnvilNode, 
     assert not (tmp_path / "never.db").exists()
 
 
+def test_unusable_databases_are_refused_in_one_line_without_their_password(
+    world: World, anvil: AnvilNode, tmp_path: Path
+) -> None:
+    manifest = write_deployment(world.deployment, tmp_path)
+    args = ("index", "--rpc", anvil.url, "--deployment", str(manifest))
+    for db, message in (
+        ("foo://bar", "cannot use the database foo://bar: not a database URL the indexer can use"),
+        ("not a url", "cannot use the database not a url: not a database URL the indexer can use"),
+        (
+            f"sqlite:///{tmp_path / 'no-such-folder' / 'index.db'}",
+            f"cannot use the database sqlite:///{tmp_path / 'no-such-folder' / 'index.db'}: unable to open",
+        ),
+        (
+            "postgresql://patentpool:hunter2@127.0.0.1:1/test",
+            "cannot use the database postgresql+psycopg://patentpool:***@127.0.0.1:1/test: connection failed",
+        ),
+    ):
+        done = patentpool(*args, db=db)
+        assert done.returncode == 2, done.stderr
+        assert message in " ".join(done.stderr.split()), done.stderr
+        assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
+
+
+def test_a_start_block_the_chain_does_not_have_is_refused_before_anything_is_written(
+    world: World, anvil: AnvilNode, tmp_path: Path
+) -> None:
+    manifest = write_deployment(world.deployment, tmp_path)
+    db = f"sqlite:///{tmp_path / 'start.db'}"
+    head = world.w3.eth.block_number
+    for start, message in (
+        ("-1", "--from-block must be 0 or more, not -1"),
+        (
+            str(head + 5),
+            f"the first block to index, {head + 5} (--from-block), is beyond the chain's head (block {head})",
+        ),
+    ):
+        done = patentpool("index", "--rpc", anvil.url, "--deployment", str(manifest), "--from-block", start, db=db)
+        assert done.returncode == 2, done.stderr
+        assert message in " ".join(done.stderr.split()), done.stderr
+        assert "Traceback" not in done.stderr
+    engine = make_engine(db)
+    with engine.connect() as conn:  # no checkpoint: the next run may start anywhere
+        assert conn.execute(sa.text("SELECT count(*) FROM checkpoint")).scalar() == 0
+    engine.dispose()
+    done = patentpool("index", "--rpc", anvil.url, "--deployment", str(manifest), "--from-block", str(head), db=db)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_manifest_whose_factory_is_not_on_the_chain_is_refused(
+    world: World, anvil: AnvilNode, tmp_path: Path
+) -> None:
+    """As after restarting anvil with an old manifest: same chain id, no contracts."""
+    manifest = write_deployment(world.deployment, tmp_path)
+    data = json.loads(manifest.read_text())
+    data["contracts"]["PoolFactory"]["address"] = "0x000000000000000000000000000000000000dEaD"
+    manifest.write_text(json.dumps(data))
+    done = patentpool("index", "--rpc", anvil.url, "--deployment", str(manifest), db=f"sqlite:///{tmp_path / 'x.db'}")
+    assert done.returncode == 2, done.stderr
+    assert (
+        "the deployment's PoolFactory 0x000000000000000000000000000000000000dEaD has no code on chain 31337"
+        in " ".join(done.stderr.split())
+    ), done.stderr
+
+
 def test_a_second_indexer_on_the_same_database_is_refused(world: World, anvil: AnvilNode, tmp_path: Path) -> None:
     manifest = write_deployment(world.deployment, tmp_path)
     db = f"sqlite:///{tmp_path / 'locked.db'}"
@@ -187,6 +254,23 @@ def test_a_database_of_another_deployment_is_refused(world: World, anvil: AnvilN
     assert "this database mirrors the deployment of PoolFactory" in done.stderr
 
 
+def wait_until_indexed(engine: Engine, block: int, process: subprocess.Popen[str], seconds: float = 30) -> None:
+    """Wait until the indexer `process` has committed `block` into `engine`'s database."""
+
+    def indexed_to() -> int:
+        try:
+            with engine.connect() as conn:
+                return int(conn.execute(sa.text("select block_number from checkpoint")).scalar() or -1)
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # not made yet
+            return -1
+
+    deadline = time.monotonic() + seconds
+    while indexed_to() < block:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"not indexed to {block}"
+        time.sleep(0.1)
+
+
 def test_follow_indexes_new_blocks_and_stops_cleanly_on_ctrl_c(world: World, anvil: AnvilNode, tmp_path: Path) -> None:
     manifest = write_deployment(world.deployment, tmp_path)
     db = f"sqlite:///{tmp_path / 'follow.db'}"
@@ -201,24 +285,9 @@ def test_follow_indexes_new_blocks_and_stops_cleanly_on_ctrl_c(world: World, anv
     )
     engine = make_engine(db)
     try:
-
-        def indexed_to() -> int:
-            try:
-                with engine.connect() as conn:
-                    return int(conn.execute(sa.text("select block_number from checkpoint")).scalar() or -1)
-            except sa.exc.OperationalError:
-                return -1
-
-        def wait_for(block: int) -> None:
-            deadline = time.monotonic() + 30
-            while indexed_to() < block:
-                assert process.poll() is None, process.communicate()
-                assert time.monotonic() < deadline, f"not indexed to {block}"
-                time.sleep(0.1)
-
-        wait_for(world.w3.eth.block_number)
+        wait_until_indexed(engine, world.w3.eth.block_number, process)
         world.pool.set_territory("followed")
-        wait_for(world.w3.eth.block_number)
+        wait_until_indexed(engine, world.w3.eth.block_number, process)
         with engine.connect() as conn:
             assert conn.execute(sa.text("select territory from pool")).scalar() == "followed"
         process.send_signal(signal.SIGINT)
@@ -252,3 +321,40 @@ def test_a_later_start_block_names_the_pools_it_does_not_mirror(world: World, an
 
     full = json.loads(patentpool(*args[:5], "--json", db=f"sqlite:///{tmp_path / 'full.db'}").stdout)
     assert full["poolsBeforeStart"] == [] and full["tables"]["pool"] >= 1
+
+
+@pytest.fixture
+def postgres_db(tmp_path: Path, postgres_unavailable: str | None) -> Iterator[str]:
+    """A fresh PostgreSQL database's URL (skipped, or failed under CI, without a server)."""
+    yield from new_database("postgresql", tmp_path, postgres_unavailable)
+
+
+def test_a_database_that_goes_away_while_following_ends_in_one_line(
+    world: World, anvil: AnvilNode, tmp_path: Path, postgres_db: str
+) -> None:
+    manifest = write_deployment(world.deployment, tmp_path)
+    args = ["index", "--rpc", anvil.url, "--deployment", str(manifest), "--follow", "--poll-interval", "0.1"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "patentpool", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "DATABASE_URL": postgres_db},
+    )
+    try:
+        engine = make_engine(postgres_db)
+        wait_until_indexed(engine, world.w3.eth.block_number, process)
+        engine.dispose()
+        admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:  # the server ends the indexer's sessions, then the database goes
+            conn.execute(sa.text(f'DROP DATABASE "{make_url(postgres_db).database}" WITH (FORCE)'))
+        admin.dispose()
+        world.pool.set_territory("nowhere to write")
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 2, err
+    line = " ".join(err.split())
+    assert "failed while indexing" in line and "every batch committed before that is kept" in line, err
+    assert "Traceback" not in err
