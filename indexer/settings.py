@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 from pydantic import AliasChoices, Field, ValidationError, model_validator
@@ -29,11 +30,11 @@ class IndexerSettings(BaseSettings):
         default=DEFAULT_DATABASE_URL, validation_alias=AliasChoices("DATABASE_URL", "PATENTPOOL_DATABASE_URL")
     )
     #: Blocks behind the head the indexer stays; None: 0 on local chains, 64 elsewhere.
-    finality_depth: int | None = None
+    finality_depth: int | None = Field(default=None, ge=0)
     #: Seconds between polls of the head when following.
-    poll_interval: float = 1.0
-    #: A lock whose heartbeat is older than this may be taken over.
-    lock_stale_after: float = 60.0
+    poll_interval: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    #: A lock whose heartbeat is older than this may be taken over (the heartbeat is every 5 s).
+    lock_stale_after: float = Field(default=60.0, gt=0, allow_inf_nan=False)
     #: Blocks of the first eth_getLogs range; None: DEFAULT_LOG_RANGE, or max_log_range if lower.
     log_range: int | None = Field(default=None, gt=0)
     #: The most blocks one eth_getLogs range grows to (a provider's block-range cap, say).
@@ -65,6 +66,25 @@ class IndexerSettings(BaseSettings):
                 f"({maximum} blocks, {_MAXIMUM})"
             )
         return initial, maximum
+
+    def poll_seconds(self, option: float | None = None) -> float:
+        """Seconds between head polls when following: the option where given, else this setting."""
+        value = self.poll_interval if option is None else option
+        if not (math.isfinite(value) and value > 0):
+            raise InvalidSettings(
+                "the poll interval (--poll-interval or PATENTPOOL_POLL_INTERVAL) must be a number of seconds "
+                f"above 0, not {value}"
+            )
+        return value
+
+    def depth(self, option: int | None = None) -> int | None:
+        """Blocks to stay behind the head: the option where given, else this setting (None: not set)."""
+        value = self.finality_depth if option is None else option
+        if value is not None and value < 0:
+            raise InvalidSettings(
+                f"the finality depth (--finality-depth or PATENTPOOL_FINALITY_DEPTH) must be 0 or more, not {value}"
+            )
+        return value
 
 
 def _describe(exc: ValidationError) -> str:

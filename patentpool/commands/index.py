@@ -146,17 +146,16 @@ def run_index(
     try:
         settings = get_settings()
         initial_range, max_range = settings.log_ranges(log_range, max_log_range)
+        interval = settings.poll_seconds(poll_interval)
+        depth = settings.depth(finality_depth)
     except IndexerError as exc:
         fail(str(exc))
     url = settings_rpc(rpc)
     chain_id = int(connect(url).eth.chain_id)
     path = deployment or manifest_path(chain_id, settings_deployments_dir(deployments_dir))
     manifest = load_deployment(path, chain_id=chain_id)
-    depth = finality_depth if finality_depth is not None else settings.finality_depth
     if depth is None:
         depth = 0 if chain_id in LOCAL_CHAIN_IDS else 64
-    if depth < 0:
-        fail(f"--finality-depth must be 0 or more, not {depth}")
     try:
         engine = make_engine(settings.database_url)
         upgrade(engine)
@@ -177,7 +176,7 @@ def run_index(
             from_block,
             follow,
             rebuild,
-            poll_interval if poll_interval is not None else settings.poll_interval,
+            interval,
             quiet,
         )
     except IndexerError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +13,13 @@ from indexer.settings import get_settings
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("PATENTPOOL_LOG_RANGE", "PATENTPOOL_MAX_LOG_RANGE", "PATENTPOOL_POLL_INTERVAL"):
+    for name in (
+        "PATENTPOOL_LOG_RANGE",
+        "PATENTPOOL_MAX_LOG_RANGE",
+        "PATENTPOOL_POLL_INTERVAL",
+        "PATENTPOOL_FINALITY_DEPTH",
+        "PATENTPOOL_LOCK_STALE_AFTER",
+    ):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     yield
@@ -64,6 +71,14 @@ def test_log_ranges_come_from_options_then_environment_then_defaults(
             {"PATENTPOOL_MAX_LOG_RANGE": "lots", "PATENTPOOL_POLL_INTERVAL": "often"},
             "PATENTPOOL_MAX_LOG_RANGE=lots: input should be a valid integer",
         ),
+        ({"PATENTPOOL_POLL_INTERVAL": "0"}, "PATENTPOOL_POLL_INTERVAL=0: input should be greater than 0"),
+        ({"PATENTPOOL_POLL_INTERVAL": "nan"}, "PATENTPOOL_POLL_INTERVAL=nan: input should be a finite number"),
+        ({"PATENTPOOL_LOCK_STALE_AFTER": "-1"}, "PATENTPOOL_LOCK_STALE_AFTER=-1: input should be greater than 0"),
+        ({"PATENTPOOL_LOCK_STALE_AFTER": "inf"}, "PATENTPOOL_LOCK_STALE_AFTER=inf: input should be a finite number"),
+        (
+            {"PATENTPOOL_FINALITY_DEPTH": "-3"},
+            "PATENTPOOL_FINALITY_DEPTH=-3: input should be greater than or equal to 0",
+        ),
     ],
 )
 def test_bad_values_in_the_environment_are_one_clear_line(
@@ -96,3 +111,23 @@ def test_bad_options_name_the_option_and_the_variable(options: tuple[int | None,
     with pytest.raises(InvalidSettings) as info:
         get_settings().log_ranges(*options)
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize("seconds", [0.0, -1.0, math.nan, math.inf])
+def test_a_poll_interval_option_must_be_seconds_above_zero(seconds: float) -> None:
+    with pytest.raises(InvalidSettings) as info:
+        get_settings().poll_seconds(seconds)
+    assert str(info.value) == (
+        "the poll interval (--poll-interval or PATENTPOOL_POLL_INTERVAL) must be a number of seconds above 0, "
+        f"not {seconds}"
+    )
+
+
+def test_the_poll_interval_and_depth_options_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATENTPOOL_POLL_INTERVAL", "2.5")
+    monkeypatch.setenv("PATENTPOOL_FINALITY_DEPTH", "12")
+    settings = get_settings()
+    assert (settings.poll_seconds(), settings.poll_seconds(0.25)) == (2.5, 0.25)
+    assert (settings.depth(), settings.depth(0)) == (12, 0)
+    with pytest.raises(InvalidSettings, match=r"--finality-depth or PATENTPOOL_FINALITY_DEPTH\) must be 0 or more"):
+        settings.depth(-1)
