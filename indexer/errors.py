@@ -23,7 +23,7 @@ class IndexerError(Exception):
     """Root of every error the indexer raises on purpose."""
 
 
-class InvalidSettings(IndexerError):
+class InvalidSettings(IndexerError, ValueError):
     """A PATENTPOOL_* variable or command option holds a value the indexer cannot use."""
 
 

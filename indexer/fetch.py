@@ -26,7 +26,7 @@ import orjson
 import requests
 import urllib3
 
-from indexer.errors import MalformedRequest, RangeTooLarge, RpcError, RpcUnavailable
+from indexer.errors import InvalidSettings, MalformedRequest, RangeTooLarge, RpcError, RpcUnavailable
 
 __all__ = [
     "DEFAULT_BATCH_LOGS",
@@ -272,12 +272,19 @@ DEFAULT_BATCH_LOGS = 10_000
 DEFAULT_MAX_LOG_RANGE = 50_000
 
 
-def check_log_ranges(initial: int, maximum: int) -> None:
-    """Raise ValueError unless 1 <= initial <= maximum."""
-    if initial < 1 or maximum < 1:
-        raise ValueError(f"eth_getLogs ranges must be 1 block or more, not {min(initial, maximum)}")
+def check_log_ranges(
+    initial: int, maximum: int, initial_name: str = "initial_range", maximum_name: str = "max_range"
+) -> None:
+    """Raise InvalidSettings (a ValueError) unless 1 <= initial <= maximum; the message names each
+    value as `initial_name` and `maximum_name` say (an option, a variable)."""
+    for value, name in ((maximum, maximum_name), (initial, initial_name)):
+        if value < 1:
+            raise InvalidSettings(f"an eth_getLogs range ({name}) must be 1 block or more, not {value}")
     if initial > maximum:
-        raise ValueError(f"the initial eth_getLogs range ({initial} blocks) exceeds the maximum ({maximum} blocks)")
+        raise InvalidSettings(
+            f"the initial eth_getLogs range ({initial} blocks, {initial_name}) must not exceed the maximum "
+            f"({maximum} blocks, {maximum_name})"
+        )
 
 
 @dataclass

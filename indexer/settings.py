@@ -9,7 +9,7 @@ from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from indexer.errors import InvalidSettings
-from indexer.fetch import DEFAULT_LOG_RANGE, DEFAULT_MAX_LOG_RANGE
+from indexer.fetch import DEFAULT_LOG_RANGE, DEFAULT_MAX_LOG_RANGE, check_log_ranges
 
 __all__ = ["DEFAULT_DATABASE_URL", "IndexerSettings", "get_settings"]
 
@@ -42,11 +42,8 @@ class IndexerSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _log_range_within_max(self) -> IndexerSettings:
-        if self.log_range is not None and self.log_range > self.max_log_range:
-            raise ValueError(
-                f"PATENTPOOL_LOG_RANGE ({self.log_range}) must not exceed PATENTPOOL_MAX_LOG_RANGE "
-                f"({self.max_log_range})"
-            )
+        if self.log_range is not None:
+            check_log_ranges(self.log_range, self.max_log_range, "PATENTPOOL_LOG_RANGE", "PATENTPOOL_MAX_LOG_RANGE")
         return self
 
     def log_ranges(self, log_range: int | None = None, max_log_range: int | None = None) -> tuple[int, int]:
@@ -57,14 +54,7 @@ class IndexerSettings(BaseSettings):
         initial = self.log_range if log_range is None else log_range
         if initial is None:
             initial = min(DEFAULT_LOG_RANGE, maximum)
-        for value, names in ((maximum, _MAXIMUM), (initial, _INITIAL)):
-            if value < 1:
-                raise InvalidSettings(f"an eth_getLogs range ({names}) must be 1 block or more, not {value}")
-        if initial > maximum:
-            raise InvalidSettings(
-                f"the initial eth_getLogs range ({initial} blocks, {_INITIAL}) must not exceed the maximum "
-                f"({maximum} blocks, {_MAXIMUM})"
-            )
+        check_log_ranges(initial, maximum, _INITIAL, _MAXIMUM)
         return initial, maximum
 
     def poll_seconds(self, option: float | None = None) -> float:

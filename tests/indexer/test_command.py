@@ -141,7 +141,8 @@ def test_bad_log_ranges_are_refused_in_one_line(world: World, anvil: AnvilNode, 
         (
             [],
             {"PATENTPOOL_LOG_RANGE": "5000", "PATENTPOOL_MAX_LOG_RANGE": "2000"},
-            "PATENTPOOL_LOG_RANGE (5000) must not exceed PATENTPOOL_MAX_LOG_RANGE (2000)",
+            "the initial eth_getLogs range (5000 blocks, PATENTPOOL_LOG_RANGE) must not exceed the maximum "
+            "(2000 blocks, PATENTPOOL_MAX_LOG_RANGE)",
         ),
         ([], {"PATENTPOOL_MAX_LOG_RANGE": "lots"}, "PATENTPOOL_MAX_LOG_RANGE=lots: input should be a valid integer"),
         (

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from indexer.errors import MalformedRequest, RangeTooLarge, RpcError
+from indexer.errors import InvalidSettings, MalformedRequest, RangeTooLarge, RpcError
 from indexer.fetch import LogFetcher, LogFilter, Rpc, classify_error, suggested_range
 from registry.node import AnvilNode
 from tests.conftest import World
@@ -67,7 +67,7 @@ def test_ranges_start_at_the_initial_range_and_grow_no_wider_than_the_maximum(wo
 
 @pytest.mark.parametrize(("initial", "maximum"), [(0, 10), (10, 0), (-1, 10), (11, 10)])
 def test_a_fetcher_refuses_ranges_that_are_not_positive_or_exceed_the_maximum(initial: int, maximum: int) -> None:
-    with pytest.raises(ValueError, match="eth_getLogs range"):
+    with pytest.raises(InvalidSettings, match="eth_getLogs range"):
         LogFetcher(Rpc("http://127.0.0.1:9"), initial_range=initial, max_range=maximum)
 
 

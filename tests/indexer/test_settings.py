@@ -57,7 +57,8 @@ def test_log_ranges_come_from_options_then_environment_then_defaults(
     [
         (
             {"PATENTPOOL_LOG_RANGE": "5000", "PATENTPOOL_MAX_LOG_RANGE": "2000"},
-            "invalid indexer settings: PATENTPOOL_LOG_RANGE (5000) must not exceed PATENTPOOL_MAX_LOG_RANGE (2000)",
+            "invalid indexer settings: the initial eth_getLogs range (5000 blocks, PATENTPOOL_LOG_RANGE) must not "
+            "exceed the maximum (2000 blocks, PATENTPOOL_MAX_LOG_RANGE)",
         ),
         (
             {"PATENTPOOL_LOG_RANGE": "0"},
