@@ -38,7 +38,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +55,7 @@ from registry.deploy import Deployment, write_deployment
 from registry.node import AnvilNode
 from tests.conftest import USDC, World, extra_accounts
 from tests.indexer.conftest import dump, make_world, new_database
+from tests.indexer.proxy import JsonHandler, Proxy
 from tests.indexer.scenario import run_scenario
 
 #: Blocks per eth_getLogs call (--log-range and --max-log-range), hence per batch.
@@ -188,12 +188,11 @@ def _is_headers(request: Any) -> bool:
     )
 
 
-class Provider:
+class Provider(Proxy):
     """A JSON-RPC proxy to anvil that notes the widest eth_getLogs range asked for and counts the
     answered header batches, one per indexed batch."""
 
     def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
         self.widest = 0
         self.headers = 0
         self.requests = 0
@@ -203,41 +202,22 @@ class Provider:
         self.holding = threading.Event()
         self._release = threading.Event()
         self._changed = threading.Condition()
-        self._local = threading.local()
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_: Any) -> None:
-                pass
-
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
                 proxy.arrived()
-                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                request = json.loads(self.body())
                 payload = json.dumps(proxy.answer(request)).encode()
                 try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
+                    self.answer(payload)
                     self.wfile.flush()
                 except OSError:
                     return  # the indexer was killed while it waited
                 if _is_headers(request):
                     proxy.answered_headers()
 
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, *_: Any) -> None:
-                pass  # a killed client's half-sent request
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(upstream, Handler, quiet_errors=True)
 
     def arrived(self) -> None:
         with self._changed:
@@ -286,18 +266,7 @@ class Provider:
                 self._release.wait(60)
             query = request["params"][0]
             self.widest = max(self.widest, int(query["toBlock"], 16) - int(query["fromBlock"], 16) + 1)
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-        return session.post(self.upstream, json=request, timeout=30).json()
-
-    def __enter__(self) -> Provider:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return self.call(request)
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-import requests
 from sqlalchemy.engine import Engine
 
 from indexer.errors import MalformedRequest, RpcUnavailable
@@ -21,9 +18,10 @@ from indexer.sync import Indexer
 from registry.node import AnvilNode
 from tests.conftest import USDC, World
 from tests.indexer.conftest import dump, index_chain
+from tests.indexer.proxy import JsonHandler, Proxy
 
 
-class FaultyProvider:
+class FaultyProvider(Proxy):
     """An HTTP JSON-RPC proxy to anvil that refuses wide eth_getLogs ranges and drops requests."""
 
     def __init__(
@@ -38,7 +36,6 @@ class FaultyProvider:
     ) -> None:
         self.chaos = chaos  # also drop connections, delay answers and rate-limit, in turn
         self.dead_after = dead_after  # from this request on, every answer is HTTP 503
-        self.upstream = upstream
         self.watched = watched  # the ranges of the filter holding this address are recorded
         self.max_range = max_range
         self.suggest = suggest
@@ -48,12 +45,9 @@ class FaultyProvider:
         self.outcomes: list[str] = []
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_: Any) -> None:
-                pass
-
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
+                body = self.body()
                 fault = proxy.chaos_fault()
                 if fault == "drop":
                     # Hang up without an answer, as a provider's load balancer sometimes does.
@@ -71,19 +65,9 @@ class FaultyProvider:
                         "id": answer.get("id"),
                         "error": {"code": -32005, "message": "rate limit exceeded, retry later"},
                     }
-                payload = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self.answer(json.dumps(answer).encode(), status)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(upstream, Handler)
 
     def chaos_fault(self) -> str | None:
         if not self.chaos:
@@ -111,15 +95,7 @@ class FaultyProvider:
             if watched:
                 self.outcomes.append("read")
                 self.ranges.append((first, last))
-        return 200, requests.post(self.upstream, json=request, timeout=30).json()
-
-    def __enter__(self) -> FaultyProvider:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return 200, self.call(request)
 
 
 @pytest.fixture

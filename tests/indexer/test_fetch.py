@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from http.server import BaseHTTPRequestHandler
-
 import pytest
 
 from indexer.errors import InvalidSettings, MalformedRequest, RangeTooLarge, RpcError
 from indexer.fetch import LogFetcher, LogFilter, Rpc, classify_error, suggested_range
 from registry.node import AnvilNode
 from tests.conftest import World
-from tests.indexer.proxy import LocalServer, RangeRecorder
+from tests.indexer.proxy import JsonHandler, LocalServer, RangeRecorder
 
 
 @pytest.mark.parametrize(
@@ -102,9 +100,9 @@ class _Scripted(LocalServer):
         self.requests = 0
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
+                self.body()
                 outer.requests += 1
                 status, headers, body, sent = script.pop(0) if len(script) > 1 else script[0]
                 self.send_response(status)
@@ -114,9 +112,6 @@ class _Scripted(LocalServer):
                 self.wfile.write(body[:sent] if sent is not None else body)
                 self.wfile.flush()
                 self.close_connection = True
-
-            def log_message(self, *_: object) -> None:
-                pass
 
         super().__init__(Handler)
 
