@@ -719,11 +719,19 @@ def apply(store: Store, event: Ev) -> None:
         handler(store, event, event.args)
 
 
-def rebuild(conn: Connection) -> int:
-    """Empty every projection table and replay the raw events in chain order; returns the count."""
+#: Told (events replayed so far, events in all) after each chunk of a rebuild.
+Progress = Callable[[int, int], None]
+
+
+def rebuild(conn: Connection, on_progress: Progress | None = None) -> int:
+    """Empty every projection table and replay the raw events in chain order; returns the count.
+    `on_progress` hears how far the replay got after each chunk of events."""
     for model in PROJECTION_TABLES:
         conn.execute(sa.delete(_table(model)))
-    return _replay(Store(conn, empty=True), conn, 0, 1 << 62)
+    total = int(conn.execute(sa.select(sa.func.count()).select_from(_table(Event))).scalar_one())
+    if on_progress is not None:
+        on_progress(0, total)
+    return _replay(Store(conn, empty=True), conn, 0, 1 << 62, on_progress=on_progress, total=total)
 
 
 _UNDO = _table(ProjectionUndo)
@@ -732,8 +740,17 @@ APPEND_ONLY_TABLES: tuple[type[SQLModel], ...] = (Payment, Claim, Evaluation, To
 _BY_NAME = {_table(model).name: model for model in PROJECTION_TABLES}
 
 
-def _replay(store: Store, conn: Connection, first: int, last: int, chunk: int = 20_000) -> int:
-    """Apply the raw events of blocks [first, last] in chain order; returns how many."""
+def _replay(
+    store: Store,
+    conn: Connection,
+    first: int,
+    last: int,
+    chunk: int = 20_000,
+    on_progress: Progress | None = None,
+    total: int = 0,
+) -> int:
+    """Apply the raw events of blocks [first, last] in chain order; returns how many. After each
+    chunk, `on_progress` hears (events so far, `total`)."""
     table = _table(Event)
     count = 0
     after = (first - 1, 1 << 62)
@@ -752,6 +769,8 @@ def _replay(store: Store, conn: Connection, first: int, last: int, chunk: int = 
             apply(store, cast(Ev, event))
         store.flush()
         count += len(events)
+        if on_progress is not None:
+            on_progress(count, total)
         after = (events[-1].block_number, events[-1].log_index)
 
 

@@ -694,13 +694,14 @@ class Indexer:
 
     # --- maintenance ------------------------------------------------------------------------------
 
-    def rebuild_projections(self) -> int:
-        """Rebuild every current-state table from the raw events, in one transaction."""
+    def rebuild_projections(self, on_progress: Callable[[int, int], None] | None = None) -> int:
+        """Rebuild every current-state table from the raw events, in one transaction; `on_progress`
+        hears (events replayed, events in all) as it goes."""
         self._row_cache.clear()
         with self.engine.begin() as conn:
             if self.lock is not None:
                 self.lock.check(conn)
-            return rebuild(conn)
+            return rebuild(conn, on_progress)
 
 
 def table_counts(conn: Connection, tables: Iterable[sa.Table]) -> dict[str, int]:

@@ -208,6 +208,23 @@ def progress_start(indexer: Indexer) -> ProgressStart:
     return ProgressStart(checkpoint, target)
 
 
+def _rebuild(indexer: Indexer, quiet: bool) -> int:
+    """`--rebuild`: the projections replayed from the raw events, with a progress bar (one
+    transaction; on a long history this takes minutes)."""
+    progress = Progress(
+        TextColumn("[bold]rebuilding projections[/]"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} events"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+        transient=False,
+    )
+    with progress:
+        task = progress.add_task("rebuild", total=0)
+        return indexer.rebuild_projections(lambda done, total: progress.update(task, completed=done, total=total))
+
+
 def _run(
     engine: Any,
     rpc: Any,
@@ -237,7 +254,7 @@ def _run(
             highlight=False,
         )
     started = time.monotonic()
-    rebuilt = indexer.rebuild_projections() if rebuild else None
+    rebuilt = _rebuild(indexer, as_json) if rebuild else None
     totals = {"batches": 0, "events": 0, "blocks": 0, "reorgs": 0, "rolledBack": 0, "retries": 0}
     progress = Progress(
         TextColumn("[bold]indexing[/]"),

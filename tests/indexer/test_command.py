@@ -88,9 +88,14 @@ def test_index_reaches_the_head_with_counts_equal_to_the_chain(world: World, anv
 
 def test_index_prints_a_one_line_summary_without_json(world: World, anvil: AnvilNode, tmp_path: Path) -> None:
     manifest = write_deployment(world.deployment, tmp_path)
-    done = patentpool("index", "--rpc", anvil.url, "--deployment", str(manifest), db=f"sqlite:///{tmp_path / 'a.db'}")
+    args = ("index", "--rpc", anvil.url, "--deployment", str(manifest))
+    done = patentpool(*args, db=f"sqlite:///{tmp_path / 'a.db'}")
     assert done.returncode == 0, done.stderr
     assert f"to block {world.w3.eth.block_number}" in done.stdout
+    events = int(done.stdout.split(" events,")[0].rsplit("(", 1)[1])
+    rebuilt = patentpool(*args, "--rebuild", db=f"sqlite:///{tmp_path / 'a.db'}")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "rebuilding projections" in rebuilt.stderr and f"{events}/{events} events" in rebuilt.stderr
 
 
 def test_the_progress_bar_knows_its_target_before_the_first_batch(

@@ -193,8 +193,11 @@ def test_rebuilding_the_projections_reproduces_them(world: World, anvil: AnvilNo
     world.pool.set_territory("rebuilt")
     indexer = index_chain(engine, anvil, world.deployment)
     before = dump(engine)
-    assert indexer.rebuild_projections() == len(before["event"])
+    heard: list[tuple[int, int]] = []
+    assert indexer.rebuild_projections(lambda done, total: heard.append((done, total))) == len(before["event"])
     assert dump(engine) == before
+    events = len(before["event"])
+    assert heard[0] == (0, events) and heard[-1] == (events, events)
 
 
 def test_a_pool_created_in_reorged_blocks_is_forgotten(
