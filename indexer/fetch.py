@@ -10,10 +10,15 @@ PATENTPOOL_LOG_RANGE blocks, doubles while responses are small (up to PATENTPOOL
 halves on a provider's "too many results / range too large" error (or takes the range the error
 text suggests), and a batch's logs are only returned once every filter answered for the same
 range, so no block is read twice or skipped.
+
+Batches: block headers go out as JSON-RPC batches of up to 100 calls. A batch the node refuses is
+sent again in halves, down to single calls for a provider that takes no batches, and later
+batches keep the smaller size.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import re
@@ -144,6 +149,10 @@ class Rpc:
     sleep: Callable[[float], None] = time.sleep
     session: requests.Session = field(default_factory=requests.Session, repr=False)
     retries: int = 0
+    #: The most calls one batch request carries. Halved each time the node refuses a batch (some
+    #: providers cap batch sizes, some take no batches at all), down to 1: single calls. It stays
+    #: where the last refusal left it.
+    batch_limit: int = 100
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
 
     def call(self, method: str, params: Sequence[Any], start: int | None = None) -> Any:
@@ -151,10 +160,26 @@ class Rpc:
         return self._retrying(lambda: self._single(method, params, start))
 
     def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
-        """Several calls in one HTTP request; results in the order of `calls`."""
-        if not calls:
-            return []
-        return self._retrying(lambda: self._batch(calls))  # type: ignore[no-any-return]
+        """Several calls in as few HTTP requests as `batch_limit` allows; results in the order of
+        `calls`. A batch the node refuses is sent again in halves, and at last as single calls,
+        so a call's own error (not the batch's) is what ends it."""
+        results: list[Any] = []
+        done = 0
+        while done < len(calls):
+            limit = self.batch_limit
+            if limit == 1:
+                method, params = calls[done]
+                results.append(self.call(method, params))
+                done += 1
+                continue
+            part = calls[done : done + limit]
+            try:
+                results.extend(self._retrying(functools.partial(self._batch, part)))
+            except RpcError:  # refused, not transient (those were retried): perhaps too many calls
+                self.batch_limit = max(1, min(limit, len(part)) // 2)
+                continue
+            done += len(part)
+        return results
 
     def _retrying(self, attempt: Callable[[], Any]) -> Any:
         delay = self.backoff
@@ -236,16 +261,11 @@ class Rpc:
     def chain_id(self) -> int:
         return int(self.call("eth_chainId", []), 16)
 
-    def headers(self, numbers: Sequence[int], chunk: int = 100) -> dict[int, dict[str, Any] | None]:
+    def headers(self, numbers: Sequence[int]) -> dict[int, dict[str, Any] | None]:
         """Block headers by number (None for a block the node does not have)."""
-        found: dict[int, dict[str, Any] | None] = {}
         ordered = sorted(set(numbers))
-        for i in range(0, len(ordered), chunk):
-            part = ordered[i : i + chunk]
-            blocks = self.batch([("eth_getBlockByNumber", [hex(n), False]) for n in part])
-            for n, block in zip(part, blocks, strict=True):
-                found[n] = block
-        return found
+        blocks = self.batch([("eth_getBlockByNumber", [hex(n), False]) for n in ordered])
+        return dict(zip(ordered, blocks, strict=True))
 
 
 @dataclass(frozen=True)

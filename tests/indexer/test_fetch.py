@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from indexer.db import make_engine, upgrade
 from indexer.errors import InvalidSettings, MalformedRequest, RangeTooLarge, RpcError
 from indexer.fetch import LogFetcher, LogFilter, Rpc, classify_error, suggested_range
+from indexer.sync import Indexer
 from registry.node import AnvilNode
 from tests.conftest import World
-from tests.indexer.proxy import JsonHandler, LocalServer, RangeRecorder
+from tests.indexer.conftest import dump, index_chain
+from tests.indexer.proxy import JsonHandler, LocalServer, Proxy, RangeRecorder
 
 
 @pytest.mark.parametrize(
@@ -150,3 +156,72 @@ def test_a_gzipped_answer_is_read() -> None:
 
     with _Scripted([(200, {"Content-Encoding": "gzip"}, gzip.compress(_OK), None)]) as server:
         assert Rpc(server.url).chain_id() == 31337
+
+
+class _BatchCap(Proxy):
+    """A provider in front of anvil that refuses a batch request of more than `cap` calls (0: every
+    batch) with an error object, as providers with batch limits do; `sizes` notes each batch."""
+
+    def __init__(self, upstream: str, cap: int) -> None:
+        self.cap = cap
+        self.sizes: list[int] = []
+        outer = self
+
+        class Handler(JsonHandler):
+            def do_POST(self) -> None:
+                body = self.body()
+                request = json.loads(body)
+                if isinstance(request, list):
+                    outer.sizes.append(len(request))
+                    if len(request) > outer.cap:
+                        message = f"batch of {len(request)} requests exceeds the limit of {outer.cap}"
+                        refusal = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
+                        self.answer(json.dumps(refusal).encode())
+                        return
+                self.answer(outer.forward(body))
+
+        super().__init__(upstream, Handler)
+
+
+@pytest.mark.parametrize("cap", [7, 0])
+def test_batches_shrink_to_what_the_provider_takes(world: World, anvil: AnvilNode, cap: int) -> None:
+    world.w3.provider.make_request("anvil_mine", [hex(40)])  # type: ignore[arg-type]
+    head = world.w3.eth.block_number
+    direct = Rpc(anvil.url).headers(list(range(head + 1)))
+    with _BatchCap(anvil.url, cap) as provider:
+        rpc = Rpc(provider.url)
+        assert rpc.headers(list(range(head + 1))) == direct
+        # Halved from the first batch's size: just within the cap, or single calls without batches.
+        assert cap // 2 < rpc.batch_limit <= cap if cap else rpc.batch_limit == 1
+        refused = len(provider.sizes)
+        rpc.headers(list(range(head + 1)))  # the limit stays: nothing is refused twice
+        assert all(size <= cap for size in provider.sizes[refused:])
+    assert rpc.retries == 0  # a refusal is not retried as it stands
+
+
+def test_a_call_refused_on_its_own_ends_with_its_own_error(world: World, anvil: AnvilNode) -> None:
+    with _BatchCap(anvil.url, 100) as provider:
+        rpc = Rpc(provider.url)
+        with pytest.raises(MalformedRequest) as caught:
+            rpc.batch([("eth_blockNumber", []), ("eth_getBlockByNumber", ["not a block", False])])
+    assert caught.value.method == "eth_getBlockByNumber"
+
+
+def test_an_index_through_a_provider_without_batches_equals_a_direct_one(
+    world: World, anvil: AnvilNode, tmp_path: Path
+) -> None:
+    world.pool.set_territory("no batches")
+    engines = [make_engine(f"sqlite:///{tmp_path / name}.db") for name in ("direct", "single")]
+    try:
+        for engine in engines:
+            upgrade(engine)
+        index_chain(engines[0], anvil, world.deployment)
+        with _BatchCap(anvil.url, 0) as provider:
+            single = Indexer(engines[1], Rpc(provider.url), world.deployment)
+            single.prepare()
+            single.run()
+        assert single.rpc.batch_limit == 1
+        assert dump(engines[1]) == dump(engines[0])
+    finally:
+        for engine in engines:
+            engine.dispose()
