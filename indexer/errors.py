@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from registry.settings import redact_text, redact_url
+
 __all__ = [
     "DatabaseMismatch",
     "DatabaseUnavailable",
@@ -59,7 +61,9 @@ class RpcUnavailable(IndexerError):
         self.url = url
         self.attempts = attempts
         self.last = last
-        super().__init__(f"the node at {url} did not answer after {attempts} attempts: {last}")
+        super().__init__(
+            f"the node at {redact_url(url)} did not answer after {attempts} attempts: {redact_text(last, url)}"
+        )
 
 
 class ReorgDuringBatch(IndexerError):

@@ -32,6 +32,7 @@ from patentpool._common import (
 )
 from patentpool.commands import asset, dispute, index, licence, member, pool, revenue, token
 from registry.errors import ContractRevert, RegistryError
+from registry.settings import redact_url
 
 app = typer.Typer(
     name="patentpool",
@@ -181,7 +182,7 @@ def status(
     missing = [n for n, d in manifest.contracts.items() if len(w3.eth.get_code(d.address)) == 0]
     if missing:
         fail(
-            f"the node at {url} has no code at the manifest's {', '.join(missing)}: "
+            f"the node at {redact_url(url)} has no code at the manifest's {', '.join(missing)}: "
             "was it restarted since the deployment?"
         )
     data = {
@@ -233,7 +234,7 @@ def demo(
         w3 = connect(url)
         chain = Chain(w3, account_from_key(ANVIL_DEV_KEYS[0], int(w3.eth.chain_id)))
         console = err if as_json else out
-        console.print(f"deploying to {url} (chain {chain.chain_id})", highlight=False)
+        console.print(f"deploying to {redact_url(url)} (chain {chain.chain_id})", highlight=False)
         deployment = deploy_suite(chain, with_stablecoin=True)
         manifest = write_deployment(deployment, settings_deployments_dir(deployments_dir))
         columns = (TextColumn("{task.description:<30}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from registry.settings import redact_text, redact_url
+
 __all__ = [
     "ArtifactError",
     "ChainIdMismatch",
@@ -51,7 +53,7 @@ class RpcUnreachable(RegistryError):
     """No JSON-RPC node answers at the URL."""
 
     def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"no Ethereum node answers at {url}: {reason}")
+        super().__init__(f"no Ethereum node answers at {redact_url(url)}: {redact_text(reason, url)}")
         self.url = url
         self.reason = reason
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["Settings", "get_settings", "redact_text", "redact_url"]
 
 
 class Settings(BaseSettings):
@@ -27,3 +29,68 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process's settings, read once; tests override by clearing the cache."""
     return Settings()
+
+
+#: A path part or query value that looks like a provider's API key or token: 16 or more letters,
+#: digits, - or _ (Infura's /v3/<32 hex>, Alchemy's /v2/<key>, QuickNode's /<token>/).
+_KEY_LIKE = re.compile(r"[A-Za-z0-9_-]{16,}")
+#: Query parameters that name a secret, whatever their value.
+_SECRET_PARAMETER = re.compile(r"key|token|secret|auth|pass", re.IGNORECASE)
+
+
+def _key_like(text: str) -> bool:
+    return bool(_KEY_LIKE.fullmatch(text)) and any(c.isdigit() for c in text)
+
+
+def redact_url(url: str) -> str:
+    """An RPC URL fit for messages and logs: its password, and the path parts, query values and
+    user names that look like API keys, shown as ***. Providers put keys in the URL, and a
+    message or a JSON summary may end up in a shared log."""
+    try:
+        parts = urlsplit(url)
+        username, password = parts.username, parts.password
+    except ValueError:
+        return url
+    netloc = parts.netloc
+    if username is not None:
+        user = "***" if _key_like(username) else username
+        hidden = f"{user}:***" if password is not None else user
+        netloc = hidden + "@" + netloc.rsplit("@", 1)[1]
+    path = "/".join("***" if _key_like(part) else part for part in parts.path.split("/"))
+    query = "&".join(
+        f"{name}=***" if (_SECRET_PARAMETER.search(name) or _key_like(value)) else pair
+        for pair in parts.query.split("&")
+        if pair
+        for name, _, value in [pair.partition("=")]
+    )
+    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
+
+
+def redact_text(text: str, url: str) -> str:
+    """`text` (an error message, say) with `url` and its secrets shown as `redact_url` shows them,
+    wherever they appear in it."""
+    shown = redact_url(url)
+    text = text.replace(url, shown)
+    hidden = [secret for secret in _secrets(url) if len(secret) >= 4]
+    for secret in sorted(hidden, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _secrets(url: str) -> list[str]:
+    """The parts of `url` that `redact_url` hides."""
+    try:
+        parts = urlsplit(url)
+        username, password = parts.username, parts.password
+    except ValueError:
+        return []
+    found = [part for part in parts.path.split("/") if _key_like(part)]
+    if password is not None:
+        found.append(password)
+    if username is not None and _key_like(username):
+        found.append(username)
+    for pair in parts.query.split("&"):
+        name, _, value = pair.partition("=")
+        if value and (_SECRET_PARAMETER.search(name) or _key_like(value)):
+            found.append(value)
+    return found

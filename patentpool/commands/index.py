@@ -142,6 +142,7 @@ def run_index(
     from registry.chain import connect
     from registry.deploy import load_deployment, manifest_path
     from registry.node import LOCAL_CHAIN_IDS
+    from registry.settings import redact_url
 
     try:
         settings = get_settings()
@@ -188,7 +189,7 @@ def run_index(
         )
     finally:
         lock.release()
-    return {"rpc": url, "deployment": str(path), **summary}
+    return {"rpc": redact_url(url), "deployment": str(path), **summary}
 
 
 @dataclass(frozen=True)

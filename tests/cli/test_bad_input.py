@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from registry.node import AnvilNode
+from tests.indexer.proxy import RangeRecorder
 
 
 def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -41,6 +42,32 @@ def test_deploy_to_an_unreachable_rpc_fails_with_a_clear_error(tmp_path: Path) -
     result = run("deploy", "--rpc", "http://127.0.0.1:9", "--deployments-dir", str(tmp_path))
     assert_clean_failure(result, "no Ethereum node answers at http://127.0.0.1:9")
     assert not list(tmp_path.iterdir())
+
+
+_KEY = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize("command", [["deploy"], ["index"], ["status"]])
+def test_an_api_key_in_an_unreachable_rpc_url_is_not_shown(tmp_path: Path, command: list[str]) -> None:
+    result = run(*command, "--rpc", f"http://127.0.0.1:9/v3/{_KEY}", "--deployments-dir", str(tmp_path))
+    assert_clean_failure(result, "no Ethereum node answers at http://127.0.0.1:9/v3/***")
+    assert _KEY not in result.stdout + result.stderr
+
+
+def test_an_rpc_url_with_a_key_is_shown_without_it(anvil: AnvilNode, tmp_path: Path) -> None:
+    deployed = run("deploy", "--rpc", anvil.url, "--deployments-dir", str(tmp_path), "--json")
+    assert deployed.returncode == 0, deployed.stderr
+    db = {"DATABASE_URL": f"sqlite:///{tmp_path / 'index.db'}"}
+    # anvil answers at / only: its HTTP error names the whole URL, key and all.
+    refused = run("index", "--rpc", f"{anvil.url}/v3/{_KEY}", "--deployments-dir", str(tmp_path), env=db)
+    assert_clean_failure(refused, f"no Ethereum node answers at {anvil.url}/v3/***", "Not Found for url")
+    assert _KEY not in refused.stdout + refused.stderr
+    with RangeRecorder(anvil.url) as provider:  # a provider that takes the key in its path
+        args = ("index", "--rpc", f"{provider.url}/v3/{_KEY}", "--deployments-dir", str(tmp_path), "--json")
+        result = run(*args, env=db)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["rpc"] == f"{provider.url}/v3/***"
+    assert _KEY not in result.stdout + result.stderr
 
 
 def test_deploy_to_a_non_http_rpc_fails_with_a_clear_error(tmp_path: Path) -> None:
