@@ -2,7 +2,8 @@
 
 Retries: transport failures (connection refused or reset, timeouts, HTTP 429 and 5xx, a garbled
 body) and the node's transient errors (rate limits, "header not found" on a lagging backend) are
-retried with exponential backoff; a malformed request (JSON-RPC -32700/-32600/-32601/-32602 that is
+retried with exponential backoff, waiting at least what an HTTP Retry-After asks (up to the
+longest backoff, 30 s); a malformed request (JSON-RPC -32700/-32600/-32601/-32602 that is
 not a range complaint) never is.
 
 Ranges: one call covers [start, end] for every filter at once. The range starts at
@@ -131,7 +132,21 @@ def _transient(exc: RpcError) -> bool:
 
 
 class _Transport(Exception):
-    pass
+    """A failure of the connection, not of the call; `wait` is the seconds the server asked for
+    (an HTTP Retry-After), if it did."""
+
+    def __init__(self, message: str, wait: float | None = None) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
+def _retry_after(value: str | None) -> float | None:
+    """The seconds of an HTTP Retry-After header given in seconds (an HTTP date is ignored)."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds < float("inf") else None
 
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
@@ -185,10 +200,12 @@ class Rpc:
         delay = self.backoff
         last = ""
         for n in range(1, self.attempts + 1):
+            asked: float | None = None  # the wait the server asked for (Retry-After)
             try:
                 return attempt()
             except _Transport as exc:
                 last = str(exc)
+                asked = exc.wait
             except RpcError as exc:
                 if not _transient(exc):
                     raise
@@ -196,7 +213,8 @@ class Rpc:
             if n == self.attempts:
                 break
             self.retries += 1
-            self.sleep(min(self.max_backoff, delay) * (0.5 + random.random() / 2))
+            backoff = min(self.max_backoff, delay) * (0.5 + random.random() / 2)
+            self.sleep(backoff if asked is None else max(backoff, min(self.max_backoff, asked)))
             delay *= 2
         raise RpcUnavailable(self.url, self.attempts, last)
 
@@ -207,7 +225,8 @@ class Rpc:
             ) as response:
                 status = response.status_code
                 if status == 429 or status >= 500:
-                    raise _Transport(f"HTTP {status}")
+                    wait = _retry_after(response.headers.get("Retry-After"))
+                    raise _Transport(f"HTTP {status}", wait)
                 # The body in one read: `response.content` reads it 10 KiB at a time, in Python,
                 # and an eth_getLogs answer runs to megabytes.
                 content = response.raw.read(decode_content=True)

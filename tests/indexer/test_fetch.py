@@ -151,6 +151,21 @@ def test_an_http_error_with_a_text_body_is_a_malformed_request_quoting_it() -> N
         assert server.requests == 1
 
 
+def test_a_rate_limit_waits_as_long_as_retry_after_asks_up_to_the_longest_backoff() -> None:
+    waits: list[float] = []
+    limited = (429, {"Retry-After": "7"}, b"slow down", None)
+    with _Scripted([limited, (503, {"Retry-After": "600"}, b"", None), limited, (200, {}, _OK, None)]) as server:
+        rpc = Rpc(server.url, attempts=5, sleep=waits.append, backoff=0.01, max_backoff=30.0)
+        assert rpc.chain_id() == 31337
+    assert waits[0] >= 7 and waits[1] == 30.0 and waits[2] >= 7  # 600 s is capped
+    with _Scripted(
+        [(429, {"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}, b"", None), (200, {}, _OK, None)]
+    ) as server:
+        rpc = Rpc(server.url, attempts=3, sleep=waits.append, backoff=0.01)
+        assert rpc.chain_id() == 31337
+    assert waits[-1] < 0.01  # a date is not a number of seconds: the backoff alone
+
+
 def test_a_gzipped_answer_is_read() -> None:
     import gzip
 
