@@ -43,7 +43,14 @@ from sqlalchemy.engine import Connection, Engine
 from indexer.bulk import PackedRows, insert_packed, insert_rows, pack_rows
 from indexer.decode import Log, checksum, decode_log, event_topic, log_from_rpc
 from indexer.digest import GENESIS_DIGEST, next_digest
-from indexer.errors import DatabaseMismatch, DeploymentNotOnChain, InvalidSettings, ReorgDuringBatch, StartBeyondHead
+from indexer.errors import (
+    DatabaseMismatch,
+    DeploymentNotOnChain,
+    InvalidSettings,
+    ReorgDuringBatch,
+    RpcUnavailable,
+    StartBeyondHead,
+)
 from indexer.fetch import LogFetcher, LogFilter, Rpc
 from indexer.lock import Lock
 from indexer.projections import RowCache, Store, apply, rebuild, undo_to
@@ -110,6 +117,11 @@ def _collect_between_batches() -> Iterator[None]:
         if was_enabled:
             gc.enable()
 
+
+#: Following, the seconds to wait before trying an unreachable node again: the first wait, doubled
+#: while the outage lasts up to the last.
+_FIRST_OUTAGE_WAIT = 1.0
+_LAST_OUTAGE_WAIT = 60.0
 
 #: SQLite's own default: a commit checkpoints the WAL once it holds this many pages.
 _SQLITE_AUTOCHECKPOINT = 1000
@@ -329,6 +341,7 @@ class Indexer:
         should_stop: Callable[[], bool] = lambda: False,
         on_step: Callable[[StepResult], None] = lambda _: None,
         poll_interval: float = 1.0,
+        on_outage: Callable[[RpcUnavailable, float], None] = lambda _exc, _wait: None,
     ) -> None:
         """Step until the head (or, following, until `should_stop`), checking it between batches.
 
@@ -336,7 +349,23 @@ class Indexer:
         thread reads and decodes batch k+1 on top of batch k's end. Commits stay one transaction
         per batch, in order; anything but a batch (a reorg, a retry, the head reached, an error)
         first waits for the write in flight, so it is handled against the committed checkpoint.
+
+        A node that stays unreachable past the client's retries (RpcUnavailable) ends the run;
+        following, the run waits it out instead: `on_outage` hears the error and the seconds
+        until the next try (doubling from 1 s up to a minute while the outage lasts).
         """
+        outage_wait = _FIRST_OUTAGE_WAIT
+
+        def wait_out(exc: RpcUnavailable) -> None:
+            nonlocal outage_wait
+            if not follow:
+                raise exc
+            on_outage(exc, outage_wait)
+            deadline = time.monotonic() + outage_wait
+            while time.monotonic() < deadline and not should_stop():
+                time.sleep(0.1)
+            outage_wait = min(outage_wait * 2, _LAST_OUTAGE_WAIT)
+
         with (
             _collect_between_batches(),
             _WalCheckpoints(self.engine) as checkpoints,
@@ -347,12 +376,20 @@ class Indexer:
             try:
                 while not should_stop():
                     gc.collect(1)
-                    if pending is None:
-                        assert self._cp is not None, "call prepare() first"
-                        outcome = self._next(self._cp, self.pools)
-                    else:
-                        after = pending[1]
-                        outcome = self._next(after.after, {**self.pools, **after.new_pools})
+                    try:
+                        if pending is None:
+                            assert self._cp is not None, "call prepare() first"
+                            outcome = self._next(self._cp, self.pools)
+                        else:
+                            after = pending[1]
+                            outcome = self._next(after.after, {**self.pools, **after.new_pools})
+                    except RpcUnavailable as exc:
+                        if pending is not None:  # what was read before the outage lands first
+                            done, pending = pending[0], None
+                            on_step(done.result())
+                        wait_out(exc)
+                        continue
+                    outage_wait = _FIRST_OUTAGE_WAIT
                     if isinstance(outcome, _Prepared):
                         if pending is not None:
                             done, pending = pending[0], None
@@ -363,7 +400,11 @@ class Indexer:
                         done, pending = pending[0], None
                         on_step(done.result())
                         continue
-                    result = outcome if isinstance(outcome, StepResult) else self._rollback(*outcome)
+                    try:
+                        result = outcome if isinstance(outcome, StepResult) else self._rollback(*outcome)
+                    except RpcUnavailable as exc:
+                        wait_out(exc)
+                        continue
                     on_step(result)
                     if result.kind != "idle":
                         continue

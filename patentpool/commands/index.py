@@ -309,10 +309,15 @@ def _run(
                 highlight=False,
             )
 
+    def on_outage(exc: Exception, wait: float) -> None:
+        err.print(f"{exc}; still following: trying again in {wait:.0f} s (Ctrl-C stops)", highlight=False)
+
     with _Stop() as stop:
         progress.start()
         try:
-            indexer.run(follow=follow, should_stop=stop, on_step=on_step, poll_interval=poll_interval)
+            indexer.run(
+                follow=follow, should_stop=stop, on_step=on_step, poll_interval=poll_interval, on_outage=on_outage
+            )
         finally:
             progress.stop()
     number, block_hash, digest = indexer.checkpoint

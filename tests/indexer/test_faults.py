@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from indexer.db import make_engine, upgrade
 from indexer.errors import MalformedRequest, RpcUnavailable
 from indexer.fetch import LogFetcher, Rpc
-from indexer.sync import Indexer
+from indexer.sync import Indexer, StepResult
 from registry.node import AnvilNode
 from tests.conftest import USDC, World
 from tests.indexer.conftest import dump, index_chain
@@ -177,3 +181,69 @@ def test_a_provider_that_stays_down_ends_with_a_clear_error_and_an_intact_checkp
     assert resumed.checkpoint == stopped_at
     resumed.run()
     assert dump(engine) == dump(direct.engine)
+
+
+class _Switch(Proxy):
+    """A proxy to anvil that answers HTTP 503 to everything while `down`."""
+
+    def __init__(self, upstream: str) -> None:
+        self.down = False
+        switch = self
+
+        class Handler(JsonHandler):
+            def do_POST(self) -> None:
+                body = self.body()
+                if switch.down:
+                    self.answer(b'{"error": "maintenance"}', 503)
+                else:
+                    self.answer(switch.forward(body))
+
+        super().__init__(upstream, Handler)
+
+
+def test_following_waits_out_a_provider_outage_and_goes_on(world: World, anvil: AnvilNode, tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'outage.db'}")
+    upgrade(engine)
+    steps: list[StepResult] = []
+    outages: list[tuple[str, float]] = []
+    stop = threading.Event()
+    with _Switch(anvil.url) as provider:
+        rpc = Rpc(provider.url, attempts=2, backoff=0.001)
+        follower = Indexer(engine, rpc, world.deployment)
+        follower.prepare()
+
+        def follow() -> None:
+            follower.run(
+                follow=True,
+                should_stop=stop.is_set,
+                on_step=steps.append,
+                poll_interval=0.05,
+                on_outage=lambda exc, wait: outages.append((str(exc), wait)),
+            )
+
+        thread = threading.Thread(target=follow, daemon=True)
+        thread.start()
+        try:
+            _wait_for(lambda: any(s.kind == "idle" for s in steps), "caught up")
+            provider.down = True
+            _wait_for(lambda: len(outages) >= 2, "two outages noticed")
+            world.pool.set_territory("after the outage")  # a block the follower cannot see yet
+            provider.down = False
+            head = world.w3.eth.block_number
+            _wait_for(lambda: follower.checkpoint[0] == head, "the new block indexed")
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert "did not answer after 2 attempts: HTTP 503" in outages[0][0]
+    assert [wait for _, wait in outages[:2]] == [1.0, 2.0]  # doubling while the outage lasts
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select territory from pool")).scalar() == "after the outage"
+    engine.dispose()
+
+
+def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not {what} within {seconds} s"
+        time.sleep(0.02)
