@@ -310,7 +310,9 @@ def _run(
             )
 
     def on_outage(exc: Exception, wait: float) -> None:
-        err.print(f"{exc}; still following: trying again in {wait:.0f} s (Ctrl-C stops)", highlight=False)
+        err.print(
+            f"{exc}; still following: trying again in {wait:.0f} s (Ctrl-C stops)", highlight=False, soft_wrap=True
+        )
 
     with _Stop() as stop:
         progress.start()
