@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from eth_typing import HexStr
 
 from registry.node import AnvilNode
 from tests.indexer.proxy import RangeRecorder
@@ -118,7 +119,9 @@ def test_a_wrong_keystore_password_is_refused(anvil: AnvilNode, tmp_path: Path) 
     from eth_account import Account
 
     keystore = tmp_path / "key.json"
-    keystore.write_text(json.dumps(Account.encrypt("0x" + "42" * 32, "right horse", kdf="pbkdf2", iterations=2)))
+    keystore.write_text(
+        json.dumps(Account.encrypt(HexStr("0x" + "42" * 32), "right horse", kdf="pbkdf2", iterations=2))
+    )
     result = run(
         "deploy",
         "--rpc",

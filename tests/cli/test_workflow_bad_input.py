@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_typing import HexStr
 
 from registry.deploy import write_deployment
 from registry.node import ANVIL_DEV_KEYS
@@ -116,7 +117,9 @@ def test_a_fee_above_max_fee_is_refused(setup: tuple[World, Path, str, int]) -> 
 def test_a_wrong_keystore_password_is_refused(setup: tuple[World, Path, str, int], tmp_path: Path) -> None:
     world, manifest, pool, _ = setup
     keystore = tmp_path / "member.json"
-    keystore.write_text(json.dumps(Account.encrypt(ANVIL_DEV_KEYS[MEMBER], "right", kdf="pbkdf2", iterations=2)))
+    keystore.write_text(
+        json.dumps(Account.encrypt(HexStr(ANVIL_DEV_KEYS[MEMBER]), "right", kdf="pbkdf2", iterations=2))
+    )
     message = refused(
         world, manifest, "member", "join", pool, "--tier", "startup", "--keystore", str(keystore),
         who=-1, env={"PATENTPOOL_KEYSTORE_PASSWORD": "wrong"},

@@ -26,7 +26,7 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 import pytest
-from eth_abi import decode
+from eth_abi.abi import decode
 from hexbytes import HexBytes
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st

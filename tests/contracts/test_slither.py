@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,14 +34,13 @@ def _detector_titles() -> dict[str, str]:
     from slither.detectors import all_detectors
     from slither.detectors.abstract_detector import AbstractDetector
 
-    return {
-        cls.ARGUMENT: cls.WIKI_TITLE
-        for cls in vars(all_detectors).values()
-        if inspect.isclass(cls) and issubclass(cls, AbstractDetector) and cls.ARGUMENT
-    }
+    detectors: list[Any] = [
+        cls for cls in vars(all_detectors).values() if inspect.isclass(cls) and issubclass(cls, AbstractDetector)
+    ]
+    return {cls.ARGUMENT: cls.WIKI_TITLE for cls in detectors if cls.ARGUMENT}
 
 
-def _location(result: dict) -> str:
+def _location(result: dict[str, Any]) -> str:
     # A statement ("node") pins the finding more precisely than its enclosing function.
     elements = sorted(result.get("elements", []), key=lambda e: e.get("type") != "node")
     for elem in elements:
@@ -48,10 +48,10 @@ def _location(result: dict) -> str:
         lines = mapping.get("lines") or []
         if mapping.get("filename_relative") and lines:
             return f"{mapping['filename_relative']}:{lines[0]}"
-    return result.get("first_markdown_element", "?")
+    return str(result.get("first_markdown_element", "?"))
 
 
-def _describe(result: dict, titles: dict[str, str]) -> str:
+def _describe(result: dict[str, Any], titles: dict[str, str]) -> str:
     check = result.get("check", "?")
     summary = (result.get("description") or "").strip().splitlines()[:1]
     return f"- [{result.get('impact')}] {titles.get(check, check)} ({check}) at {_location(result)}" + (

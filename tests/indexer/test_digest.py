@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import command
 from eth_utils.crypto import keccak
 from sqlalchemy.engine import Engine
+from web3.types import RPCEndpoint
 
 from indexer.db import alembic_config, upgrade
 from indexer.schema import Block, Checkpoint
@@ -62,7 +63,7 @@ def test_the_stored_digests_follow_the_documented_definition(world: World, anvil
     logs = []
     for address in sources:  # every address the indexer stored events of, over the indexed range
         logs += world.w3.provider.make_request(
-            "eth_getLogs", [{"address": address, "fromBlock": hex(start), "toBlock": hex(head)}]
+            RPCEndpoint("eth_getLogs"), [{"address": address, "fromBlock": hex(start), "toBlock": hex(head)}]
         )["result"]
     wanted = {log["blockHash"].lower() for log in logs}
     assert len(wanted) == len(stored) > 3

@@ -63,7 +63,7 @@ def test_ranges_start_at_the_initial_range_and_grow_no_wider_than_the_maximum(wo
     assert proxy.widths == expected_widths(head - start + 1, 3, 5)
     assert proxy.ranges[0][0] == start and proxy.ranges[-1][1] == head
     assert all(b[0] == a[1] + 1 for a, b in zip(proxy.ranges, proxy.ranges[1:], strict=False))
-    direct = world.w3.eth.get_logs({"fromBlock": start, "toBlock": head, "address": list(addresses)})  # type: ignore[typeddict-item]
+    direct = world.w3.eth.get_logs({"fromBlock": start, "toBlock": head, "address": list(addresses)})
     assert [(int(log["blockNumber"], 16), int(log["logIndex"], 16)) for log in logs] == [
         (log["blockNumber"], log["logIndex"]) for log in direct
     ]
@@ -80,7 +80,7 @@ def test_a_range_dense_with_logs_narrows_so_batches_stay_near_batch_logs(world: 
         world.family(1, {"US": 1, "EP": 1}, family_id=f"DENSE-{n}")
     start, head = world.deployment.start_block, world.w3.eth.block_number
     addresses = (world.deployment.address("PoolFactory"), world.deployment.address("PatentAsset"))
-    direct = world.w3.eth.get_logs({"fromBlock": start, "toBlock": head, "address": list(addresses)})  # type: ignore[typeddict-item]
+    direct = world.w3.eth.get_logs({"fromBlock": start, "toBlock": head, "address": list(addresses)})
     whole = head - start + 1
     with RangeRecorder(anvil.url) as proxy:
         fetcher = LogFetcher(Rpc(proxy.url), initial_range=whole, batch_logs=len(direct) // 4)

@@ -4,9 +4,10 @@ database equal, table by table, to a fresh index of the canonical chain, with th
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from hexbytes import HexBytes
 from sqlalchemy.engine import Engine
 from web3 import Web3
 
@@ -34,7 +35,7 @@ def reorg(w3: Web3, depth: int, txs: list[tuple[dict[str, Any], int]]) -> None:
         nonces[sender] += 1
     result = w3.provider.make_request("anvil_reorg", [depth, [[tx, offset] for tx, offset in txs]])  # type: ignore[arg-type]
     assert "error" not in result, result
-    mined = [w3.eth.get_block(base + 1 + n)["transactions"] for n in range(depth)]
+    mined = [cast(list[HexBytes], w3.eth.get_block(base + 1 + n)["transactions"]) for n in range(depth)]
     assert sum(map(len, mined)) == len(txs), f"anvil_reorg mined {mined} in the new blocks, not {len(txs)} transactions"
     failed = [tx.hex() for block in mined for tx in block if w3.eth.get_transaction_receipt(tx)["status"] != 1]
     assert not failed, f"anvil_reorg's transactions {failed} reverted in the new blocks"
@@ -44,7 +45,7 @@ def reorg(w3: Web3, depth: int, txs: list[tuple[dict[str, Any], int]]) -> None:
         for tx in block
         for log in w3.eth.get_transaction_receipt(tx)["logs"]
     ]
-    served = w3.eth.get_logs({"fromBlock": base + 1, "toBlock": base + depth})  # type: ignore[typeddict-item]
+    served = w3.eth.get_logs({"fromBlock": base + 1, "toBlock": base + depth})
     assert [(log["blockHash"].hex(), log["logIndex"]) for log in served] == receipts, (
         f"after anvil_reorg, eth_getLogs serves {served} but the receipts hold {receipts}"
     )
@@ -128,7 +129,7 @@ def test_a_reorg_at_the_same_height_forgets_the_replaced_blocks_and_their_pools(
     names = {p["address"]: p["name"] for p in tables["pool"]}
     # The factory's next clone lands at the doomed pool's address (same factory nonce): the mirror
     # must hold the new pool there, with nothing left of the old one.
-    created = w3.eth.get_logs({"fromBlock": height - 3, "toBlock": height, "address": world.factory.address})  # type: ignore[typeddict-item]
+    created = w3.eth.get_logs({"fromBlock": height - 3, "toBlock": height, "address": world.factory.address})
     assert names == {world.pool.address: "Test pool", doomed.address: "Other"}, (created, steps)
     assert next(p for p in tables["pool"] if p["address"] == doomed.address)["territory"] == ""
     assert not any(t["to_address"] == doomed.address for t in tables["token_transfer"])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_typing import HexStr
 
 from registry.errors import SigningKeyError
 from registry.keys import account_from_key, load_keystore, resolve_signer
@@ -54,7 +55,7 @@ def test_development_keys_are_refused_off_local_chains() -> None:
 
 def test_a_keystore_decrypts_with_its_password_and_errors_never_show_the_key(tmp_path: Path) -> None:
     path = tmp_path / "operator.json"
-    path.write_text(json.dumps(Account.encrypt(SECRET, "pw", kdf="pbkdf2", iterations=2)))
+    path.write_text(json.dumps(Account.encrypt(HexStr(SECRET), "pw", kdf="pbkdf2", iterations=2)))
     assert load_keystore(path, "pw").key.hex() == SECRET[2:]
     with pytest.raises(SigningKeyError) as wrong:
         load_keystore(path, "not it")
@@ -90,7 +91,7 @@ def test_deploy_signs_with_a_keystore_on_a_non_local_chain(tmp_path: Path) -> No
         operator = Account.from_key(SECRET)
         w3.provider.make_request("anvil_setBalance", [operator.address, hex(10**20)])  # type: ignore[arg-type]
         keystore = tmp_path / "operator.json"
-        keystore.write_text(json.dumps(Account.encrypt(SECRET, "pw", kdf="pbkdf2", iterations=2)))
+        keystore.write_text(json.dumps(Account.encrypt(HexStr(SECRET), "pw", kdf="pbkdf2", iterations=2)))
         result = subprocess.run(
             [sys.executable, "-m", "patentpool", "deploy", "--rpc", node.url, "--keystore", str(keystore), "--json",
              "--deployments-dir", str(tmp_path)],
