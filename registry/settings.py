@@ -46,51 +46,44 @@ def redact_url(url: str) -> str:
     """An RPC URL fit for messages and logs: its password, and the path parts, query values and
     user names that look like API keys, shown as ***. Providers put keys in the URL, and a
     message or a JSON summary may end up in a shared log."""
-    try:
-        parts = urlsplit(url)
-        username, password = parts.username, parts.password
-    except ValueError:
-        return url
-    netloc = parts.netloc
-    if username is not None:
-        user = "***" if _key_like(username) else username
-        hidden = f"{user}:***" if password is not None else user
-        netloc = hidden + "@" + netloc.rsplit("@", 1)[1]
-    path = "/".join("***" if _key_like(part) else part for part in parts.path.split("/"))
-    query = "&".join(
-        f"{name}=***" if (_SECRET_PARAMETER.search(name) or _key_like(value)) else pair
-        for pair in parts.query.split("&")
-        if pair
-        for name, _, value in [pair.partition("=")]
-    )
-    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
+    return _redact(url)[0]
 
 
 def redact_text(text: str, url: str) -> str:
     """`text` (an error message, say) with `url` and its secrets shown as `redact_url` shows them,
     wherever they appear in it."""
-    shown = redact_url(url)
+    shown, secrets = _redact(url)
     text = text.replace(url, shown)
-    hidden = [secret for secret in _secrets(url) if len(secret) >= 4]
-    for secret in sorted(hidden, key=len, reverse=True):
+    for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
 
 
-def _secrets(url: str) -> list[str]:
-    """The parts of `url` that `redact_url` hides."""
+def _redact(url: str) -> tuple[str, list[str]]:
+    """`url` with its secrets shown as ***, and those secrets (the values hidden)."""
     try:
         parts = urlsplit(url)
         username, password = parts.username, parts.password
     except ValueError:
-        return []
-    found = [part for part in parts.path.split("/") if _key_like(part)]
-    if password is not None:
-        found.append(password)
-    if username is not None and _key_like(username):
-        found.append(username)
-    for pair in parts.query.split("&"):
+        return url, []
+    secrets: list[str] = []
+
+    def hide(value: str, secret: bool) -> str:
+        if not secret:
+            return value
+        if value:
+            secrets.append(value)
+        return "***"
+
+    netloc = parts.netloc
+    if username is not None:
+        user = hide(username, _key_like(username))
+        shown = f"{user}:{hide(password, True)}" if password is not None else user
+        netloc = shown + "@" + netloc.rsplit("@", 1)[1]
+    path = "/".join(hide(part, _key_like(part)) for part in parts.path.split("/"))
+    pairs = []
+    for pair in filter(None, parts.query.split("&")):
         name, _, value = pair.partition("=")
-        if value and (_SECRET_PARAMETER.search(name) or _key_like(value)):
-            found.append(value)
-    return found
+        pairs.append(f"{name}={hide(value, True)}" if _SECRET_PARAMETER.search(name) or _key_like(value) else pair)
+    query = "&".join(pairs)
+    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment)), secrets
