@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from indexer.bulk import json_text
 from indexer.errors import DatabaseUnavailable, IndexerError
+from registry.settings import redact_url
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -54,7 +54,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     url = _normalise(url)
     try:
         sa.engine.make_url(url).get_dialect()
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:  # ValueError: a port not a number
         raise DatabaseUnavailable(
             redacted(url),
             f"not a database URL the indexer can use ({reason(exc)}); "
@@ -79,8 +79,8 @@ def redacted(url: str | sa.engine.URL) -> str:
     """A database URL fit for messages and logs: its password hidden."""
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:  # not even a URL: hide whatever sits between "user:" and "@"
-        return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", str(url))
+    except (sa.exc.ArgumentError, ValueError):  # one SQLAlchemy cannot read: the RPC URLs' redaction
+        return redact_url(str(url))
 
 
 def reason(exc: BaseException) -> str:

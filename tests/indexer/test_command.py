@@ -180,6 +180,10 @@ def test_unusable_databases_are_refused_in_one_line_without_their_password(
             "postgresql://patentpool:hunter2@127.0.0.1:1/test",
             "cannot use the database postgresql+psycopg://patentpool:***@127.0.0.1:1/test: connection failed",
         ),
+        (
+            "postgresql://patentpool:hunter2@127.0.0.1:port/test",
+            "cannot use the database postgresql+psycopg://patentpool:***@127.0.0.1:port/test: not a database URL",
+        ),
     ):
         done = patentpool(*args, db=db)
         assert done.returncode == 2, done.stderr
