@@ -20,6 +20,7 @@ from indexer.errors import DatabaseUnavailable, IndexerError
 from registry.settings import redact_url
 
 __all__ = [
+    "DATABASE_FAILURES",
     "MIGRATIONS_DIR",
     "alembic_config",
     "current_revision",
@@ -31,6 +32,10 @@ __all__ = [
 ]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+#: What SQLAlchemy raises when the database itself fails: unreachable, unopenable, gone mid-run,
+#: out of disk (not a bug in a statement).
+DATABASE_FAILURES = (sa.exc.OperationalError, sa.exc.InterfaceError)
 
 
 def _normalise(url: str) -> str:
@@ -144,7 +149,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                 _clear_half_made_schema(conn)
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
-    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:  # unreachable, unopenable, gone
+    except DATABASE_FAILURES as exc:
         raise DatabaseUnavailable(redacted(engine.url), reason(exc)) from exc
 
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from indexer.db import DATABASE_FAILURES
 from indexer.errors import IndexerLocked, LockLost
 from indexer.schema import IndexerLock
 
@@ -111,5 +112,5 @@ class Lock:
             self._thread = None
         # The database may be what failed: then the row stays, and goes stale like a killed
         # indexer's (the next indexer takes it over once its heartbeat is old).
-        with contextlib.suppress(OperationalError, sa.exc.InterfaceError), self.engine.begin() as conn:
+        with contextlib.suppress(*DATABASE_FAILURES), self.engine.begin() as conn:
             conn.execute(sa.delete(_T).where(_T.c.id == 1, _T.c.owner == self.owner))

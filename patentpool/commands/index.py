@@ -131,9 +131,7 @@ def run_index(
     `log_range` and `max_log_range` (blocks per eth_getLogs call: the first, and the most adaptive
     growth reaches) default to PATENTPOOL_LOG_RANGE and PATENTPOOL_MAX_LOG_RANGE.
     """
-    import sqlalchemy as sa
-
-    from indexer.db import make_engine, reason, redacted, upgrade
+    from indexer.db import DATABASE_FAILURES, make_engine, reason, redacted, upgrade
     from indexer.errors import IndexerError
     from indexer.fetch import LogFetcher, Rpc
     from indexer.lock import Lock
@@ -182,7 +180,7 @@ def run_index(
         )
     except IndexerError as exc:
         fail(str(exc))
-    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:  # the server went away, the disk filled
+    except DATABASE_FAILURES as exc:  # the server went away, the disk filled
         fail(
             f"the database {redacted(engine.url)} failed while indexing: {reason(exc)}; every batch committed "
             "before that is kept: run the command again to go on"
