@@ -53,7 +53,7 @@ from indexer.errors import (
 )
 from indexer.fetch import LogFetcher, LogFilter, Rpc
 from indexer.lock import Lock
-from indexer.projections import RowCache, Store, apply, rebuild, undo_to
+from indexer.projections import Progress, RowCache, Store, apply, rebuild, undo_to
 from indexer.schema import Block, Checkpoint, Event, ProjectionUndo, RecentBlock
 from registry.deploy import Deployment
 
@@ -355,15 +355,26 @@ class Indexer:
         until the next try (doubling from 1 s up to a minute while the outage lasts).
         """
         outage_wait = _FIRST_OUTAGE_WAIT
+        pending: tuple[Future[StepResult], _Prepared] | None = None
+
+        def settle() -> None:
+            """Wait for the write in flight, if any, and report it."""
+            nonlocal pending
+            if pending is not None:
+                done, pending = pending[0], None
+                on_step(done.result())
+
+        def pause(seconds: float) -> None:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline and not should_stop():
+                time.sleep(min(0.1, seconds))
 
         def wait_out(exc: RpcUnavailable) -> None:
             nonlocal outage_wait
             if not follow:
                 raise exc
             on_outage(exc, outage_wait)
-            deadline = time.monotonic() + outage_wait
-            while time.monotonic() < deadline and not should_stop():
-                time.sleep(0.1)
+            pause(outage_wait)
             outage_wait = min(outage_wait * 2, _LAST_OUTAGE_WAIT)
 
         with (
@@ -372,7 +383,6 @@ class Indexer:
             ThreadPoolExecutor(1, thread_name_prefix="indexer-writer") as writer,
         ):
             self._wal_checkpoints = checkpoints
-            pending: tuple[Future[StepResult], _Prepared] | None = None
             try:
                 while not should_stop():
                     gc.collect(1)
@@ -384,21 +394,16 @@ class Indexer:
                             after = pending[1]
                             outcome = self._next(after.after, {**self.pools, **after.new_pools})
                     except RpcUnavailable as exc:
-                        if pending is not None:  # what was read before the outage lands first
-                            done, pending = pending[0], None
-                            on_step(done.result())
+                        settle()  # what was read before the outage lands first
                         wait_out(exc)
                         continue
                     outage_wait = _FIRST_OUTAGE_WAIT
                     if isinstance(outcome, _Prepared):
-                        if pending is not None:
-                            done, pending = pending[0], None
-                            on_step(done.result())
+                        settle()
                         pending = (writer.submit(self._write, outcome), outcome)
                         continue
                     if pending is not None:  # settle the write, then look again from the checkpoint
-                        done, pending = pending[0], None
-                        on_step(done.result())
+                        settle()
                         continue
                     try:
                         result = outcome if isinstance(outcome, StepResult) else self._rollback(*outcome)
@@ -411,13 +416,10 @@ class Indexer:
                     if not follow:
                         return
                     gc.collect()  # caught up: the one moment nothing is in flight
-                    deadline = time.monotonic() + poll_interval
-                    while time.monotonic() < deadline and not should_stop():
-                        time.sleep(min(0.1, poll_interval))
+                    pause(poll_interval)
             finally:
                 try:
-                    if pending is not None:  # stopping or failing: the batch in flight still lands whole
-                        on_step(pending[0].result())
+                    settle()  # stopping or failing: the batch in flight still lands whole
                 finally:
                     self._wal_checkpoints = None
 
@@ -735,7 +737,7 @@ class Indexer:
 
     # --- maintenance ------------------------------------------------------------------------------
 
-    def rebuild_projections(self, on_progress: Callable[[int, int], None] | None = None) -> int:
+    def rebuild_projections(self, on_progress: Progress | None = None) -> int:
         """Rebuild every current-state table from the raw events, in one transaction; `on_progress`
         hears (events replayed, events in all) as it goes."""
         self._row_cache.clear()
