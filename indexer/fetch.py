@@ -142,11 +142,13 @@ class _Transport(Exception):
 
 def _retry_after(value: str | None) -> float | None:
     """The seconds of an HTTP Retry-After header given in seconds (an HTTP date is ignored)."""
+    if value is None:
+        return None
     try:
-        seconds = float(value) if value is not None else None
+        seconds = float(value)
     except ValueError:
         return None
-    return seconds if seconds is not None and 0 <= seconds < float("inf") else None
+    return seconds if 0 <= seconds < float("inf") else None  # nan is neither
 
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
@@ -191,7 +193,7 @@ class Rpc:
             try:
                 results.extend(self._retrying(functools.partial(self._batch, part)))
             except RpcError:  # refused, not transient (those were retried): perhaps too many calls
-                self.batch_limit = max(1, min(limit, len(part)) // 2)
+                self.batch_limit = max(1, len(part) // 2)
                 continue
             done += len(part)
         return results
