@@ -8,6 +8,7 @@ unreachable the PostgreSQL half is skipped with the reason, except under CI, whe
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -142,3 +143,11 @@ def dump(engine: Engine) -> dict[str, list[dict[str, Any]]]:
                     row.pop("updated_at")
             tables[table.name] = cleaned
     return tables
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30, every: float = 0.02) -> None:
+    """Poll `condition` until it holds; fail naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not {what} within {seconds} s"
+        time.sleep(every)

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from patentpool.commands.index import ProgressStart, progress_start
 from registry.deploy import write_deployment
 from registry.node import AnvilNode
 from tests.conftest import World
-from tests.indexer.conftest import POSTGRES_URL, index_chain, new_database
+from tests.indexer.conftest import POSTGRES_URL, index_chain, new_database, wait_for
 from tests.indexer.proxy import RangeRecorder
 from tests.indexer.scenario import run_scenario
 
@@ -274,11 +273,11 @@ def wait_until_indexed(engine: Engine, block: int, process: subprocess.Popen[str
         except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # not made yet
             return -1
 
-    deadline = time.monotonic() + seconds
-    while indexed_to() < block:
+    def reached() -> bool:
         assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, f"not indexed to {block}"
-        time.sleep(0.1)
+        return indexed_to() >= block
+
+    wait_for(reached, f"indexed to {block}", seconds, every=0.1)
 
 
 def test_follow_indexes_new_blocks_and_stops_cleanly_on_ctrl_c(world: World, anvil: AnvilNode, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from indexer.fetch import LogFetcher, Rpc
 from indexer.sync import Indexer, StepResult
 from registry.node import AnvilNode
 from tests.conftest import USDC, World
-from tests.indexer.conftest import dump, index_chain
+from tests.indexer.conftest import dump, index_chain, wait_for
 from tests.indexer.proxy import JsonHandler, Proxy
 
 
@@ -224,13 +224,13 @@ def test_following_waits_out_a_provider_outage_and_goes_on(world: World, anvil: 
         thread = threading.Thread(target=follow, daemon=True)
         thread.start()
         try:
-            _wait_for(lambda: any(s.kind == "idle" for s in steps), "caught up")
+            wait_for(lambda: any(s.kind == "idle" for s in steps), "caught up")
             provider.down = True
-            _wait_for(lambda: len(outages) >= 2, "two outages noticed")
+            wait_for(lambda: len(outages) >= 2, "two outages noticed")
             world.pool.set_territory("after the outage")  # a block the follower cannot see yet
             provider.down = False
             head = world.w3.eth.block_number
-            _wait_for(lambda: follower.checkpoint[0] == head, "the new block indexed")
+            wait_for(lambda: follower.checkpoint[0] == head, "the new block indexed")
         finally:
             stop.set()
             thread.join(timeout=30)
@@ -240,10 +240,3 @@ def test_following_waits_out_a_provider_outage_and_goes_on(world: World, anvil: 
     with engine.connect() as conn:
         assert conn.execute(sa.text("select territory from pool")).scalar() == "after the outage"
     engine.dispose()
-
-
-def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"not {what} within {seconds} s"
-        time.sleep(0.02)
