@@ -40,7 +40,9 @@ import sqlalchemy as sa
 from eth_utils.crypto import keccak
 from sqlalchemy.engine import Connection, Engine
 
+from indexer import deferred
 from indexer.bulk import PackedRows, insert_packed, insert_rows, pack_rows
+from indexer.db import DATABASE_FAILURES
 from indexer.decode import Log, checksum, decode_log, event_topic, log_from_rpc
 from indexer.digest import GENESIS_DIGEST, next_digest
 from indexer.errors import (
@@ -342,6 +344,7 @@ class Indexer:
         on_step: Callable[[StepResult], None] = lambda _: None,
         poll_interval: float = 1.0,
         on_outage: Callable[[RpcUnavailable, float], None] = lambda _exc, _wait: None,
+        on_indexes: deferred.Built = lambda _done, _total: None,
     ) -> None:
         """Step until the head (or, following, until `should_stop`), checking it between batches.
 
@@ -353,9 +356,13 @@ class Indexer:
         A node that stays unreachable past the client's retries (RpcUnavailable) ends the run;
         following, the run waits it out instead: `on_outage` hears the error and the seconds
         until the next try (doubling from 1 s up to a minute while the outage lasts).
+
+        A first load runs without the secondary indexes and builds them when it reaches the head
+        or stops (indexer/deferred.py); `on_indexes` hears how far that is.
         """
         outage_wait = _FIRST_OUTAGE_WAIT
         pending: tuple[Future[StepResult], _Prepared] | None = None
+        deferring = self._start_first_load()
 
         def settle() -> None:
             """Wait for the write in flight, if any, and report it."""
@@ -377,6 +384,20 @@ class Indexer:
             pause(outage_wait)
             outage_wait = min(outage_wait * 2, _LAST_OUTAGE_WAIT)
 
+        def finish_first_load(failing: bool = False) -> None:
+            """Build the indexes a first load went without (nothing is in flight)."""
+            nonlocal deferring
+            if not deferring:
+                return
+            deferring = False
+            try:
+                with self.engine.begin() as conn:
+                    deferred.build(conn, on_indexes)
+            except DATABASE_FAILURES:
+                if not failing:  # failing already: its error is the one to tell; the next run builds them
+                    raise
+
+        failing = False
         with (
             _collect_between_batches(),
             _WalCheckpoints(self.engine) as checkpoints,
@@ -413,15 +434,30 @@ class Indexer:
                     on_step(result)
                     if result.kind != "idle":
                         continue
+                    finish_first_load()
                     if not follow:
                         return
                     gc.collect()  # caught up: the one moment nothing is in flight
                     pause(poll_interval)
+            except BaseException:
+                failing = True
+                raise
             finally:
                 try:
                     settle()  # stopping or failing: the batch in flight still lands whole
+                    finish_first_load(failing)
                 finally:
                     self._wal_checkpoints = None
+
+    def _start_first_load(self) -> bool:
+        """Drop the secondary indexes if this run is (or resumes) a first load; whether it is."""
+        with self.engine.begin() as conn:
+            if self.lock is not None:
+                self.lock.check(conn)
+            if not deferred.first_load(conn):
+                return False
+            deferred.drop(conn)
+            return True
 
     def step(self) -> StepResult:
         """One unit of work: a reorg rollback, one batch, or nothing when caught up."""

@@ -1,0 +1,93 @@
+"""A first load without secondary indexes: they are built once, by sorting, when it catches up.
+
+A secondary index takes every inserted row at its own place in its B-tree: by transaction hash
+that is anywhere, so a long first load spends much of the database's time on them (on SQLite a
+fifth of all the CPU of an index run, see docs/benchmarks.md). Building an index over rows already
+stored is one sort, the way PostgreSQL's and SQLite's own bulk-load advice says to fill a table.
+
+The rule (`Indexer.run` applies it):
+
+- a run that starts on a database with no raw events (a first load) drops the secondary indexes of
+  the mirrored tables first; so does a run that finds some of them missing (a first load that was
+  killed: it goes on where it stopped, still without them);
+- the run builds them all again once it reaches the head, before following it, and when it stops
+  (Ctrl-C, or an error that leaves the database usable); only a killed process leaves them out,
+  until the next run.
+
+Primary keys and unique constraints (what keeps the mirror exact) always stay, and so do the
+indexes of `projection_undo`, which every batch queries. Readers see the same rows either way;
+while a first load runs, their lookups by the missing indexes are scans.
+
+For migration authors: a migration that changes one of these indexes must expect it to be missing
+(`if_exists=True`), as it is in a database whose first load was killed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+import indexer.schema  # noqa: F401 - registers the tables on SQLModel.metadata
+from indexer.schema import Event, ProjectionUndo
+
+__all__ = ["Built", "build", "deferrable", "drop", "first_load", "missing"]
+
+#: Hears (indexes built so far, indexes to build) before each index and once at the end.
+Built = Callable[[int, int], None]
+
+_EVENT = Event.__table__  # type: ignore[attr-defined]
+#: Tables whose indexes the write path itself reads by, so they stay.
+_KEPT = {ProjectionUndo.__tablename__}
+
+
+@cache
+def deferrable() -> tuple[sa.Index, ...]:
+    """The secondary (non-unique) indexes a first load goes without, in a fixed order."""
+    return tuple(
+        index
+        for table in SQLModel.metadata.sorted_tables
+        if table.name not in _KEPT
+        for index in sorted(table.indexes, key=lambda i: str(i.name))
+        if not index.unique
+    )
+
+
+def missing(conn: Connection) -> list[sa.Index]:
+    """The deferrable indexes the database does not have."""
+    inspector = sa.inspect(conn)
+    tables = {index.table.name for index in deferrable()}  # type: ignore[union-attr]
+    present = {
+        (table, entry["name"])
+        for (_schema, table), entries in inspector.get_multi_indexes(filter_names=sorted(tables)).items()
+        for entry in entries
+    }
+    return [index for index in deferrable() if (index.table.name, index.name) not in present]  # type: ignore[union-attr]
+
+
+def first_load(conn: Connection) -> bool:
+    """Whether a run starting now should go without the secondary indexes: nothing has been
+    indexed yet, or an earlier first load left some of them out."""
+    empty = conn.execute(sa.select(sa.literal(1)).select_from(_EVENT).limit(1)).first() is None
+    return empty or bool(missing(conn))
+
+
+def drop(conn: Connection) -> None:
+    """Drop the deferrable indexes the database has."""
+    gone = set(map(id, missing(conn)))
+    for index in deferrable():
+        if id(index) not in gone:
+            index.drop(conn)
+
+
+def build(conn: Connection, on_progress: Built = lambda _done, _total: None) -> int:
+    """Create the deferrable indexes the database lacks; returns how many."""
+    todo = missing(conn)
+    for done, index in enumerate(todo):
+        on_progress(done, len(todo))
+        index.create(conn)
+    on_progress(len(todo), len(todo))
+    return len(todo)

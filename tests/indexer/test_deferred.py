@@ -1,0 +1,161 @@
+"""A first load goes without the secondary indexes and builds them at its end (indexer/deferred.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+from indexer import deferred
+from indexer.errors import RpcUnavailable
+from indexer.fetch import LogFetcher, Rpc
+from indexer.sync import Indexer, StepResult
+from registry.node import AnvilNode
+from tests.conftest import World
+from tests.indexer.conftest import dump, index_chain
+from tests.indexer.proxy import JsonHandler, Proxy
+
+
+@contextmanager
+def index_ddl(engine: Engine) -> Iterator[list[str]]:
+    """What `engine` meanwhile does to indexes, in order: "drop <index>", "create <index>"."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        words = statement.split()
+        if words[:2] in (["DROP", "INDEX"], ["CREATE", "INDEX"]):
+            name = words[2].strip('"')
+            seen.append(f"{words[0].lower()} {name}")
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+
+
+def schema_differences(engine: Engine) -> list[Any]:
+    with engine.connect() as conn:
+        return list(compare_metadata(MigrationContext.configure(conn), SQLModel.metadata))
+
+
+def activity(world: World, rounds: int) -> None:
+    for n in range(rounds):
+        world.pool.set_territory(f"T{n}")
+        world.w3.provider.make_request("anvil_mine", [hex(3)])  # type: ignore[arg-type]
+
+
+def small_batches(engine: Engine, anvil: AnvilNode, world: World) -> Indexer:
+    rpc = Rpc(anvil.url)
+    indexer = Indexer(engine, rpc, world.deployment, fetcher=LogFetcher(rpc, initial_range=2, max_range=2))
+    indexer.prepare()
+    return indexer
+
+
+NAMES = [str(index.name) for index in deferred.deferrable()]
+
+
+def test_the_deferred_indexes_are_the_secondary_ones_outside_the_undo_log() -> None:
+    assert "ix_event_tx_hash" in NAMES and "ix_payment_payer" in NAMES and "ix_member_block_number" in NAMES
+    assert not any(name.startswith("ix_projection_undo") for name in NAMES)
+    assert all(not index.unique for index in deferred.deferrable())
+
+
+def test_a_first_load_writes_every_batch_without_them_and_builds_them_at_the_head(
+    world: World, anvil: AnvilNode, engine: Engine
+) -> None:
+    activity(world, 5)
+    indexer = small_batches(engine, anvil, world)
+    heard: list[tuple[int, int]] = []
+    missing_after_batches: list[int] = []
+
+    def on_step(result: StepResult) -> None:
+        if result.kind == "batch":
+            with engine.connect() as conn:
+                missing_after_batches.append(len(deferred.missing(conn)))
+
+    with index_ddl(engine) as ddl:
+        indexer.run(on_step=on_step, on_indexes=lambda done, total: heard.append((done, total)))
+    assert len(missing_after_batches) >= 5 and set(missing_after_batches) == {len(NAMES)}
+    assert ddl == [f"drop {n}" for n in NAMES] + [f"create {n}" for n in NAMES]
+    assert heard == [(n, len(NAMES)) for n in range(len(NAMES) + 1)]
+    assert schema_differences(engine) == []
+
+
+def test_a_database_with_events_keeps_its_indexes(world: World, anvil: AnvilNode, engine: Engine) -> None:
+    indexer = index_chain(engine, anvil, world.deployment)
+    activity(world, 2)
+    heard: list[tuple[int, int]] = []
+    with index_ddl(engine) as ddl:
+        indexer.run(on_indexes=lambda done, total: heard.append((done, total)))
+    assert indexer.checkpoint[0] == world.w3.eth.block_number
+    assert ddl == [] and heard == []
+
+
+def test_a_killed_first_load_goes_on_without_them_and_builds_them_at_its_end(
+    world: World, anvil: AnvilNode, new_engine: Any
+) -> None:
+    activity(world, 2)
+    engine = new_engine()
+    index_chain(engine, anvil, world.deployment)
+    # As a first load killed while building its indexes leaves it: rows in, some indexes missing.
+    with engine.begin() as conn:
+        for index in deferred.deferrable()[::2]:
+            index.drop(conn)
+    activity(world, 2)
+    with index_ddl(engine) as ddl:
+        index_chain(engine, anvil, world.deployment)
+    assert ddl == [f"drop {n}" for n in NAMES[1::2]] + [f"create {n}" for n in NAMES]
+    assert schema_differences(engine) == []
+    assert dump(engine) == dump(index_chain(new_engine(), anvil, world.deployment).engine)
+
+
+def test_a_first_load_stopped_half_way_builds_them_before_it_returns(
+    world: World, anvil: AnvilNode, engine: Engine
+) -> None:
+    activity(world, 5)
+    indexer = small_batches(engine, anvil, world)
+    batches: list[int] = []
+    indexer.run(should_stop=lambda: bool(batches), on_step=lambda result: batches.append(result.last))
+    assert indexer.checkpoint[0] < world.w3.eth.block_number, "the run was not stopped half-way"
+    assert schema_differences(engine) == []
+
+
+class _DiesAfter(Proxy):
+    """A proxy to anvil that answers HTTP 503 to everything after `calls` requests."""
+
+    def __init__(self, upstream: str, calls: int) -> None:
+        proxy = self
+        self.left = calls
+
+        class Handler(JsonHandler):
+            def do_POST(self) -> None:
+                body = self.body()
+                proxy.left -= 1
+                if proxy.left < 0:
+                    self.answer(b'{"error": "gone"}', 503)
+                else:
+                    self.answer(proxy.forward(body))
+
+        super().__init__(upstream, Handler)
+
+
+def test_a_first_load_that_fails_builds_them_before_it_tells_why(
+    world: World, anvil: AnvilNode, engine: Engine
+) -> None:
+    activity(world, 5)
+    with _DiesAfter(anvil.url, 12) as proxy:
+        rpc = Rpc(proxy.url, backoff=0.001, attempts=2)
+        indexer = Indexer(engine, rpc, world.deployment, fetcher=LogFetcher(rpc, initial_range=2, max_range=2))
+        indexer.prepare()
+        with pytest.raises(RpcUnavailable):
+            indexer.run()
+    assert indexer.checkpoint[0] < world.w3.eth.block_number, "the provider died too late"
+    assert schema_differences(engine) == []
