@@ -3,7 +3,8 @@
 `acquire` takes the row when it is free or its heartbeat is older than `stale_after` (the holder
 crashed), with a compare-and-set so two starters cannot both win. Every batch re-checks ownership
 inside its own transaction (`check`), so an indexer whose lock was taken over never commits again.
-A daemon thread refreshes the heartbeat while a long batch is read.
+A daemon thread refreshes the heartbeat while a long batch is read, every 5 s or a third of
+`stale_after`, whichever is shorter.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from indexer.schema import IndexerLock
 __all__ = ["Lock", "default_owner"]
 
 _T = IndexerLock.__table__  # type: ignore[attr-defined]
+_HEARTBEAT_EVERY = 5.0
 
 
 def default_owner() -> str:
@@ -40,10 +42,22 @@ class Lock:
     engine: Engine
     owner: str = field(default_factory=default_owner)
     stale_after: float = 60.0
-    heartbeat_every: float = 5.0
+    #: Seconds between heartbeats: by default 5, or a third of `stale_after` when that is shorter,
+    #: so a live holder's heartbeat is never old enough for another indexer to take the lock over.
+    heartbeat_every: float | None = None
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     lost: bool = False
+
+    def __post_init__(self) -> None:
+        if self.heartbeat_every is None:
+            self.heartbeat_every = min(_HEARTBEAT_EVERY, self.stale_after / 3)
+
+    @property
+    def interval(self) -> float:
+        """The seconds between heartbeats."""
+        assert self.heartbeat_every is not None
+        return self.heartbeat_every
 
     def acquire(self) -> None:
         """Take the lock, or raise IndexerLocked naming the live holder."""
@@ -93,7 +107,7 @@ class Lock:
         self._stop.clear()
 
         def run() -> None:
-            while not self._stop.wait(self.heartbeat_every):
+            while not self._stop.wait(self.interval):
                 try:
                     self.beat()
                 except LockLost:
@@ -108,7 +122,7 @@ class Lock:
         """Stop the heartbeat and free the row (if still ours)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=self.heartbeat_every + 5)
+            self._thread.join(timeout=self.interval + 5)
             self._thread = None
         # The database may be what failed: then the row stays, and goes stale like a killed
         # indexer's (the next indexer takes it over once its heartbeat is old).

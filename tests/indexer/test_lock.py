@@ -79,3 +79,23 @@ def test_the_heartbeat_keeps_the_lock_fresh(engine: Engine) -> None:
             Lock(engine, owner="other").acquire()
     finally:
         lock.release()
+
+
+def test_the_heartbeat_comes_well_within_the_staleness(engine: Engine) -> None:
+    assert Lock(engine).interval == 5.0
+    assert Lock(engine, stale_after=3.0).interval == 1.0
+    assert Lock(engine, stale_after=3.0, heartbeat_every=0.5).interval == 0.5
+    # A staleness shorter than the default heartbeat: a live holder still keeps its lock.
+    holder = Lock(engine, owner="live", stale_after=0.6)
+    holder.acquire()
+    holder.start_heartbeat()
+    try:
+        import time
+
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            with pytest.raises(IndexerLocked):
+                Lock(engine, owner="usurper", stale_after=0.6).acquire()
+            time.sleep(0.1)
+    finally:
+        holder.release()
