@@ -16,10 +16,10 @@ Then, in the same run, over the same block range and addresses:
 2. the indexer into a fresh SQLite file, `run_index(..., quiet=True)`;
 3. the indexer into a fresh PostgreSQL database (unless `--skip-postgres`), the same call;
 
-each of these `--runs` times (default 2; the indexer into a fresh database every time), the
-fastest run reported and every run listed: the same rule for both sides of the ratio, as a
-first run pays for warming up (anvil's caches for the fetch, the process's first statements
-and decoders for the indexer);
+in `--runs` rounds (default 3), each of 1, 2 and 3 one after the other (the indexer into a
+fresh database every time). The ratio to the bare fetch is the median of the rounds' ratios: a
+round compares the two at the same moment, and this machine's speed drifts by tens of per cent
+over minutes. Each path's fastest run is reported too, and every run listed;
 4. the naive path on each backend (once): web3.py `w3.eth.get_logs` with the same filters,
    `contract.events.X().process_log(log)` per log, a block header per new block (cached), and one
    SQLModel `session.add(Event(...))` + `session.commit()` per event, on the first `--naive-sample`
@@ -40,6 +40,7 @@ import os
 import platform
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -598,7 +599,9 @@ def main() -> None:
     parser.add_argument("--naive-sample", type=int, default=10_000, help="events for the naive path (0: all)")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--postgres-url", default=os.environ.get("PATENTPOOL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
-    parser.add_argument("--runs", type=int, default=2, help="runs of the bare fetch and of each indexer (fastest kept)")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="rounds of bare fetch and indexers (ratio: the median round's)"
+    )
     parser.add_argument("--profile", action="store_true", help="also index once more per backend, timing each stage")
     args = parser.parse_args()
     if args.runs < 1:
@@ -618,8 +621,29 @@ def main() -> None:
         first, head = deployment.start_block, seeded.head
         log(f"seeded {seeded.transactions} transactions in {seeded.seconds:.0f} s; counting events")
 
-        runs = [bare_fetch(rpc, filters, first, head) for _ in range(args.runs)]
-        seconds, indexed, calls, ranges = min(runs)
+        # Rounds: each measures the bare fetch and then each indexer, one after the other, so a
+        # round's ratio compares the two at the same moment (this machine's speed drifts by tens of
+        # per cent over minutes; runs of one path after the other would compare different moments).
+        bare_runs: list[tuple[float, int, int, int]] = []
+        sqlite_runs: list[tuple[float, dict[str, Any]]] = []
+        postgres_runs: list[tuple[float, dict[str, Any]]] = []
+        rounds: list[dict[str, float]] = []
+        load = {"sqlite": loadavg(), "postgresql": loadavg()}
+        for n in range(args.runs):
+            bare_runs.append(bare_fetch(rpc, filters, first, head))
+            this = {"bare": bare_runs[-1][0]}
+            path = workdir / f"index-{n}.db"
+            sqlite_runs.append(index_once(f"sqlite:///{path}", rpc, manifest))
+            this["sqlite"] = sqlite_runs[-1][0]
+            for leftover in workdir.glob(f"{path.name}*"):  # the file, its -wal and -shm
+                leftover.unlink()
+            if postgres:
+                with postgres_database(postgres) as url:
+                    postgres_runs.append(index_once(url, rpc, manifest))
+                this["postgresql"] = postgres_runs[-1][0]
+            rounds.append(this)
+            log(f"round {n + 1}/{args.runs}: " + ", ".join(f"{k} {v:.2f} s" for k, v in this.items()))
+        seconds, indexed, calls, ranges = min(bare_runs)
         chain_logs = all_logs(rpc, first, head)
         log(f"the chain holds {indexed} events the indexer stores ({chain_logs} logs in all)")
         report["seeding"] = {
@@ -641,28 +665,16 @@ def main() -> None:
             "eventsPerSecond": rate(indexed, seconds),
             "calls": calls,
             "ranges": ranges,
-            "runsSeconds": [round(r[0], 3) for r in runs],
+            "runsSeconds": [round(r[0], 3) for r in bare_runs],
         }
         report["bareGetLogs"] = bare
+        report["rounds"] = [{k: round(v, 3) for k, v in r.items()} for r in rounds]
         log(f"bare eth_getLogs: {bare['eventsPerSecond']:.0f} events/s")
 
-        results: dict[str, Any] = {}
-        load = loadavg()
-        sqlite_runs = []
-        for n in range(args.runs):
-            path = workdir / f"index-{n}.db"
-            sqlite_runs.append(index_once(f"sqlite:///{path}", rpc, manifest))
-            for leftover in workdir.glob(f"{path.name}*"):  # the file, its -wal and -shm
-                leftover.unlink()
-        results["sqlite"] = index_result(sqlite_runs, load)
+        results: dict[str, Any] = {"sqlite": index_result(sqlite_runs, load["sqlite"])}
         log(f"indexer, SQLite: {results['sqlite']['eventsPerSecond']:.0f} events/s")
         if postgres:
-            load = loadavg()
-            postgres_runs = []
-            for _ in range(args.runs):
-                with postgres_database(postgres) as url:
-                    postgres_runs.append(index_once(url, rpc, manifest))
-            results["postgresql"] = index_result(postgres_runs, load)
+            results["postgresql"] = index_result(postgres_runs, load["postgresql"])
             log(f"indexer, PostgreSQL: {results['postgresql']['eventsPerSecond']:.0f} events/s")
         report["indexer"] = results
 
@@ -682,10 +694,13 @@ def main() -> None:
 
         ratios: dict[str, Any] = {}
         for backend, result in results.items():
-            slower = result["seconds"] / bare["seconds"]
+            by_round = sorted(r[backend] / r["bare"] for r in rounds)
+            slower = statistics.median(by_round)
             faster = naive_results[backend]["projectedSecondsForAll"] / result["seconds"]
             ratios[backend] = {
                 "indexerOverBareFetch": round(slower, 2),
+                "indexerOverBareFetchByRound": [round(r[backend] / r["bare"], 2) for r in rounds],
+                "fastestOverFastest": round(result["seconds"] / bare["seconds"], 2),
                 "withinThreeTimesBareFetch": slower <= 3,
                 "naiveOverIndexer": round(faster, 1),
                 "atLeastTenTimesNaive": faster >= 10,
