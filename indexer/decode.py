@@ -106,7 +106,9 @@ class EventAbi:
     words: tuple[tuple[str, WordReader], ...] | None = None
     #: With `words`: every argument in ABI order as (name, topic index or -1, data offset, reader).
     plan: tuple[tuple[str, int, int, Callable[[str], Any]], ...] | None = None
-    #: With `plan`: (topics, data) -> the arguments, compiled from the plan (`_compile_plan`).
+    #: With `plan`: (topics, data) -> the arguments, compiled from the plan (`_compile_plan`). For
+    #: data with strings, bytes or arrays of static words (`words` None): a reader of canonical
+    #: encodings only (`_dynamic_reader`), which checks the data's length itself.
     read: Callable[[tuple[str, ...], str], dict[str, Any]] | None = None
 
 
@@ -275,6 +277,10 @@ def _event_abi(entry: dict[str, Any]) -> EventAbi:
                 offset, read = word_of[item["name"]]
                 plan.append((item["name"], -1, offset, read))
     name = entry["name"]
+    if plan is None:
+        arguments = _dynamic_reader(inputs, indexed, data_items)
+    else:
+        arguments = _compile_plan(name, plan, [_type_string(i) for i in inputs])
     return EventAbi(
         name=name,
         signature=signature,
@@ -286,7 +292,7 @@ def _event_abi(entry: dict[str, Any]) -> EventAbi:
         data_converters=tuple(_converter(i) for i in data_items),
         words=None if words is None else tuple(words),
         plan=None if plan is None else tuple(plan),
-        read=None if plan is None else _compile_plan(name, plan, [_type_string(i) for i in inputs]),
+        read=arguments,
     )
 
 
@@ -313,6 +319,75 @@ def _compile_plan(
     return namespace["read"]  # type: ignore[no-any-return]
 
 
+#: How `_dynamic_reader` reads one data value: a word in the head, or a string, bytes or an array
+#: of words in the tail.
+_Part = tuple[str, str, WordReader | None]
+
+
+def _dynamic_reader(
+    inputs: Sequence[dict[str, Any]],
+    indexed: Sequence[tuple[str, str, Converter | None]],
+    data_items: Sequence[dict[str, Any]],
+) -> Callable[[tuple[str, ...], str], dict[str, Any]] | None:
+    """A reader for data holding strings, bytes or arrays of static words (each other value a static
+    word), as eth_abi would decode it, that takes only the canonical encoding: each tail right after
+    the one before, in order, padding zero, nothing after the last. Any other data (valid or not)
+    raises `_BadWord`, and eth_abi then reads it. None when a value is of another kind (a tuple, a
+    fixed-size array, an array of strings)."""
+    parts: list[_Part] = []
+    for item in data_items:
+        kind = _type_string(item)
+        if kind in ("string", "bytes"):
+            parts.append((item["name"], kind, None))
+        elif kind.endswith("[]") and _word_reader(kind[:-2]) is not None:
+            parts.append((item["name"], "array", _word_reader(kind[:-2])))
+        elif (reader := _word_reader(kind)) is not None:
+            parts.append((item["name"], "word", reader))
+        else:
+            return None
+    topic_of = {name: (n + 1, conv or _same) for n, (name, _, conv) in enumerate(indexed)}
+    order = [i["name"] for i in inputs]
+    head = 64 * len(parts)
+
+    def read(topics: tuple[str, ...], data: str) -> dict[str, Any]:
+        text = data[2:]
+        size = len(text)
+        if size < head:
+            raise _BadWord("data shorter than its head")
+        values: dict[str, Any] = {}
+        tail = head  # where the next tail must begin (hex digits)
+        try:
+            for n, (name, kind, reader) in enumerate(parts):
+                word = text[64 * n : 64 * n + 64]
+                if kind == "word":
+                    values[name] = reader(word)  # type: ignore[misc]
+                    continue
+                if int(word, 16) * 2 != tail or tail + 64 > size:
+                    raise _BadWord("not the canonical offset")
+                length = int(text[tail : tail + 64], 16)
+                start = tail + 64
+                if kind == "array":
+                    tail = start + 64 * length
+                    if tail > size:
+                        raise _BadWord("array beyond the data")
+                    values[name] = [reader(text[i : i + 64]) for i in range(start, tail, 64)]  # type: ignore[misc]
+                    continue
+                tail = start + 64 * ((length + 31) // 32)
+                if tail > size or text[start + 2 * length : tail].strip("0"):
+                    raise _BadWord("bytes beyond the data, or padding not zero")
+                body = text[start : start + 2 * length]
+                values[name] = bytes.fromhex(body).decode("utf-8") if kind == "string" else "0x" + body
+        except (ValueError, UnicodeDecodeError) as exc:  # (a _BadWord is a ValueError too)
+            raise _BadWord(str(exc)) from None
+        if tail != size:
+            raise _BadWord("data after the last value")
+        for name, (position, conv) in topic_of.items():
+            values[name] = conv(topics[position])
+        return {name: values[name] for name in order}
+
+    return read
+
+
 @cache
 def event_abis(contracts: Iterable[str] = DECODED_CONTRACTS) -> dict[tuple[str, int], EventAbi]:
     """(topic0, number of topics) -> event, over the given artifacts' ABIs."""
@@ -333,15 +408,16 @@ def decode_log(log: Log, fast: bool = True) -> tuple[str, dict[str, Any]]:
     data as arguments, so it is still stored and still counted in the digest.
 
     Data of static words only (most events) is read word by word, exactly as strictly as eth_abi
-    reads it (the tests compare the two); anything else, and any word that reader refuses, goes
-    through eth_abi. `fast=False` always uses eth_abi.
+    reads it (the tests compare the two); so is data with strings, bytes and arrays of words in
+    their canonical encoding. Anything else, and any word these readers refuse, goes through
+    eth_abi. `fast=False` always uses eth_abi.
     """
     topics = log.topics
     abi = event_abis().get((topics[0], len(topics))) if topics else None
     if abi is None:
         return "Unknown", {"topics": list(topics), "data": log.data}
     read = abi.read
-    if fast and read is not None and len(log.data) == 2 + 64 * len(abi.data_names):
+    if fast and read is not None and (abi.words is None or len(log.data) == 2 + 64 * len(abi.data_names)):
         try:
             return abi.name, read(topics, log.data)
         except _BadWord:
