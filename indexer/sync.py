@@ -345,6 +345,7 @@ class Indexer:
         poll_interval: float = 1.0,
         on_outage: Callable[[RpcUnavailable, float], None] = lambda _exc, _wait: None,
         on_indexes: deferred.Built = lambda _done, _total: None,
+        on_rebuild: Progress | None = None,
     ) -> None:
         """Step until the head (or, following, until `should_stop`), checking it between batches.
 
@@ -358,7 +359,8 @@ class Indexer:
         until the next try (doubling from 1 s up to a minute while the outage lasts).
 
         A first load runs without the secondary indexes and builds them when it reaches the head
-        or stops (indexer/deferred.py); `on_indexes` hears how far that is.
+        or stops (indexer/deferred.py); `on_indexes` hears how far that is. A reorg deeper than the
+        undo log rebuilds every projection from the raw events: `on_rebuild` hears how far that is.
         """
         outage_wait = _FIRST_OUTAGE_WAIT
         pending: tuple[Future[StepResult], _Prepared] | None = None
@@ -427,7 +429,10 @@ class Indexer:
                         settle()
                         continue
                     try:
-                        result = outcome if isinstance(outcome, StepResult) else self._rollback(*outcome)
+                        if isinstance(outcome, StepResult):
+                            result = outcome
+                        else:
+                            result = self._rollback(*outcome, on_rebuild=on_rebuild)
                     except RpcUnavailable as exc:
                         wait_out(exc)
                         continue
@@ -726,8 +731,11 @@ class Indexer:
         parent = self.start_block - 1
         return parent, (self._hash_at(parent) or "") if parent >= 0 else ""
 
-    def _rollback(self, cp: _Cp, head: int, target: int, started: float) -> StepResult:
-        """Roll back from `cp` (no longer on the chain) to the common ancestor."""
+    def _rollback(
+        self, cp: _Cp, head: int, target: int, started: float, on_rebuild: Progress | None = None
+    ) -> StepResult:
+        """Roll back from `cp` (no longer on the chain) to the common ancestor; `on_rebuild` hears
+        the progress of a full rebuild of the projections, when the reorg needs one."""
         self._row_cache.clear()
         number, block_hash = self._ancestor(cp)
         with self.engine.begin() as conn:
@@ -754,7 +762,7 @@ class Indexer:
             undone = undo_to(conn, number, cp.number)
             if undone is None:  # deeper than the undo log reaches: replay the whole history
                 conn.execute(sa.delete(_UNDO).where(_UNDO.c.batch_end > number))
-                how = f"rebuilt every projection from {rebuild(conn)} raw events"
+                how = f"rebuilt every projection from {rebuild(conn, on_rebuild)} raw events"
             else:
                 how = f"restored {undone[0]} projection rows and replayed {undone[1]} events"
         self._load()

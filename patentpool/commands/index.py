@@ -326,6 +326,24 @@ def _run(
         elif done == total:
             err.print(f"indexes built in {time.monotonic() - building['since']:.1f} s", highlight=False)
 
+    rebuilding = {"said": 0.0}
+
+    def on_rebuild(done: int, total: int) -> None:
+        """A reorg deeper than the undo log: one line at the start, then every 2 s and at the end."""
+        if as_json:
+            return
+        now = time.monotonic()
+        if done == 0:
+            err.print(
+                f"reorg deeper than the undo log: rebuilding every projection from {total} raw events…",
+                highlight=False,
+            )
+        elif done == total or now - rebuilding["said"] >= 2:
+            err.print(f"rebuilding projections: {done}/{total} events", highlight=False)
+        else:
+            return
+        rebuilding["said"] = now
+
     with _Stop() as stop:
         progress.start()
         try:
@@ -336,6 +354,7 @@ def _run(
                 poll_interval=poll_interval,
                 on_outage=on_outage,
                 on_indexes=on_indexes,
+                on_rebuild=on_rebuild,
             )
         finally:
             progress.stop()

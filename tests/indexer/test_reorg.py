@@ -264,6 +264,20 @@ def test_a_reorg_deeper_than_the_undo_record_rebuilds_every_projection(
     assert_same_as_fresh(engine, indexer, new_engine, anvil, world)
 
 
+def test_a_full_rebuild_after_a_reorg_shows_its_progress(world: World, anvil: AnvilNode, engine: Engine) -> None:
+    doomed_pool(world)
+    world.pool.set_territory("one")
+    indexer = index_chain(engine, anvil, world.deployment, recent_blocks=0)
+    world.pool.admit_founder(world.keys[1].address)
+    index_again(indexer)
+    world.pool.set_territory("two")
+    index_again(indexer)
+    reorg(world.w3, 4, [(call(world.pool, "setTerritory", "three"), 0)])
+    heard: list[tuple[int, int]] = []
+    indexer.run(on_rebuild=lambda done, total: heard.append((done, total)))
+    assert heard and heard[0][0] == 0 and heard[-1][0] == heard[-1][1] > 0, heard
+
+
 def test_a_reorg_that_lands_while_a_batch_is_being_written_is_caught(
     world: World, anvil: AnvilNode, engine: Engine, new_engine: Callable[[], Engine]
 ) -> None:
