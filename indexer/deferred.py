@@ -11,8 +11,8 @@ The rule (`Indexer.run` applies it):
   the mirrored tables first; so does a run that finds some of them missing (a first load that was
   killed: it goes on where it stopped, still without them);
 - the run builds them all again once it reaches the head, before following it, and when it stops
-  (Ctrl-C, or an error that leaves the database usable); only a killed process leaves them out,
-  until the next run.
+  (Ctrl-C, or an error that leaves the database usable); only a killed or aborted process (a
+  second Ctrl-C) leaves them out, until the next run.
 
 Primary keys and unique constraints (what keeps the mirror exact) always stay, and so do the
 indexes of `projection_undo`, which every batch queries. Readers see the same rows either way;

@@ -399,7 +399,7 @@ class Indexer:
                 if not failing:  # failing already: its error is the one to tell; the next run builds them
                     raise
 
-        failing = False
+        failing = aborted = False
         with (
             _collect_between_batches(),
             _WalCheckpoints(self.engine) as checkpoints,
@@ -444,13 +444,15 @@ class Indexer:
                         return
                     gc.collect()  # caught up: the one moment nothing is in flight
                     pause(poll_interval)
-            except BaseException:
+            except BaseException as exc:
                 failing = True
+                aborted = isinstance(exc, KeyboardInterrupt)  # a second Ctrl-C: no index building now
                 raise
             finally:
                 try:
                     settle()  # stopping or failing: the batch in flight still lands whole
-                    finish_first_load(failing)
+                    if not aborted:
+                        finish_first_load(failing)
                 finally:
                     self._wal_checkpoints = None
 

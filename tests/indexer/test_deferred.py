@@ -159,3 +159,21 @@ def test_a_first_load_that_fails_builds_them_before_it_tells_why(
             indexer.run()
     assert indexer.checkpoint[0] < world.w3.eth.block_number, "the provider died too late"
     assert schema_differences(engine) == []
+
+
+def test_an_aborted_first_load_leaves_them_to_the_next_run(world: World, anvil: AnvilNode, engine: Engine) -> None:
+    activity(world, 5)
+    indexer = small_batches(engine, anvil, world)
+    batches: list[int] = []
+
+    def abort() -> bool:
+        if batches:
+            raise KeyboardInterrupt  # as a second Ctrl-C does
+        return False
+
+    with pytest.raises(KeyboardInterrupt):
+        indexer.run(should_stop=abort, on_step=lambda result: batches.append(result.last))
+    with engine.connect() as conn:
+        assert [str(index.name) for index in deferred.missing(conn)] == NAMES
+    indexer.run()
+    assert schema_differences(engine) == []
