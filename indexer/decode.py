@@ -15,7 +15,7 @@ dynamic values (whose topic is only a hash) as the topic's hex.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, NamedTuple
@@ -263,10 +263,10 @@ def _event_abi(entry: dict[str, Any]) -> EventAbi:
             words = None
         else:
             words.append((item["name"], reader))
+    # An indexed dynamic value's topic is only its hash: kept as the topic's hex.
+    topic_of = {name: (n + 1, conv or _same) for n, (name, _, conv) in enumerate(indexed)}
     plan: list[tuple[str, int, int, Callable[[str], Any]]] | None = None
     if words is not None:
-        # An indexed dynamic value's topic is only its hash: kept as the topic's hex.
-        topic_of = {name: (n + 1, conv or _same) for n, (name, _, conv) in enumerate(indexed)}
         word_of = {name: (2 + 64 * n, read) for n, (name, read) in enumerate(words)}
         plan = []
         for item in inputs:
@@ -278,7 +278,7 @@ def _event_abi(entry: dict[str, Any]) -> EventAbi:
                 plan.append((item["name"], -1, offset, read))
     name = entry["name"]
     if plan is None:
-        arguments = _dynamic_reader(inputs, indexed, data_items)
+        arguments = _dynamic_reader(inputs, topic_of, data_items)
     else:
         arguments = _compile_plan(name, plan, [_type_string(i) for i in inputs])
     return EventAbi(
@@ -326,26 +326,26 @@ _Part = tuple[str, str, WordReader | None]
 
 def _dynamic_reader(
     inputs: Sequence[dict[str, Any]],
-    indexed: Sequence[tuple[str, str, Converter | None]],
+    topic_of: Mapping[str, tuple[int, Converter]],
     data_items: Sequence[dict[str, Any]],
 ) -> Callable[[tuple[str, ...], str], dict[str, Any]] | None:
     """A reader for data holding strings, bytes or arrays of static words (each other value a static
     word), as eth_abi would decode it, that takes only the canonical encoding: each tail right after
     the one before, in order, padding zero, nothing after the last. Any other data (valid or not)
     raises `_BadWord`, and eth_abi then reads it. None when a value is of another kind (a tuple, a
-    fixed-size array, an array of strings)."""
+    fixed-size array, an array of strings). `topic_of`: each indexed argument's topic position and
+    converter."""
     parts: list[_Part] = []
     for item in data_items:
         kind = _type_string(item)
         if kind in ("string", "bytes"):
             parts.append((item["name"], kind, None))
-        elif kind.endswith("[]") and _word_reader(kind[:-2]) is not None:
-            parts.append((item["name"], "array", _word_reader(kind[:-2])))
+        elif kind.endswith("[]") and (element := _word_reader(kind[:-2])) is not None:
+            parts.append((item["name"], "array", element))
         elif (reader := _word_reader(kind)) is not None:
             parts.append((item["name"], "word", reader))
         else:
             return None
-    topic_of = {name: (n + 1, conv or _same) for n, (name, _, conv) in enumerate(indexed)}
     order = [i["name"] for i in inputs]
     head = 64 * len(parts)
 

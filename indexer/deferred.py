@@ -34,7 +34,7 @@ from sqlmodel import SQLModel
 import indexer.schema  # noqa: F401 - registers the tables on SQLModel.metadata
 from indexer.schema import Event, ProjectionUndo
 
-__all__ = ["Built", "build", "deferrable", "drop", "first_load", "missing"]
+__all__ = ["Built", "build", "deferrable", "missing", "start"]
 
 #: Hears (indexes built so far, indexes to build) before each index and once at the end.
 Built = Callable[[int, int], None]
@@ -68,19 +68,17 @@ def missing(conn: Connection) -> list[sa.Index]:
     return [index for index in deferrable() if (index.table.name, index.name) not in present]  # type: ignore[union-attr]
 
 
-def first_load(conn: Connection) -> bool:
-    """Whether a run starting now should go without the secondary indexes: nothing has been
-    indexed yet, or an earlier first load left some of them out."""
+def start(conn: Connection) -> bool:
+    """At the start of a run: whether it is a first load (nothing indexed yet, or an earlier first
+    load left some of the indexes out); if so, drop the deferrable indexes the database still has."""
+    absent = {index.name for index in missing(conn)}
     empty = conn.execute(sa.select(sa.literal(1)).select_from(_EVENT).limit(1)).first() is None
-    return empty or bool(missing(conn))
-
-
-def drop(conn: Connection) -> None:
-    """Drop the deferrable indexes the database has."""
-    gone = set(map(id, missing(conn)))
+    if not (empty or absent):
+        return False
     for index in deferrable():
-        if id(index) not in gone:
+        if index.name not in absent:
             index.drop(conn)
+    return True
 
 
 def build(conn: Connection, on_progress: Built = lambda _done, _total: None) -> int:

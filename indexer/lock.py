@@ -49,15 +49,12 @@ class Lock:
     _thread: threading.Thread | None = field(default=None, repr=False)
     lost: bool = False
 
-    def __post_init__(self) -> None:
-        if self.heartbeat_every is None:
-            self.heartbeat_every = min(_HEARTBEAT_EVERY, self.stale_after / 3)
-
     @property
     def interval(self) -> float:
         """The seconds between heartbeats."""
-        assert self.heartbeat_every is not None
-        return self.heartbeat_every
+        if self.heartbeat_every is not None:
+            return self.heartbeat_every
+        return min(_HEARTBEAT_EVERY, self.stale_after / 3)
 
     def acquire(self) -> None:
         """Take the lock, or raise IndexerLocked naming the live holder."""

@@ -33,7 +33,8 @@ class IndexerSettings(BaseSettings):
     finality_depth: int | None = Field(default=None, ge=0)
     #: Seconds between polls of the head when following.
     poll_interval: float = Field(default=1.0, gt=0, allow_inf_nan=False)
-    #: A lock whose heartbeat is older than this may be taken over (the heartbeat is every 5 s).
+    #: A lock whose heartbeat is older than this may be taken over (the heartbeat comes every 5 s,
+    #: or a third of this when that is shorter).
     lock_stale_after: float = Field(default=60.0, gt=0, allow_inf_nan=False)
     #: Blocks of the first eth_getLogs range; None: DEFAULT_LOG_RANGE, or max_log_range if lower.
     log_range: int | None = Field(default=None, gt=0)

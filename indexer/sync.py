@@ -399,7 +399,7 @@ class Indexer:
                 if not failing:  # failing already: its error is the one to tell; the next run builds them
                     raise
 
-        failing = aborted = False
+        failure: BaseException | None = None
         with (
             _collect_between_batches(),
             _WalCheckpoints(self.engine) as checkpoints,
@@ -445,14 +445,13 @@ class Indexer:
                     gc.collect()  # caught up: the one moment nothing is in flight
                     pause(poll_interval)
             except BaseException as exc:
-                failing = True
-                aborted = isinstance(exc, KeyboardInterrupt)  # a second Ctrl-C: no index building now
+                failure = exc
                 raise
             finally:
                 try:
                     settle()  # stopping or failing: the batch in flight still lands whole
-                    if not aborted:
-                        finish_first_load(failing)
+                    if not isinstance(failure, KeyboardInterrupt):  # a second Ctrl-C: no index building now
+                        finish_first_load(failing=failure is not None)
                 finally:
                     self._wal_checkpoints = None
 
@@ -461,10 +460,7 @@ class Indexer:
         with self.engine.begin() as conn:
             if self.lock is not None:
                 self.lock.check(conn)
-            if not deferred.first_load(conn):
-                return False
-            deferred.drop(conn)
-            return True
+            return deferred.start(conn)
 
     def step(self) -> StepResult:
         """One unit of work: a reorg rollback, one batch, or nothing when caught up."""
