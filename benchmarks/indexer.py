@@ -628,7 +628,7 @@ def main() -> None:
         sqlite_runs: list[tuple[float, dict[str, Any]]] = []
         postgres_runs: list[tuple[float, dict[str, Any]]] = []
         rounds: list[dict[str, float]] = []
-        load = {"sqlite": loadavg(), "postgresql": loadavg()}
+        load = loadavg()
         for n in range(args.runs):
             bare_runs.append(bare_fetch(rpc, filters, first, head))
             this = {"bare": bare_runs[-1][0]}
@@ -671,10 +671,10 @@ def main() -> None:
         report["rounds"] = [{k: round(v, 3) for k, v in r.items()} for r in rounds]
         log(f"bare eth_getLogs: {bare['eventsPerSecond']:.0f} events/s")
 
-        results: dict[str, Any] = {"sqlite": index_result(sqlite_runs, load["sqlite"])}
+        results: dict[str, Any] = {"sqlite": index_result(sqlite_runs, load)}
         log(f"indexer, SQLite: {results['sqlite']['eventsPerSecond']:.0f} events/s")
         if postgres:
-            results["postgresql"] = index_result(postgres_runs, load["postgresql"])
+            results["postgresql"] = index_result(postgres_runs, load)
             log(f"indexer, PostgreSQL: {results['postgresql']['eventsPerSecond']:.0f} events/s")
         report["indexer"] = results
 
@@ -694,12 +694,12 @@ def main() -> None:
 
         ratios: dict[str, Any] = {}
         for backend, result in results.items():
-            by_round = sorted(r[backend] / r["bare"] for r in rounds)
+            by_round = [r[backend] / r["bare"] for r in rounds]
             slower = statistics.median(by_round)
             faster = naive_results[backend]["projectedSecondsForAll"] / result["seconds"]
             ratios[backend] = {
                 "indexerOverBareFetch": round(slower, 2),
-                "indexerOverBareFetchByRound": [round(r[backend] / r["bare"], 2) for r in rounds],
+                "indexerOverBareFetchByRound": [round(ratio, 2) for ratio in by_round],
                 "fastestOverFastest": round(result["seconds"] / bare["seconds"], 2),
                 "withinThreeTimesBareFetch": slower <= 3,
                 "naiveOverIndexer": round(faster, 1),
