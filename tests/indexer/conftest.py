@@ -11,6 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -146,6 +147,22 @@ def dump(engine: Engine) -> dict[str, list[Any]]:
                     row.pop("updated_at")
             tables[table.name] = cleaned
     return tables
+
+
+@contextmanager
+def statements_sent(engine: Engine, keep: Callable[[str], str | None]) -> Iterator[list[str]]:
+    """What `keep` makes of each statement sent to `engine` meanwhile, where it makes something."""
+    kept: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if (entry := keep(statement)) is not None:
+            kept.append(entry)
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield kept
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
 
 
 def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30, every: float = 0.02) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
@@ -19,26 +17,21 @@ from indexer.fetch import LogFetcher, Rpc
 from indexer.sync import Indexer, StepResult
 from registry.node import AnvilNode
 from tests.conftest import World
-from tests.indexer.conftest import dump, index_chain
+from tests.indexer.conftest import dump, index_chain, statements_sent
 from tests.indexer.proxy import JsonHandler, Proxy
 
 
-@contextmanager
-def index_ddl(engine: Engine) -> Iterator[list[str]]:
+def index_ddl(engine: Engine) -> AbstractContextManager[list[str]]:
     """What `engine` meanwhile does to indexes, in order: "drop <index>", "create <index>"."""
-    seen: list[str] = []
 
-    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def ddl(statement: str) -> str | None:
         words = statement.split()
         if words[:2] in (["DROP", "INDEX"], ["CREATE", "INDEX"]):
             name = words[2].strip('"')
-            seen.append(f"{words[0].lower()} {name}")
+            return f"{words[0].lower()} {name}"
+        return None
 
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
+    return statements_sent(engine, ddl)
 
 
 def schema_differences(engine: Engine) -> list[Any]:

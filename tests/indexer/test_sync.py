@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +14,7 @@ from indexer.sync import GENESIS_DIGEST, Indexer
 from registry.node import AnvilNode
 from registry.types import Tier
 from tests.conftest import USDC, World
-from tests.indexer.conftest import index_chain
+from tests.indexer.conftest import index_chain, statements_sent
 
 
 def test_the_indexer_stays_finality_depth_blocks_behind_the_head(
@@ -50,20 +48,14 @@ def test_a_later_start_block_skips_earlier_events_and_is_kept(world: World, anvi
         Indexer(engine, Rpc(anvil.url), world.deployment, from_block=start + 1).prepare()
 
 
-@contextmanager
-def selects_from(engine: Engine, *clauses: str) -> Iterator[list[str]]:
+def selects_from(engine: Engine, *clauses: str) -> AbstractContextManager[list[str]]:
     """The SELECT statements sent to `engine` meanwhile that hold one of `clauses` ("FROM member")."""
-    selects: list[str] = []
 
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and any(c in statement for c in clauses):
-            selects.append(statement)
+    def select(statement: str) -> str | None:
+        wanted = statement.lstrip().upper().startswith("SELECT") and any(c in statement for c in clauses)
+        return statement if wanted else None
 
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield selects
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
+    return statements_sent(engine, select)
 
 
 def test_later_batches_read_the_rows_earlier_batches_wrote_from_memory(
