@@ -24,6 +24,7 @@ from eth_abi.abi import decode as abi_decode
 from eth_utils.crypto import keccak
 from web3 import Web3
 
+from indexer import native
 from registry.artifacts import load_artifact
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "event_abis",
     "event_topic",
     "log_from_rpc",
+    "logs_from_rpc",
 ]
 
 #: Contracts whose ABIs name the events the indexer reads.
@@ -87,6 +89,19 @@ def log_from_rpc(raw: dict[str, Any]) -> Log:
 def checksum(address: str) -> str:
     """EIP-55 form of an address (cached: the same few addresses recur in every batch)."""
     return Web3.to_checksum_address(address)
+
+
+#: The compiled speed-ups (indexer/native.py), or None: the Python code alone.
+SPEEDUPS = native.load()
+if SPEEDUPS is not None:
+    SPEEDUPS.configure(Log, checksum, _BadWord)
+
+
+def logs_from_rpc(raws: Sequence[dict[str, Any]]) -> list[Log]:
+    """`log_from_rpc` of each eth_getLogs result object (in C with the speed-ups)."""
+    if SPEEDUPS is not None:
+        return SPEEDUPS.logs_from_rpc(raws, log_from_rpc)  # type: ignore[no-any-return]
+    return [log_from_rpc(raw) for raw in raws]
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +296,8 @@ def _event_abi(entry: dict[str, Any]) -> EventAbi:
         arguments = _dynamic_reader(inputs, topic_of, data_items)
     else:
         arguments = _compile_plan(name, plan, [_type_string(i) for i in inputs])
+        if SPEEDUPS is not None:
+            arguments = SPEEDUPS.Reader(_native_plan(plan, [_type_string(i) for i in inputs]), arguments)
     return EventAbi(
         name=name,
         signature=signature,
@@ -317,6 +334,32 @@ def _compile_plan(
     source = f"def read(topics, data):\n    return {{{', '.join(fields)}}}\n"
     exec(compile(source, f"<decoder of {event}>", "exec"), namespace)  # our own text, from the ABI
     return namespace["read"]  # type: ignore[no-any-return]
+
+
+#: Step kinds of the compiled reader (indexer/_speedups.c): a call of the Python reader on the word
+#: or topic; an unsigned integer word; an address word; an address topic; an unsigned integer topic.
+_CALL, _UINT, _ADDRESS, _TOPIC_ADDRESS, _TOPIC_UINT = range(5)
+_UINT_TYPE = re.compile(r"uint(\d*)")
+
+
+def _native_plan(
+    plan: Sequence[tuple[str, int, int, Callable[[str], Any]]], types: Sequence[str]
+) -> tuple[tuple[str, int, int, int, int, bool, Callable[[str], Any], str], ...]:
+    """`plan` as the compiled reader's steps: (name, topic, offset, kind, bits, as text, Python
+    reader, ABI type). The kinds it reads itself do exactly what the Python readers of those types
+    do (`_word_reader`, `_topic_converter`); any other type is a call of the Python reader."""
+    steps = []
+    for (name, topic, offset, read), kind in zip(plan, types, strict=True):
+        uint = _UINT_TYPE.fullmatch(kind)
+        bits = int(uint.group(1) or 256) if uint else 256
+        if kind == "address":
+            how = _TOPIC_ADDRESS if topic > 0 else _ADDRESS
+        elif uint:
+            how = _TOPIC_UINT if topic > 0 else _UINT
+        else:
+            how = _CALL
+        steps.append((name, topic, offset, how, bits, bits > _MAX_JSON_INT_BITS, read, kind))
+    return tuple(steps)
 
 
 #: How `_dynamic_reader` reads one data value: a word in the head, or a string, bytes or an array

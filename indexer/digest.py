@@ -22,7 +22,9 @@ from typing import Protocol
 
 from eth_utils.crypto import keccak
 
-__all__ = ["GENESIS_DIGEST", "LogFields", "block_stream", "next_digest"]
+from indexer.decode import SPEEDUPS
+
+__all__ = ["GENESIS_DIGEST", "LogFields", "block_stream", "next_digest", "python_next_digest"]
 
 GENESIS_DIGEST = "0x" + "00" * 32
 
@@ -57,6 +59,14 @@ def block_stream(number: int, block_hash: str, logs: Iterable[LogFields]) -> str
     return "".join(parts)
 
 
-def next_digest(previous: str, number: int, block_hash: str, logs: Iterable[LogFields]) -> str:
-    """The running digest after a block that holds `logs` (in log-index order)."""
+def next_digest(previous: str, number: int, block_hash: str, logs: Sequence[LogFields]) -> str:
+    """The running digest after a block that holds `logs` (in log-index order). In C with the
+    speed-ups (indexer/native.py) when the input is plain 0x-prefixed hex, else `python_next_digest`."""
+    if SPEEDUPS is not None and (digest := SPEEDUPS.next_digest(previous, number, block_hash, logs)) is not None:
+        return digest  # type: ignore[no-any-return]
+    return python_next_digest(previous, number, block_hash, logs)
+
+
+def python_next_digest(previous: str, number: int, block_hash: str, logs: Iterable[LogFields]) -> str:
+    """`next_digest` in Python: the reference the compiled one equals."""
     return "0x" + keccak(bytes.fromhex(previous[2:] + block_stream(number, block_hash, logs))).hex()

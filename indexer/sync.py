@@ -43,7 +43,7 @@ from sqlalchemy.engine import Connection, Engine
 from indexer import deferred
 from indexer.bulk import PackedRows, insert_packed, insert_rows, pack_rows
 from indexer.db import DATABASE_FAILURES
-from indexer.decode import Log, checksum, decode_log, event_topic, log_from_rpc
+from indexer.decode import Log, checksum, decode_log, event_topic, logs_from_rpc
 from indexer.digest import GENESIS_DIGEST, next_digest
 from indexer.errors import (
     DatabaseMismatch,
@@ -524,7 +524,7 @@ class Indexer:
         assert self.fetcher is not None
         new_pools: dict[str, str] = {}
         end, raw, end_hash_before = self._read(first, target, pools)
-        logs = {_log_key(log): log for log in map(log_from_rpc, raw)}
+        logs = {_log_key(log): log for log in logs_from_rpc(raw)}
         # Pools created in this batch: read them (and their token transfers) from their block on.
         while True:
             created = sorted(
@@ -545,8 +545,8 @@ class Indexer:
             if not fresh:
                 break
             for pool, block in fresh:
-                for entry in self.fetcher.fetch_all(block, end, self._filters({pool: new_pools[pool]}, core=False)):
-                    log = log_from_rpc(entry)
+                found = self.fetcher.fetch_all(block, end, self._filters({pool: new_pools[pool]}, core=False))
+                for log in logs_from_rpc(found):
                     logs[_log_key(log)] = log
         ordered = sorted(logs.values(), key=_log_key)
         headers = self.rpc.headers([first, end, *{log.block_number for log in ordered}])
