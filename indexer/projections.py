@@ -125,6 +125,9 @@ class Store:
     ) -> None:
         self.conn = conn
         self.cache = cache
+        #: Called before the store uses the connection: the indexer's writer sets it while another
+        #: thread inserts the batch's raw events on the same connection, to wait for that insert.
+        self.settle: Callable[[], object] = _nothing
         self.empty = empty  # rebuilding: nothing is in the tables, never read them
         self.record = record  # keep every changed row's state from before this store (`undo_rows`)
         self._before: dict[type[SQLModel], dict[tuple[Any, ...], Row | None]] = {}
@@ -155,6 +158,7 @@ class Store:
             if found is None and (model, k) in self._read:
                 found = self._read[(model, k)]
             elif found is None:
+                self.settle()
                 params = {f"pk_{n}": v for n, v in key.items()}
                 found = cast(
                     Mapping[str, Any] | None, self.conn.execute(_select_by_key(model), params).mappings().first()
@@ -184,6 +188,8 @@ class Store:
             if k in self._rows.get(model, ()) or (self.cache is not None and self.cache.get(model, k) is not None):
                 continue
             wanted.setdefault(model, set()).add(k)
+        if wanted:
+            self.settle()
         for model, keys in wanted.items():
             table = _table(model)
             columns = [table.c[name] for name in self._pk(model)]
@@ -221,6 +227,7 @@ class Store:
 
     def flush(self) -> int:
         """Write every changed row; returns how many."""
+        self.settle()
         written = 0
         for model, new in self._appended.items():
             insert_rows(self.conn, _table(model), new)
@@ -275,6 +282,10 @@ class Store:
         self._appended.clear()
         self._before.clear()
         self._read.clear()
+
+
+def _nothing() -> None:
+    return None
 
 
 _SELECTS: dict[type[SQLModel], sa.Select[Any]] = {}

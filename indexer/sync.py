@@ -30,7 +30,7 @@ import gc
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -228,6 +228,10 @@ class _Prepared:
         return _Cp(self.end, self.end_hash, self.digest, self.cp.events + len(self.events))
 
 
+def _no_wait() -> None:
+    return None
+
+
 @dataclass
 class Indexer:
     """Mirrors one deployment's events into one database."""
@@ -245,6 +249,8 @@ class Indexer:
     _chain_id: int = 0
     _row_cache: RowCache = field(default_factory=RowCache)
     _wal_checkpoints: _WalCheckpoints | None = None
+    #: While `run` is on: the thread that inserts a batch's raw events beside `apply` (see `_write`).
+    _inserter: ThreadPoolExecutor | None = None
 
     def __post_init__(self) -> None:
         self.fetcher = self.fetcher or LogFetcher(self.rpc)
@@ -404,8 +410,10 @@ class Indexer:
             _collect_between_batches(),
             _WalCheckpoints(self.engine) as checkpoints,
             ThreadPoolExecutor(1, thread_name_prefix="indexer-writer") as writer,
+            ThreadPoolExecutor(1, thread_name_prefix="indexer-inserter") as inserter,
         ):
             self._wal_checkpoints = checkpoints
+            self._inserter = inserter
             try:
                 while not should_stop():
                     gc.collect(1)
@@ -454,6 +462,7 @@ class Indexer:
                         finish_first_load(failing=failure is not None)
                 finally:
                     self._wal_checkpoints = None
+                    self._inserter = None
 
     def _start_first_load(self) -> bool:
         """Drop the secondary indexes if this run is (or resumes) a first load; whether it is."""
@@ -596,11 +605,8 @@ class Indexer:
             # Within the reorg window, keep what undoes this batch's projection changes.
             store = Store(conn, record=end >= batch.target - self.recent_blocks, cache=self._row_cache)
             if events:
-                insert_packed(conn, batch.packed_events)
-                insert_packed(conn, batch.packed_blocks)
                 store.prefetch(events)
-                for event in events:
-                    apply(store, event)
+                self._insert_beside(conn, batch, store)
                 store.flush()
             if store.record:
                 insert_rows(conn, _UNDO, store.undo_rows(batch.first, end))
@@ -635,6 +641,33 @@ class Indexer:
             digest=batch.digest,
             seconds=time.monotonic() - batch.started,
         )
+
+    def _insert_beside(self, conn: Connection, batch: _Prepared, store: Store) -> None:
+        """Insert the batch's raw events and blocks, and apply its events to the projections in
+        `store`, at the same time when `run` is on: the insert runs on the connection in another
+        thread (mostly in the database: SQLite's C code without the interpreter lock, or the
+        PostgreSQL server) while this one applies the events in memory. The store waits for the
+        insert before it uses the connection itself (`Store.settle`), so the connection serves one
+        thread at a time, and the two stay in the batch's one transaction."""
+
+        def insert() -> None:
+            insert_packed(conn, batch.packed_events)
+            insert_packed(conn, batch.packed_blocks)
+
+        if self._inserter is None:
+            insert()
+            for event in batch.events:
+                apply(store, event)
+            return
+        inserting = self._inserter.submit(insert)
+        store.settle = inserting.result
+        try:
+            for event in batch.events:
+                apply(store, event)
+        finally:
+            wait([inserting])  # the connection is free again only once the insert is over
+            store.settle = _no_wait
+        inserting.result()  # its error, if it failed
 
     def _verify(
         self,

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from indexer import bulk, projections, sync
 from indexer.errors import DatabaseMismatch
 from indexer.fetch import Rpc
 from indexer.sync import GENESIS_DIGEST, Indexer
 from registry.node import AnvilNode
 from registry.types import Tier
 from tests.conftest import USDC, World
-from tests.indexer.conftest import index_chain, statements_sent
+from tests.indexer.conftest import dump, index_chain, statements_sent
 
 
 def test_the_indexer_stays_finality_depth_blocks_behind_the_head(
@@ -96,3 +101,88 @@ def test_a_batch_reads_the_members_it_touches_in_one_query(world: World, anvil: 
     with engine.connect() as conn:
         members = set(conn.execute(sa.text("select member from member")).scalars())
     assert {world.keys[n].address for n in joining} <= members
+
+
+class _Timed:
+    """Wraps a function to note (thread name, start, end) of each call, slowed by `pause` seconds."""
+
+    def __init__(self, function: Callable[..., Any], pause: float = 0.0) -> None:
+        self.function, self.pause = function, pause
+        self.calls: list[tuple[str, float, float]] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.monotonic()
+        try:
+            time.sleep(self.pause)
+            return self.function(*args, **kwargs)
+        finally:
+            self.calls.append((threading.current_thread().name, started, time.monotonic()))
+
+
+def _renewing_member(world: World, anvil: AnvilNode, engine: Engine) -> Indexer:
+    """An indexed pool with a member, then a renewal not yet indexed; a new indexer (nothing in its
+    row cache) to index it: the renewal's RevenueReceived reads the pool's row from the database."""
+    pool = world.pool
+    pool.set_tier_fee(Tier.STARTUP, 10 * USDC)
+    world.founder_with_asset(1)
+    pool.activate()
+    world.fund(3, 100 * USDC)
+    world.pool_as(3).join(Tier.STARTUP, 10 * USDC)
+    index_chain(engine, anvil, world.deployment)
+    world.pool_as(3).renew(10 * USDC)
+    indexer = Indexer(engine, Rpc(anvil.url), world.deployment)
+    indexer.prepare()
+    return indexer
+
+
+def test_a_batch_inserts_its_raw_events_beside_its_projections_and_reads_rows_after(
+    world: World, anvil: AnvilNode, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    indexer = _renewing_member(world, anvil, engine)
+    insert = _Timed(bulk.insert_packed, pause=0.3)
+    select = _Timed(projections._select_by_key)
+    monkeypatch.setattr(sync, "insert_packed", insert)
+    monkeypatch.setattr(projections, "_select_by_key", select)
+    indexer.run()
+    assert insert.calls and {name for name, _, _ in insert.calls} == {"indexer-inserter_0"}
+    assert select.calls, "the pool's row was not read from the database"
+    inserted = max(end for _, _, end in insert.calls)
+    assert all(start >= inserted for _, start, _ in select.calls), "a row was read while the insert ran"
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select renewals from member")).scalar_one() == 1
+
+
+def test_a_failed_raw_insert_fails_its_batch_and_writes_nothing(
+    world: World, anvil: AnvilNode, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    indexer = _renewing_member(world, anvil, engine)
+    before = dump(engine)
+
+    def broken(*_: Any) -> None:
+        raise sa.exc.OperationalError("INSERT INTO event", None, Exception("disk I/O error"))
+
+    monkeypatch.setattr(sync, "insert_packed", broken)
+    with pytest.raises(sa.exc.OperationalError, match="disk I/O error"):
+        indexer.run()
+    assert dump(engine) == before
+
+
+def test_a_failing_projection_waits_for_the_raw_insert_before_the_rollback(
+    world: World, anvil: AnvilNode, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    indexer = _renewing_member(world, anvil, engine)
+    before = dump(engine)
+    insert = _Timed(bulk.insert_packed, pause=0.3)
+    monkeypatch.setattr(sync, "insert_packed", insert)
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("a projection bug")
+
+    monkeypatch.setattr(sync, "apply", broken)
+    rollbacks: list[float] = []
+    sa.event.listen(engine, "rollback", lambda _conn: rollbacks.append(time.monotonic()))
+    with pytest.raises(RuntimeError, match="a projection bug"):
+        indexer.run()
+    assert insert.calls and rollbacks
+    assert max(end for _, _, end in insert.calls) <= min(rollbacks), "rolled back while the insert ran"
+    assert dump(engine) == before
