@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from eth_utils.crypto import keccak
 from sqlalchemy.engine import Connection
 
 from indexer.schema import Uint256
@@ -209,32 +209,64 @@ def update_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
     primary keys; a row that is not there is written all the same, the same on every backend.
 
     On SQLite, multi-row INSERT OR REPLACE statements (no triggers or foreign keys here, so
-    replacing a row equals updating it). On PostgreSQL, INSERT ... ON CONFLICT DO UPDATE: many rows
-    through a COPY into a temporary table first, a few as an executemany. Other databases take an
-    executemany UPDATE.
+    replacing a row equals updating it). On PostgreSQL, INSERT ... ON CONFLICT DO UPDATE: a few
+    rows in one multi-row statement, many through a COPY into a temporary table first (kept for the
+    session, emptied at each commit). Other databases take an executemany UPDATE.
     """
     if not rows:
         return
     dialect = conn.dialect.name
-    pk = [c.name for c in table.primary_key.columns]
     if dialect == "sqlite":
         _insert_sqlite(conn, "INSERT OR REPLACE", table, pack_rows(dialect, table, rows).chunks)
         return
-    if len(rows) >= _BULK_ROWS and dialect == "postgresql":
-        columns = _plan(table, dialect)[0]
-        names = ", ".join(f'"{name}"' for name in columns)
-        staging = f"_upsert_{table.name}"
-        conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{staging}"')
-        conn.exec_driver_sql(f'CREATE TEMPORARY TABLE "{staging}" (LIKE "{table.name}") ON COMMIT DROP')
-        _copy(conn, staging, names, pack_rows(dialect, table, rows).values)
-        sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c not in pk)
-        keys = ", ".join(f'"{c}"' for c in pk)
-        upsert = f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}"'
-        conn.exec_driver_sql(f"{upsert} ON CONFLICT ({keys}) DO UPDATE SET {sets}")
-        return
     if dialect == "postgresql":
-        insert = postgresql.insert(table)
-        changes = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in pk}
-        conn.execute(insert.on_conflict_do_update(index_elements=pk, set_=changes), list(rows))
+        values = pack_rows(dialect, table, rows).values
+        statements = _postgres_upsert(table)
+        if len(rows) < _BULK_ROWS:
+            conn.exec_driver_sql(statements.values(len(rows)), tuple(chain.from_iterable(values)))
+            return
+        conn.exec_driver_sql(statements.staging)
+        _copy(conn, statements.staging_name, statements.names, values)
+        conn.exec_driver_sql(statements.from_staging)
         return
+    pk = [c.name for c in table.primary_key.columns]
     conn.execute(sa.update(table).where(by_key(table)), [{**r, **{f"pk_{n}": r[n] for n in pk}} for r in rows])
+
+
+@dataclass(frozen=True)
+class _Upsert:
+    """PostgreSQL's upsert statements for one table (`_postgres_upsert`)."""
+
+    names: str
+    #: `INSERT ... VALUES (%s, ...) ON CONFLICT`, with the VALUES part left to fill.
+    head: str
+    tail: str
+    row: str
+    staging_name: str
+    #: Creates the staging table if this session has none; it empties at each commit.
+    staging: str
+    from_staging: str
+
+    def values(self, rows: int) -> str:
+        return f"{self.head} VALUES {', '.join([self.row] * rows)} {self.tail}"
+
+
+@cache
+def _postgres_upsert(table: sa.Table) -> _Upsert:
+    columns = _plan(table, "postgresql")[0]
+    pk = [c.name for c in table.primary_key.columns]
+    names = ", ".join(f'"{name}"' for name in columns)
+    keys = ", ".join(f'"{c}"' for c in pk)
+    sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c not in pk)
+    tail = f"ON CONFLICT ({keys}) DO UPDATE SET {sets}"
+    # Named after the columns too: a session that outlived a schema change gets a new one.
+    staging = f"_upsert_{table.name}_{keccak(text=names).hex()[:8]}"
+    return _Upsert(
+        names=names,
+        head=f'INSERT INTO "{table.name}" ({names})',
+        tail=tail,
+        row="(" + ", ".join("%s" for _ in columns) + ")",
+        staging_name=staging,
+        staging=f'CREATE TEMPORARY TABLE IF NOT EXISTS "{staging}" (LIKE "{table.name}") ON COMMIT DELETE ROWS',
+        from_staging=f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}" {tail}',
+    )

@@ -1,6 +1,6 @@
 """Bulk writes (indexer/bulk.py) store exactly what SQLAlchemy would, for a few rows and for more
-rows than one SQLite statement holds (PostgreSQL's bulk update from _BULK_ROWS rows on), on SQLite
-and PostgreSQL."""
+rows than one SQLite statement holds (PostgreSQL's update through a staging table from _BULK_ROWS
+rows on), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -132,3 +132,21 @@ def test_an_update_writes_a_rows_whole_state_even_where_the_row_is_missing(engin
     with engine.begin() as conn:
         update_rows(conn, _MEMBER, changed)
     assert _read(engine, _MEMBER) == sorted(changed, key=lambda r: (r["pool"], r["member"]))
+
+
+def test_bulk_updates_on_one_connection_across_commits_and_rollbacks(engine: Engine) -> None:
+    # PostgreSQL keeps its staging table for the session, emptied at each commit: a later update on
+    # the same connection must not see an earlier one's rows, nor miss the table when the
+    # transaction that made it rolled back.
+    many = bulk._BULK_ROWS + 3
+    first = [_member(n, tier=1) for n in range(many)]
+    second = [_member(n, tier=2) for n in range(many)]  # the same keys: a leftover row would clash
+    with engine.connect() as conn:
+        with conn.begin() as tx:
+            update_rows(conn, _MEMBER, first)
+            tx.rollback()
+        with conn.begin():
+            update_rows(conn, _MEMBER, first)
+        with conn.begin():
+            update_rows(conn, _MEMBER, second)
+    assert _read(engine, _MEMBER) == sorted(second, key=lambda r: (r["pool"], r["member"]))
