@@ -399,8 +399,7 @@ class Indexer:
                 return
             deferring = False
             try:
-                with self.engine.begin() as conn:
-                    deferred.build(conn, on_indexes)
+                deferred.build_all(self.engine, on_indexes)
             except DATABASE_FAILURES:
                 if not failing:  # failing already: its error is the one to tell; the next run builds them
                     raise
