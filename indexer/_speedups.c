@@ -633,12 +633,168 @@ not_common:
     Py_RETURN_NONE;
 }
 
+/* ---- event rows ------------------------------------------------------------------------------ */
+
+/* The decoded (name, arguments) of a log, as decode.decode_log returns them: read here by the
+ * event's own reader when `table` (topic0 -> ((topic count, name, reader, data length or -1), ...))
+ * has one and the data has its length, else (and when the reader refuses the words) by decode_log. */
+static PyObject *decoded(PyObject *log, PyObject *table, PyObject *decode_log) {
+    PyObject *topics = PyTuple_GET_ITEM(log, F_TOPICS), *data = PyTuple_GET_ITEM(log, F_DATA);
+    if (PyTuple_CheckExact(topics) && PyTuple_GET_SIZE(topics) > 0 && PyUnicode_CheckExact(data)) {
+        PyObject *events = PyDict_GetItemWithError(table, PyTuple_GET_ITEM(topics, 0)); /* borrowed */
+        if (events == NULL && PyErr_Occurred())
+            return NULL;
+        for (Py_ssize_t i = 0; events != NULL && i < PyTuple_GET_SIZE(events); i++) {
+            PyObject *entry = PyTuple_GET_ITEM(events, i);
+            if (PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 0)) != PyTuple_GET_SIZE(topics))
+                continue;
+            Py_ssize_t length = PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 3));
+            if (length >= 0 && length != PyUnicode_GET_LENGTH(data))
+                break;
+            PyObject *args = PyObject_CallFunctionObjArgs(PyTuple_GET_ITEM(entry, 2), topics, data, NULL);
+            if (args == NULL) {
+                if (!PyErr_ExceptionMatches(bad_word))
+                    return NULL;
+                PyErr_Clear(); /* decode_log reads it with eth_abi, and names the refusal */
+                break;
+            }
+            PyObject *out = PyTuple_Pack(2, PyTuple_GET_ITEM(entry, 1), args);
+            Py_DECREF(args);
+            return out;
+        }
+    }
+    return PyObject_CallOneArg(decode_log, log);
+}
+
+/* JSON text of a tuple of topics when each is plain letters and digits (nothing to escape), as
+ * orjson writes it: ["0x..","0x.."]; NULL without an exception otherwise. */
+static PyObject *topics_json(PyObject *topics) {
+    Py_ssize_t count = PyTuple_GET_SIZE(topics), size = 2, n;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const char *s = ascii_of(PyTuple_GET_ITEM(topics, i), &n);
+        if (s == NULL)
+            return NULL;
+        for (Py_ssize_t k = 0; k < n; k++)
+            if (!((s[k] >= '0' && s[k] <= '9') || (s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z')))
+                return NULL;
+        size += n + 2 + (i > 0);
+    }
+    PyObject *out = PyUnicode_New(size, 127);
+    if (out == NULL)
+        return NULL;
+    char *d = (char *)PyUnicode_1BYTE_DATA(out);
+    *d++ = '[';
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const char *s = ascii_of(PyTuple_GET_ITEM(topics, i), &n);
+        if (i > 0)
+            *d++ = ',';
+        *d++ = '"';
+        memcpy(d, s, (size_t)n);
+        d += n;
+        *d++ = '"';
+    }
+    *d = ']';
+    return out;
+}
+
+#define ROW_FIELDS 12
+
+/* event_rows(logs, chain_id, timestamps, table, decode_log, json_text, row_type) -> (rows, values):
+ * each log's row of the event table (row_type, sync.EventRow) and the same row as the bulk insert
+ * takes it (arguments and topics as JSON text); see sync.python_event_rows, which it equals. */
+static PyObject *event_rows(PyObject *self, PyObject *args) {
+    PyObject *logs, *chain_id, *timestamps, *table, *decode_log, *json_text, *row_type;
+    if (!PyArg_ParseTuple(args, "O!OO!O!OOO!:event_rows", &PyList_Type, &logs, &chain_id, &PyDict_Type, &timestamps,
+                          &PyDict_Type, &table, &decode_log, &json_text, &PyType_Type, &row_type) ||
+        !configured())
+        return NULL;
+    PyTypeObject *type = (PyTypeObject *)row_type;
+    Py_ssize_t count = PyList_GET_SIZE(logs);
+    PyObject *rows = PyList_New(count), *values = PyList_New(count);
+    if (rows == NULL || values == NULL)
+        goto fail;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *log = PyList_GET_ITEM(logs, i);
+        if (Py_TYPE(log) != log_type) {
+            PyErr_SetString(PyExc_TypeError, "event_rows: expected Log tuples");
+            goto fail;
+        }
+        PyObject *number = PyTuple_GET_ITEM(log, F_BLOCK_NUMBER);
+        PyObject *timestamp = PyDict_GetItemWithError(timestamps, number); /* borrowed */
+        if (timestamp == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_SetObject(PyExc_KeyError, number);
+            goto fail;
+        }
+        PyObject *pair = decoded(log, table, decode_log);
+        if (pair == NULL)
+            goto fail;
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            Py_DECREF(pair);
+            PyErr_SetString(PyExc_TypeError, "event_rows: decode_log must return (name, arguments)");
+            goto fail;
+        }
+        PyObject *topics = PyTuple_GET_ITEM(log, F_TOPICS);
+        PyObject *topic_list = PySequence_List(topics);
+        PyObject *args_json = topic_list ? PyObject_CallOneArg(json_text, PyTuple_GET_ITEM(pair, 1)) : NULL;
+        PyObject *topics_text = NULL;
+        if (args_json != NULL) {
+            topics_text = PyTuple_CheckExact(topics) ? topics_json(topics) : NULL;
+            if (topics_text == NULL && !PyErr_Occurred())
+                topics_text = PyObject_CallOneArg(json_text, topic_list);
+        }
+        PyObject *row = topics_text ? type->tp_alloc(type, ROW_FIELDS) : NULL;
+        PyObject *value = row ? PyTuple_New(ROW_FIELDS) : NULL;
+        if (value == NULL) {
+            Py_XDECREF(row);
+            Py_XDECREF(topics_text);
+            Py_XDECREF(args_json);
+            Py_XDECREF(topic_list);
+            Py_DECREF(pair);
+            goto fail;
+        }
+        PyObject *fields[ROW_FIELDS] = {
+            chain_id,
+            number,
+            PyTuple_GET_ITEM(log, F_LOG_INDEX),
+            PyTuple_GET_ITEM(log, F_BLOCK_HASH),
+            timestamp,
+            PyTuple_GET_ITEM(log, F_TX_HASH),
+            PyTuple_GET_ITEM(log, F_TX_INDEX),
+            PyTuple_GET_ITEM(log, F_ADDRESS),
+            PyTuple_GET_ITEM(pair, 0),
+            PyTuple_GET_ITEM(pair, 1),
+            topic_list,
+            PyTuple_GET_ITEM(log, F_DATA),
+        };
+        for (int k = 0; k < ROW_FIELDS; k++) {
+            PyTuple_SET_ITEM(row, k, Py_NewRef(fields[k]));
+            PyTuple_SET_ITEM(value, k, Py_NewRef(k == 9 ? args_json : k == 10 ? topics_text : fields[k]));
+        }
+        Py_DECREF(args_json);
+        Py_DECREF(topics_text);
+        Py_DECREF(topic_list);
+        Py_DECREF(pair);
+        PyList_SET_ITEM(rows, i, row);
+        PyList_SET_ITEM(values, i, value);
+    }
+    PyObject *out = PyTuple_Pack(2, rows, values);
+    Py_DECREF(rows);
+    Py_DECREF(values);
+    return out;
+fail:
+    Py_XDECREF(rows); /* unset items are NULL, which list deallocation skips */
+    Py_XDECREF(values);
+    return NULL;
+}
+
 /* ---- module ---------------------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, "configure(Log, checksum, BadWord): the Python objects used."},
     {"logs_from_rpc", logs_from_rpc, METH_VARARGS, "logs_from_rpc(raw_logs, fallback) -> list of Log."},
     {"next_digest", next_digest, METH_VARARGS, "next_digest(previous, number, block_hash, logs) -> str or None."},
+    {"event_rows", event_rows, METH_VARARGS, "event_rows(logs, chain_id, timestamps, table, decode_log, json_text, row_type)."},
     {"keccak256", keccak256, METH_O, "keccak256(data) -> 32 bytes (Ethereum's keccak-256)."},
     {NULL, NULL, 0, NULL},
 };

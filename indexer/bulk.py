@@ -31,7 +31,16 @@ from sqlalchemy.engine import Connection
 
 from indexer.schema import Uint256
 
-__all__ = ["PackedRows", "by_key", "insert_packed", "insert_rows", "json_text", "pack_rows", "update_rows"]
+__all__ = [
+    "PackedRows",
+    "by_key",
+    "insert_packed",
+    "insert_rows",
+    "json_text",
+    "pack_rows",
+    "pack_values",
+    "update_rows",
+]
 
 _Convert = Callable[[Any], Any] | None
 
@@ -136,10 +145,14 @@ def pack_rows(dialect: str, table: sa.Table, rows: Sequence[Any]) -> PackedRows:
     `dialect`'s bulk insert."""
     if not rows or dialect not in ("sqlite", "postgresql"):
         return PackedRows(table, dialect, rows)
-    plan = _plan(table, dialect)
-    values = _tuples(rows, plan)
+    return pack_values(dialect, table, rows, _tuples(rows, _plan(table, dialect)))
+
+
+def pack_values(dialect: str, table: sa.Table, rows: Sequence[Any], values: list[Any]) -> PackedRows:
+    """`pack_rows` of rows whose converted tuples (`values`: JSON as text, in column order) are
+    made already (the indexer's compiled event rows)."""
     if dialect == "sqlite":
-        return PackedRows(table, dialect, rows, chunks=_sqlite_chunks(values, len(plan[0])))
+        return PackedRows(table, dialect, rows, chunks=_sqlite_chunks(values, len(table.columns)))
     return PackedRows(table, dialect, rows, values)
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "event_topic",
     "log_from_rpc",
     "logs_from_rpc",
+    "reader_table",
 ]
 
 #: Contracts whose ABIs name the events the indexer reads.
@@ -442,6 +443,18 @@ def event_abis(contracts: Iterable[str] = DECODED_CONTRACTS) -> dict[tuple[str, 
             abi = _event_abi(entry)
             table[(abi.topic0, 1 + len(abi.indexed))] = abi
     return table
+
+
+@cache
+def reader_table() -> dict[str, tuple[tuple[int, str, Callable[[tuple[str, ...], str], dict[str, Any]], int], ...]]:
+    """The events `decode_log` reads without eth_abi, for the compiled event rows: topic0 ->
+    ((topic count, name, reader, data length in hex digits with 0x, or -1: any), ...)."""
+    table: dict[str, list[tuple[int, str, Callable[[tuple[str, ...], str], dict[str, Any]], int]]] = {}
+    for (topic0, count), abi in event_abis().items():
+        if abi.read is not None:
+            length = -1 if abi.words is None else 2 + 64 * len(abi.data_names)
+            table.setdefault(topic0, []).append((count, abi.name, abi.read, length))
+    return {topic0: tuple(entries) for topic0, entries in table.items()}
 
 
 def decode_log(log: Log, fast: bool = True) -> tuple[str, dict[str, Any]]:

@@ -41,9 +41,9 @@ from eth_utils.crypto import keccak
 from sqlalchemy.engine import Connection, Engine
 
 from indexer import deferred
-from indexer.bulk import PackedRows, insert_packed, insert_rows, pack_rows
+from indexer.bulk import PackedRows, insert_packed, insert_rows, json_text, pack_rows, pack_values
 from indexer.db import DATABASE_FAILURES
-from indexer.decode import Log, checksum, decode_log, event_topic, logs_from_rpc
+from indexer.decode import SPEEDUPS, Log, checksum, decode_log, event_topic, logs_from_rpc, reader_table
 from indexer.digest import GENESIS_DIGEST, next_digest
 from indexer.errors import (
     DatabaseMismatch,
@@ -100,6 +100,46 @@ class EventRow(NamedTuple):
 
 
 assert EventRow._fields == tuple(c.name for c in _EVENT.columns), "EventRow must follow the event table"
+
+
+def event_rows(
+    dialect: str, logs: Sequence[Log], chain_id: int, timestamps: Mapping[int, int]
+) -> tuple[list[EventRow], PackedRows]:
+    """The `event` rows of `logs` (decoded; `timestamps` by block number), and the same rows packed
+    for `dialect`'s bulk insert. In C with the speed-ups (indexer/native.py), which equals
+    `python_event_rows` and `pack_rows`."""
+    if SPEEDUPS is None or dialect not in ("sqlite", "postgresql"):
+        rows = python_event_rows(logs, chain_id, timestamps)
+        return rows, pack_rows(dialect, _EVENT, rows)
+    rows, values = SPEEDUPS.event_rows(
+        list(logs), chain_id, timestamps, reader_table(), decode_log, json_text, EventRow
+    )
+    return rows, pack_values(dialect, _EVENT, rows, values)
+
+
+def python_event_rows(logs: Iterable[Log], chain_id: int, timestamps: Mapping[int, int]) -> list[EventRow]:
+    """`event_rows`' rows in Python: the reference the compiled code equals."""
+    rows = []
+    for log in logs:
+        name, args = decode_log(log)
+        number = log.block_number
+        rows.append(
+            EventRow(
+                chain_id,
+                number,
+                log.log_index,
+                log.block_hash,
+                timestamps[number],
+                log.tx_hash,
+                log.tx_index,
+                log.address,
+                name,
+                args,
+                list(log.topics),
+                log.data,
+            )
+        )
+    return rows
 
 
 @contextmanager
@@ -561,7 +601,7 @@ class Indexer:
         self._verify(cp, first, end, end_hash_before, headers, ordered)
         end_header = headers[end]
         assert end_header is not None
-        events, blocks, digest = self._rows(cp.digest, ordered, headers)
+        events, packed_events, blocks, digest = self._rows(cp.digest, ordered, headers)
         dialect = self.engine.dialect.name
         return _Prepared(
             cp,
@@ -571,7 +611,7 @@ class Indexer:
             head,
             target,
             events,
-            pack_rows(dialect, _EVENT, events),
+            packed_events,
             pack_rows(dialect, _BLOCK, blocks),
             digest,
             new_pools,
@@ -692,10 +732,10 @@ class Indexer:
 
     def _rows(
         self, digest: str, logs: Sequence[Log], headers: dict[int, dict[str, Any] | None]
-    ) -> tuple[list[EventRow], list[dict[str, Any]], str]:
-        events: list[EventRow] = []
-        chain_id = self._chain_id
+    ) -> tuple[list[EventRow], PackedRows, list[dict[str, Any]], str]:
+        """The batch's event rows (and the same packed for the insert), block rows and digest."""
         blocks: list[dict[str, Any]] = []
+        timestamps: dict[int, int] = {}
         i = 0
         while i < len(logs):
             number = logs[i].block_number
@@ -705,7 +745,7 @@ class Indexer:
             group = logs[i:j]
             header = headers[number]
             assert header is not None
-            timestamp = int(header["timestamp"], 16)
+            timestamp = timestamps[number] = int(header["timestamp"], 16)
             digest = next_digest(digest, number, group[0].block_hash, group)
             blocks.append(
                 {
@@ -717,26 +757,9 @@ class Indexer:
                     "digest": digest,
                 }
             )
-            for log in group:
-                name, args = decode_log(log)
-                events.append(
-                    EventRow(
-                        chain_id,
-                        number,
-                        log.log_index,
-                        log.block_hash,
-                        timestamp,
-                        log.tx_hash,
-                        log.tx_index,
-                        log.address,
-                        name,
-                        args,
-                        list(log.topics),
-                        log.data,
-                    )
-                )
             i = j
-        return events, blocks, digest
+        events, packed = event_rows(self.engine.dialect.name, logs, self._chain_id, timestamps)
+        return events, packed, blocks, digest
 
     def _hash_at(self, number: int) -> str | None:
         header = self.rpc.call("eth_getBlockByNumber", [hex(number), False])

@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from indexer import native
+from indexer.bulk import PackedRows, pack_rows
 from indexer.decode import SPEEDUPS, EventAbi, Log, event_abis, log_from_rpc, logs_from_rpc
 from indexer.digest import GENESIS_DIGEST, next_digest, python_next_digest
+from indexer.sync import _EVENT, EventRow, event_rows, python_event_rows
 from registry.deploy import write_deployment
 from registry.node import AnvilNode
 from tests.conftest import World
@@ -165,7 +167,17 @@ _WORDS = st.one_of(
 _TOPICS = st.one_of(
     _hex(64),
     st.sampled_from(
-        ["0x" + "0" * 24 + "11" * 20, "0x" + "1" * 64, "0x", "0x1", "0xg" + "0" * 63, "abc", "0x" + "é" * 4]
+        [
+            "0x" + "0" * 24 + "11" * 20,
+            "0x" + "1" * 64,
+            "0x",
+            "0x1",
+            "0xg" + "0" * 63,
+            "abc",
+            "0x" + "é" * 4,
+            '0x"1',
+            "0x\\1",
+        ]
     ),
 )
 
@@ -226,6 +238,45 @@ def test_the_compiled_digest_takes_the_common_case_itself() -> None:
     digest = SPEEDUPS.next_digest(GENESIS_DIGEST, 7, log.block_hash, [log])
     assert digest == python_next_digest(GENESIS_DIGEST, 7, log.block_hash, [log])
     assert SPEEDUPS.next_digest(GENESIS_DIGEST, 7, log.block_hash, [log._replace(data="0x6")]) is None
+
+
+# --- event rows -----------------------------------------------------------------------------------
+
+_EVENTS = sorted(event_abis().values(), key=lambda a: (a.signature, len(a.indexed)))
+
+
+@st.composite
+def event_logs(draw: st.DrawFn) -> Log:
+    """A log of a known event (words valid or not, length right or not), or of none."""
+    if draw(st.integers(0, 5)) == 0:
+        topics: tuple[str, ...] = tuple(draw(st.lists(_hex(64).map(str.lower), max_size=3)))
+        data = "0x" + draw(st.text("0123456789abcdef", max_size=130))
+    else:
+        abi = draw(st.sampled_from(_EVENTS))
+        topics = (abi.topic0, *(draw(_TOPICS) for _ in abi.indexed))
+        data = "0x" + "".join(draw(_WORDS) for _ in range(len(abi.data_names) + draw(st.integers(-1, 3))))
+    number = draw(st.integers(1, 3))
+    index = draw(st.integers(0, 9))
+    return Log(number, f"0x{number:064x}", f"0x{index:064x}", 0, index, "0x" + "44" * 20, topics, data)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@settings(max_examples=150, deadline=None)
+@given(logs=st.lists(event_logs(), max_size=6))
+def test_the_compiled_event_rows_equal_the_python_rows(dialect: str, logs: list[Log]) -> None:
+    timestamps = {1: 1_700_000_000, 2: 1_700_000_012, 3: 2**40}
+
+    def python() -> tuple[list[EventRow], PackedRows]:
+        rows = python_event_rows(logs, 31337, timestamps)
+        return rows, pack_rows(dialect, _EVENT, rows)
+
+    assert outcome(lambda: event_rows(dialect, logs, 31337, timestamps)) == outcome(python)
+
+
+def test_event_rows_of_a_block_without_its_timestamp_fail_as_in_python() -> None:
+    log = Log(9, "0x" + "22" * 32, "0x" + "33" * 32, 0, 0, "0x" + "44" * 20, (), "0x")
+    assert outcome(lambda: event_rows("sqlite", [log], 1, {})) == ("error", ("KeyError", "9"))
+    assert outcome(lambda: python_event_rows([log], 1, {})) == ("error", ("KeyError", "9"))
 
 
 # --- the whole indexer --------------------------------------------------------------------------------
