@@ -27,8 +27,10 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from eth_utils.crypto import keccak
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from indexer.decode import SPEEDUPS
 from indexer.schema import Uint256
 
 __all__ = [
@@ -138,6 +140,8 @@ class PackedRows:
     values: list[Any] = field(default_factory=list)
     #: SQLite: the flat parameters of each multi-row INSERT.
     chunks: list[tuple[Any, ...]] = field(default_factory=list)
+    #: PostgreSQL with the compiled speed-ups: the rows as one binary COPY stream (`_binary_kinds`).
+    binary: bytes | None = None
 
 
 def pack_rows(dialect: str, table: sa.Table, rows: Sequence[Any]) -> PackedRows:
@@ -153,7 +157,33 @@ def pack_values(dialect: str, table: sa.Table, rows: Sequence[Any], values: list
     made already (the indexer's compiled event rows)."""
     if dialect == "sqlite":
         return PackedRows(table, dialect, rows, chunks=_sqlite_chunks(values, len(table.columns)))
-    return PackedRows(table, dialect, rows, values)
+    binary = None
+    if values and SPEEDUPS is not None and dialect == "postgresql" and (kinds := _binary_kinds(table)):
+        binary = SPEEDUPS.copy_binary(values, kinds)
+    return PackedRows(table, dialect, rows, values, binary=binary)
+
+
+#: PostgreSQL column types the compiled binary COPY writes, by the start of their SQL name.
+_BINARY_KINDS = (("BIGINT", "q"), ("INTEGER", "i"), ("VARCHAR", "t"), ("TEXT", "t"), ("JSONB", "j"), ("JSON", "J"))
+
+
+@cache
+def _binary_kinds(table: sa.Table) -> str | None:
+    """A letter per column for `copy_binary` (indexer/_speedups.c), or None when a column is of a
+    type it does not write (NUMERIC, BOOLEAN, arrays...): such tables go by text COPY.
+
+    Binary COPY spares the server parsing numbers and the client formatting every value, and the
+    stream is made on the reading thread: the raw events' insert is most of PostgreSQL's share of
+    an index run (docs/benchmarks.md)."""
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    kinds = []
+    for column in table.columns:
+        name = column.type.compile(dialect=dialect).upper()
+        kind = next((letter for prefix, letter in _BINARY_KINDS if name.startswith(prefix)), None)
+        if kind is None:
+            return None
+        kinds.append(kind)
+    return "".join(kinds)
 
 
 def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[Any]) -> None:
@@ -178,7 +208,11 @@ def insert_packed(conn: Connection, packed: PackedRows) -> None:
         _insert_sqlite(conn, "INSERT", table, packed.chunks)
         return
     columns = _plan(table, dialect)[0]
-    _copy(conn, table.name, ", ".join(f'"{name}"' for name in columns), packed.values)
+    names = ", ".join(f'"{name}"' for name in columns)
+    if packed.binary is not None:
+        _copy(conn, table.name, names, packed.binary)
+        return
+    _copy(conn, table.name, names, packed.values)
 
 
 @lru_cache(maxsize=256)  # a batch's last statement per table can hold any count of rows
@@ -197,15 +231,20 @@ def _insert_sqlite(conn: Connection, verb: str, table: sa.Table, chunks: Sequenc
         conn.exec_driver_sql(_sqlite_statement(verb, table, len(params) // width), params)
 
 
-def _copy(conn: Connection, table_name: str, names: str, values: Sequence[Any]) -> None:
-    """PostgreSQL: COPY `values` (tuples in the order of `names`) into a table."""
+def _copy(conn: Connection, table_name: str, names: str, values: Sequence[Any] | bytes) -> None:
+    """PostgreSQL: COPY `values` (tuples in the order of `names`, or a whole binary COPY stream)
+    into a table."""
     import psycopg
 
     driver = conn.connection.driver_connection
     assert driver is not None
-    statement = f'COPY "{table_name}" ({names}) FROM STDIN'
+    binary = isinstance(values, bytes)
+    statement = f'COPY "{table_name}" ({names}) FROM STDIN' + (" (FORMAT BINARY)" if binary else "")
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            if isinstance(values, bytes):
+                copy.write(values)
+                return
             for value in values:
                 copy.write_row(value)
     except psycopg.Error as exc:  # as SQLAlchemy would raise it (IntegrityError, OperationalError, ...)

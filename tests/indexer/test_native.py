@@ -8,6 +8,7 @@ CI, where its absence fails: CI must measure and test what users run.
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -277,6 +278,45 @@ def test_event_rows_of_a_block_without_its_timestamp_fail_as_in_python() -> None
     log = Log(9, "0x" + "22" * 32, "0x" + "33" * 32, 0, 0, "0x" + "44" * 20, (), "0x")
     assert outcome(lambda: event_rows("sqlite", [log], 1, {})) == ("error", ("KeyError", "9"))
     assert outcome(lambda: python_event_rows([log], 1, {})) == ("error", ("KeyError", "9"))
+
+
+# --- PostgreSQL's binary COPY ----------------------------------------------------------------------
+
+
+def test_copy_binary_writes_postgresqls_binary_copy_format() -> None:
+    assert SPEEDUPS is not None
+    stream = SPEEDUPS.copy_binary([(7, -2, "hé", '{"a":1}', "[]", None)], "qitjJt")
+    signature = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+    fields = [
+        struct.pack(">iq", 8, 7),
+        struct.pack(">ii", 4, -2),
+        struct.pack(">i", 3) + "hé".encode(),
+        struct.pack(">ib", 8, 1) + b'{"a":1}',  # jsonb: a version byte, then the text
+        struct.pack(">i", 2) + b"[]",
+        struct.pack(">i", -1),  # NULL
+    ]
+    assert stream == signature + struct.pack(">h", 6) + b"".join(fields) + struct.pack(">h", -1)
+    assert SPEEDUPS.copy_binary([], "q") == signature + struct.pack(">h", -1)
+
+
+@pytest.mark.parametrize(
+    ("row", "kinds"),
+    [
+        ((2**63,), "q"),
+        ((2**31,), "i"),
+        ((-(2**31) - 1,), "i"),
+        (("1",), "q"),
+        ((True,), "q"),
+        ((1.5,), "q"),
+        ((1,), "t"),
+        (("a\x00b",), "t"),
+        (("\ud800",), "t"),
+        ((1, 2), "q"),
+    ],
+)
+def test_copy_binary_leaves_what_it_cannot_write_to_text_copy(row: tuple[Any, ...], kinds: str) -> None:
+    assert SPEEDUPS is not None
+    assert SPEEDUPS.copy_binary([row], kinds) is None
 
 
 # --- the whole indexer --------------------------------------------------------------------------------

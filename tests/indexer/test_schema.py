@@ -61,3 +61,17 @@ def test_tables_with_rows_but_no_migration_record_are_refused(tmp_path: Path) ->
         )
     with pytest.raises(IndexerError, match="no migration record"):
         upgrade(engine)
+
+
+def test_postgresql_leaves_room_on_the_pages_of_rows_updated_over_and_over(engine: Engine) -> None:
+    import sqlalchemy as sa
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no fillfactor")
+    with engine.connect() as conn:
+        options = dict(
+            conn.execute(
+                sa.text("select relname, reloptions from pg_class where relname in ('member', 'pool', 'payment')")
+            ).all()
+        )
+    assert options == {"member": ["fillfactor=50"], "pool": ["fillfactor=50"], "payment": None}
