@@ -69,7 +69,7 @@ def test_postgresql_leaves_room_on_the_pages_of_rows_updated_over_and_over(engin
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no fillfactor")
     with engine.connect() as conn:
-        options = dict(
+        options: dict[str, list[str] | None] = dict(
             conn.execute(
                 sa.text("select relname, reloptions from pg_class where relname in ('member', 'pool', 'payment')")
             ).all()
