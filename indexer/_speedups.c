@@ -816,9 +816,74 @@ static void put_be(Buffer *b, uint64_t v, int bytes) {
         b->data[b->used++] = (char)(v >> (8 * i));
 }
 
+/* An int as PostgreSQL's binary NUMERIC (digits of base 10 000, the most significant first, with
+ * the weight of the first): 1 when written, 0 when `v` is not an int or has more than 78 decimal
+ * digits (text COPY then), -1 on an error. */
+static int put_numeric(Buffer *b, PyObject *v) {
+    if (!PyLong_CheckExact(v))
+        return 0;
+    uint16_t digits[24]; /* 78 decimal digits fill 20 */
+    int count = 0, negative = 0;
+    int overflow = 0;
+    long long small = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (!overflow) {
+        if (small == -1 && PyErr_Occurred())
+            return -1;
+        negative = small < 0;
+        uint64_t rest = negative ? (uint64_t)0 - (uint64_t)small : (uint64_t)small;
+        while (rest) { /* least significant first, reversed below */
+            digits[count++] = (uint16_t)(rest % 10000);
+            rest /= 10000;
+        }
+    } else {
+        PyObject *text = PyObject_Str(v);
+        if (text == NULL)
+            return -1;
+        Py_ssize_t n;
+        const char *s = PyUnicode_AsUTF8AndSize(text, &n);
+        if (s == NULL) {
+            Py_DECREF(text);
+            return -1;
+        }
+        negative = s[0] == '-';
+        const char *first = s + negative;
+        Py_ssize_t length = n - negative;
+        if (length > 78) {
+            Py_DECREF(text);
+            return 0;
+        }
+        for (Py_ssize_t end = length; end > 0; end -= 4) {
+            Py_ssize_t start = end >= 4 ? end - 4 : 0;
+            int digit = 0;
+            for (Py_ssize_t k = start; k < end; k++)
+                digit = digit * 10 + (first[k] - '0');
+            digits[count++] = (uint16_t)digit;
+        }
+        Py_DECREF(text);
+    }
+    int weight = count - 1, stored = count, lowest = 0;
+    while (stored > 0 && digits[lowest] == 0) { /* trailing zero digits need not be sent */
+        lowest++;
+        stored--;
+    }
+    if (count == 0)
+        weight = 0;
+    if (!reserve(b, 4 + 8 + 2 * stored))
+        return -1;
+    put_be(b, (uint64_t)(8 + 2 * stored), 4);
+    put_be(b, (uint64_t)stored, 2);
+    put_be(b, (uint64_t)(uint16_t)weight, 2);
+    put_be(b, negative ? 0x4000 : 0, 2);
+    put_be(b, 0, 2); /* no digits after the point */
+    for (int i = count - 1; i >= lowest; i--)
+        put_be(b, digits[i], 2);
+    return 1;
+}
+
 /* copy_binary(rows, kinds) -> bytes or None: the whole COPY ... (FORMAT BINARY) stream (signature,
  * rows, trailer) of `rows` (tuples in column order), `kinds` a letter per column: q bigint, i
- * integer, t text or varchar, j jsonb, J json (both from JSON text). None (the caller then sends
+ * integer, n numeric (from an int), b boolean, t text or varchar, j jsonb, J json (both from JSON
+ * text). None (the caller then sends
  * text COPY, which says what is wrong) when a value does not fit its column's kind: an integer out
  * of range, a value of another type, a str that is not valid UTF-8. A None value is SQL NULL. */
 static PyObject *copy_binary(PyObject *self, PyObject *args) {
@@ -867,6 +932,23 @@ static PyObject *copy_binary(PyObject *self, PyObject *args) {
                     goto fail;
                 put_be(&b, (uint64_t)bytes, 4);
                 put_be(&b, (uint64_t)n, bytes);
+                continue;
+            }
+            if (kind == 'b') {
+                if (!PyBool_Check(v))
+                    goto not_common;
+                if (!reserve(&b, 5))
+                    goto fail;
+                put_be(&b, 1, 4);
+                b.data[b.used++] = (char)(v == Py_True);
+                continue;
+            }
+            if (kind == 'n') {
+                int written = put_numeric(&b, v);
+                if (written < 0)
+                    goto fail;
+                if (written == 0)
+                    goto not_common;
                 continue;
             }
             if (kind != 't' && kind != 'j' && kind != 'J') {

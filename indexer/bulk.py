@@ -164,13 +164,22 @@ def pack_values(dialect: str, table: sa.Table, rows: Sequence[Any], values: list
 
 
 #: PostgreSQL column types the compiled binary COPY writes, by the start of their SQL name.
-_BINARY_KINDS = (("BIGINT", "q"), ("INTEGER", "i"), ("VARCHAR", "t"), ("TEXT", "t"), ("JSONB", "j"), ("JSON", "J"))
+_BINARY_KINDS = (
+    ("BIGINT", "q"),
+    ("INTEGER", "i"),
+    ("NUMERIC", "n"),
+    ("BOOLEAN", "b"),
+    ("VARCHAR", "t"),
+    ("TEXT", "t"),
+    ("JSONB", "j"),
+    ("JSON", "J"),
+)
 
 
 @cache
 def _binary_kinds(table: sa.Table) -> str | None:
     """A letter per column for `copy_binary` (indexer/_speedups.c), or None when a column is of a
-    type it does not write (NUMERIC, BOOLEAN, arrays...): such tables go by text COPY.
+    type it does not write (arrays, floats, timestamps...): such tables go by text COPY.
 
     Binary COPY spares the server parsing numbers and the client formatting every value, and the
     stream is made on the reading thread: the raw events' insert is most of PostgreSQL's share of
@@ -272,13 +281,13 @@ def update_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
         _insert_sqlite(conn, "INSERT OR REPLACE", table, pack_rows(dialect, table, rows).chunks)
         return
     if dialect == "postgresql":
-        values = pack_rows(dialect, table, rows).values
+        packed = pack_rows(dialect, table, rows)
         statements = _postgres_upsert(table)
         if len(rows) < _BULK_ROWS:
-            conn.exec_driver_sql(statements.values(len(rows)), tuple(chain.from_iterable(values)))
+            conn.exec_driver_sql(statements.values(len(rows)), tuple(chain.from_iterable(packed.values)))
             return
         conn.exec_driver_sql(statements.staging)
-        _copy(conn, statements.staging_name, statements.names, values)
+        _copy(conn, statements.staging_name, statements.names, packed.binary or packed.values)
         conn.exec_driver_sql(statements.from_staging)
         return
     pk = [c.name for c in table.primary_key.columns]

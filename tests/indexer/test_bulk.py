@@ -4,6 +4,7 @@ rows on), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from indexer import bulk
 from indexer.bulk import insert_rows, update_rows
+from indexer.decode import SPEEDUPS
 from indexer.projections import _defaults
 from indexer.schema import Event, Member, Pool
 
@@ -160,3 +162,22 @@ def test_a_value_out_of_its_columns_range_is_refused_by_postgresql(engine: Engin
     with pytest.raises(sa.exc.DBAPIError, match=r"out of range"), engine.begin() as conn:
         insert_rows(conn, _EVENT, [row])
     assert _read(engine, _EVENT) == []
+
+
+_NUMBERS = [0, 1, 9999, 10_000, 10_001, 10**8, 10**8 + 1, 2**63 - 1, 2**63, 2**64, 10**20, 2**255, 2**256 - 1]
+_NUMBERS += [10**77, 10**78 - 1, -1, -10_000, -(2**63), -(2**64) - 5, -(10**78 - 1), 12_3400_0000_0000]
+
+
+def test_binary_copy_writes_numbers_and_booleans_as_postgresql_reads_them(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("binary COPY is PostgreSQL's")
+    if SPEEDUPS is None and not os.environ.get("CI"):
+        pytest.skip("the compiled speed-ups are not built")
+    assert SPEEDUPS is not None
+    rows = [(n, i % 2 == 0) for i, n in enumerate(_NUMBERS)]
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE numbers (n NUMERIC(78, 0), b BOOLEAN) ON COMMIT DROP")
+        bulk._copy(conn, "numbers", "n, b", SPEEDUPS.copy_binary(rows, "nb"))
+        back = [(int(n), b) for n, b in conn.exec_driver_sql("SELECT n, b FROM numbers")]
+    assert back == rows
+    assert SPEEDUPS.copy_binary([(10**78,)], "n") is None  # beyond NUMERIC(78): text COPY says so

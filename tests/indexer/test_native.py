@@ -312,6 +312,10 @@ def test_copy_binary_writes_postgresqls_binary_copy_format() -> None:
         (("a\x00b",), "t"),
         (("\ud800",), "t"),
         ((1, 2), "q"),
+        ((1,), "b"),
+        (("1",), "n"),
+        ((1.0,), "n"),
+        ((-(10**78),), "n"),
     ],
 )
 def test_copy_binary_leaves_what_it_cannot_write_to_text_copy(row: tuple[Any, ...], kinds: str) -> None:
