@@ -41,6 +41,7 @@ __all__ = [
     "json_text",
     "pack_rows",
     "pack_values",
+    "update_packed",
     "update_rows",
 ]
 
@@ -274,14 +275,20 @@ def update_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
     rows in one multi-row statement, many through a COPY into a temporary table first (kept for the
     session, emptied at each commit). Other databases take an executemany UPDATE.
     """
+    update_packed(conn, pack_rows(conn.dialect.name, table, rows))
+
+
+def update_packed(conn: Connection, packed: PackedRows) -> None:
+    """`update_rows` of rows `pack_rows` prepared for this connection's dialect."""
+    table, rows = packed.table, packed.rows
     if not rows:
         return
     dialect = conn.dialect.name
+    assert dialect == packed.dialect, f"rows packed for {packed.dialect}, written to {dialect}"
     if dialect == "sqlite":
-        _insert_sqlite(conn, "INSERT OR REPLACE", table, pack_rows(dialect, table, rows).chunks)
+        _insert_sqlite(conn, "INSERT OR REPLACE", table, packed.chunks)
         return
     if dialect == "postgresql":
-        packed = pack_rows(dialect, table, rows)
         statements = _postgres_upsert(table)
         if len(rows) < _BULK_ROWS:
             conn.exec_driver_sql(statements.values(len(rows)), tuple(chain.from_iterable(packed.values)))

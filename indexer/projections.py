@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 from itertools import pairwise
 from typing import Any, Protocol, cast
 
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from indexer.bulk import by_key, insert_rows, update_rows
+from indexer.bulk import by_key, insert_packed, insert_rows, pack_rows, update_packed
 from indexer.schema import (
     PROJECTION_TABLES,
     Asset,
@@ -225,12 +226,18 @@ class Store:
         row.update(values)
         self._appended.setdefault(model, []).append(row)
 
-    def flush(self) -> int:
-        """Write every changed row; returns how many."""
-        self.settle()
+    def flush(self, submit: Callable[[Callable[[], object]], object] | None = None) -> int:
+        """Write every changed row; returns how many. With `submit`, the rows are packed for the
+        database here and each write is handed to `submit` to run (in order, on the connection),
+        so packing the next table goes on while the database writes the last; the caller waits
+        for them."""
+        if submit is None:
+            self.settle()
+            submit = _run_now
+        dialect = self.conn.dialect.name
         written = 0
         for model, new in self._appended.items():
-            insert_rows(self.conn, _table(model), new)
+            submit(partial(insert_packed, self.conn, pack_rows(dialect, _table(model), new)))
             written += len(new)
         self._appended = {}
         for model, keys in self._dirty.items():
@@ -240,9 +247,9 @@ class Store:
             inserts = [rows[k] for k in keys if k not in existing]
             updates = [rows[k] for k in keys if k in existing]
             if inserts:
-                insert_rows(self.conn, table, inserts)
+                submit(partial(insert_packed, self.conn, pack_rows(dialect, table, inserts)))
             if updates:
-                update_rows(self.conn, table, updates)
+                submit(partial(update_packed, self.conn, pack_rows(dialect, table, updates)))
             existing.update(keys)
             self._existing[model] = existing
             written += len(keys)
@@ -286,6 +293,10 @@ class Store:
 
 def _nothing() -> None:
     return None
+
+
+def _run_now(write: Callable[[], object]) -> None:
+    write()
 
 
 _SELECTS: dict[type[SQLModel], sa.Select[Any]] = {}

@@ -645,8 +645,7 @@ class Indexer:
             store = Store(conn, record=end >= batch.target - self.recent_blocks, cache=self._row_cache)
             if events:
                 store.prefetch(events)
-                self._insert_beside(conn, batch, store)
-                store.flush()
+                self._write_beside(conn, batch, store)
             if store.record:
                 insert_rows(conn, _UNDO, store.undo_rows(batch.first, end))
             horizon = end - self.recent_blocks - self.finality_depth
@@ -681,13 +680,15 @@ class Indexer:
             seconds=time.monotonic() - batch.started,
         )
 
-    def _insert_beside(self, conn: Connection, batch: _Prepared, store: Store) -> None:
-        """Insert the batch's raw events and blocks, and apply its events to the projections in
-        `store`, at the same time when `run` is on: the insert runs on the connection in another
-        thread (mostly in the database: SQLite's C code without the interpreter lock, or the
-        PostgreSQL server) while this one applies the events in memory. The store waits for the
-        insert before it uses the connection itself (`Store.settle`), so the connection serves one
-        thread at a time, and the two stay in the batch's one transaction."""
+    def _write_beside(self, conn: Connection, batch: _Prepared, store: Store) -> None:
+        """Insert the batch's raw events and blocks, apply its events to the projections in
+        `store` and write their rows, in that order on the connection, with the database's work
+        beside this thread's when `run` is on: the writes go, one after another, to a thread of
+        their own (the inserter), while this one applies the events in memory and packs each
+        table's rows. The store waits for the writes queued so far before it reads the connection
+        itself (`Store.settle`), so the connection serves one thread at a time; everything stays
+        in the batch's one transaction. A failed write skips the ones after it and is raised here,
+        once none is running."""
 
         def insert() -> None:
             insert_packed(conn, batch.packed_events)
@@ -697,16 +698,38 @@ class Indexer:
             insert()
             for event in batch.events:
                 apply(store, event)
+            store.flush()
             return
-        inserting = self._inserter.submit(insert)
-        store.settle = inserting.result
+        queue = self._inserter
+        failed: list[BaseException] = []
+        writes: list[Future[None]] = []
+
+        def write(op: Callable[[], object]) -> None:
+            if not failed:  # after a failure the transaction only rolls back
+                try:
+                    op()
+                except BaseException as exc:
+                    failed.append(exc)
+
+        def submit(op: Callable[[], object]) -> None:
+            writes.append(queue.submit(write, op))
+
+        def settle() -> None:
+            wait(writes)
+            if failed:
+                raise failed[0]
+
+        submit(insert)
+        store.settle = settle
         try:
             for event in batch.events:
                 apply(store, event)
+            store.flush(submit)
         finally:
-            wait([inserting])  # the connection is free again only once the insert is over
+            wait(writes)  # the connection is free again only once every write is over
             store.settle = _no_wait
-        inserting.result()  # its error, if it failed
+        if failed:
+            raise failed[0]
 
     def _verify(
         self,

@@ -186,3 +186,25 @@ def test_a_failing_projection_waits_for_the_raw_insert_before_the_rollback(
     assert insert.calls and rollbacks
     assert max(end for _, _, end in insert.calls) <= min(rollbacks), "rolled back while the insert ran"
     assert dump(engine) == before
+
+
+def test_a_failed_projection_write_skips_the_writes_after_it_and_fails_the_batch(
+    world: World, anvil: AnvilNode, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    indexer = _renewing_member(world, anvil, engine)
+    before = dump(engine)
+    written: list[str] = []
+    insert = projections.insert_packed
+
+    def failing(conn: Any, packed: Any) -> None:
+        written.append(packed.table.name)
+        if packed.table.name == "payment":
+            raise sa.exc.OperationalError("COPY payment", None, Exception("disk full"))
+        insert(conn, packed)
+
+    monkeypatch.setattr(projections, "insert_packed", failing)
+    monkeypatch.setattr(projections, "update_packed", lambda _conn, packed: written.append(packed.table.name))
+    with pytest.raises(sa.exc.OperationalError, match="disk full"):
+        indexer.run()
+    assert written == ["payment"], "a write ran after the failed one"
+    assert dump(engine) == before
