@@ -194,7 +194,7 @@ def test_a_failed_projection_write_skips_the_writes_after_it_and_fails_the_batch
     indexer = _renewing_member(world, anvil, engine)
     before = dump(engine)
     written: list[str] = []
-    insert = projections.insert_packed
+    insert = bulk.insert_packed
 
     def failing(conn: Any, packed: Any) -> None:
         written.append(packed.table.name)
