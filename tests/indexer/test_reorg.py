@@ -3,7 +3,7 @@ database equal, table by table, to a fresh index of the canonical chain, with th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import pytest
@@ -307,4 +307,36 @@ def test_a_reorg_that_lands_while_a_batch_is_being_written_is_caught(
     assert indexer.checkpoint[0] == height
     tables = dump(engine)
     assert next(p for p in tables["pool"] if p["address"] == world.pool.address)["territory"] == "replaced"
+    assert_same_as_fresh(engine, indexer, new_engine, anvil, world)
+
+
+def test_a_reorg_that_lands_while_a_batch_reads_its_logs_is_caught_and_read_again(
+    world: World, anvil: AnvilNode, engine: Engine, new_engine: Callable[[], Engine]
+) -> None:
+    # The chain's last blocks are replaced between a batch's eth_getLogs calls: the logs it holds
+    # come from both chains. The hashes read before the logs (the end block's, with the head) and
+    # after them (the headers) tell, and the batch is read again instead of written.
+    w3 = world.w3
+    for n in range(6):
+        world.pool.set_territory(f"T{n}")
+    height = w3.eth.block_number
+    calls: list[int] = []
+
+    class ReorgWhileReading(Rpc):
+        def call(self, method: str, params: Sequence[Any], start: int | None = None) -> Any:
+            if method == "eth_getLogs" and int(params[0]["fromBlock"], 16) >= height - 2:
+                calls.append(int(params[0]["fromBlock"], 16))
+                if len(calls) == 2:  # after the first filter's logs, before the others'
+                    reorg(w3, 3, [(call(world.pool, "setTerritory", "replaced"), 1)])
+            return super().call(method, params, start)
+
+    rpc = ReorgWhileReading(anvil.url)
+    indexer = Indexer(engine, rpc, world.deployment, fetcher=LogFetcher(rpc, 2, 2))
+    indexer.prepare()
+    steps: list[StepResult] = []
+    indexer.run(on_step=steps.append)
+    assert len(calls) > 3, "the batch was not read again"
+    assert "reorg" not in [s.kind for s in steps], "the mixed batch was written, then rolled back"
+    assert indexer.checkpoint[0] == height
+    assert next(p for p in dump(engine)["pool"] if p["address"] == world.pool.address)["territory"] == "replaced"
     assert_same_as_fresh(engine, indexer, new_engine, anvil, world)

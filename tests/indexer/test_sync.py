@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 
 from indexer import bulk, projections, sync
 from indexer.errors import DatabaseMismatch
-from indexer.fetch import Rpc
-from indexer.sync import GENESIS_DIGEST, Indexer
+from indexer.fetch import LogFetcher, Rpc
+from indexer.sync import GENESIS_DIGEST, Indexer, StepResult
 from registry.node import AnvilNode
 from registry.types import Tier
 from tests.conftest import USDC, World
@@ -208,3 +208,27 @@ def test_a_failed_projection_write_skips_the_writes_after_it_and_fails_the_batch
         indexer.run()
     assert written == ["payment"], "a write ran after the failed one"
     assert dump(engine) == before
+
+
+def test_a_batch_reads_its_end_blocks_hash_with_the_head_not_on_its_own(
+    world: World, anvil: AnvilNode, engine: Engine
+) -> None:
+    for n in range(8):
+        world.pool.set_territory(f"T{n}")
+    single: list[str] = []
+
+    class Counting(Rpc):
+        def call(self, method: str, params: Sequence[Any], start: int | None = None) -> Any:
+            single.append(method)
+            return super().call(method, params, start)
+
+    rpc = Counting(anvil.url)
+    steps: list[StepResult] = []
+    indexer = Indexer(engine, rpc, world.deployment, fetcher=LogFetcher(rpc, 2, 2))
+    indexer.prepare()
+    single.clear()
+    indexer.run(on_step=steps.append)
+    batches = [s.kind for s in steps].count("batch")
+    assert batches >= 5
+    # Only a range cut short by the head (the last) reads its end block's hash on its own.
+    assert single.count("eth_getBlockByNumber") <= 1, single
