@@ -67,6 +67,7 @@ from web3 import Web3
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
 
+from indexer import native
 from indexer.db import make_engine, upgrade
 from indexer.decode import event_topic
 from indexer.fetch import LogFetcher
@@ -370,19 +371,28 @@ def index_result(runs: list[tuple[float, dict[str, Any]]], load: list[float]) ->
 
 
 #: Stages of an index run the profile times: label -> (module, attribute path). Reading (the main
-#: thread) and writing (the writer thread) overlap, so the two columns add up to more than the wall.
+#: thread), writing (the writer thread) and the database's side of writing (the inserter thread)
+#: overlap, so the columns add up to more than the wall; "..." stages are parts of the one above.
 STAGES: dict[str, tuple[str, str]] = {
     "read: whole stage (Indexer._next)": ("indexer.sync", "Indexer._next"),
     "read: eth_getLogs + JSON (LogFetcher.fetch)": ("indexer.fetch", "LogFetcher.fetch"),
     "read: block headers (Rpc.headers)": ("indexer.fetch", "Rpc.headers"),
     "read: decode + digest + rows (Indexer._rows)": ("indexer.sync", "Indexer._rows"),
-    "read: pack rows for insert (pack_rows)": ("indexer.sync", "pack_rows"),
+    "read: ... of which event rows, packed (event_rows)": ("indexer.sync", "event_rows"),
+    "read: ... of which the digest (next_digest)": ("indexer.sync", "next_digest"),
     "write: whole stage (Indexer._write)": ("indexer.sync", "Indexer._write"),
-    "write: insert events and blocks (insert_packed)": ("indexer.sync", "insert_packed"),
-    "write: projections in memory (apply)": ("indexer.sync", "apply"),
-    "write: projection rows to SQL (Store.flush)": ("indexer.projections", "Store.flush"),
+    "write: ... projections in memory (apply)": ("indexer.sync", "apply"),
+    "write: ... packing projection rows (Store.flush)": ("indexer.projections", "Store.flush"),
+    "write: ... waiting for the inserter thread (wait)": ("indexer.sync", "wait"),
     "write: commit": ("sqlalchemy.engine.base", "RootTransaction._do_commit"),
-    "waiting for the writer (Future.result)": ("concurrent.futures", "Future.result"),
+    "inserter: raw events and blocks into SQL (insert_packed)": ("indexer.sync", "insert_packed"),
+    "inserter: projection rows into SQL (insert_packed)": ("indexer.projections", "insert_packed"),
+    "inserter: projection updates into SQL (update_packed)": ("indexer.projections", "update_packed"),
+    "waiting for a thread (Future.result: the reader for the writer, the end for the index builders)": (
+        "concurrent.futures",
+        "Future.result",
+    ),
+    "after the load: building its indexes (build_all)": ("indexer.deferred", "build_all"),
 }
 
 
@@ -575,6 +585,7 @@ def machine(postgres_url: str | None) -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "web3": _version("web3"),
         "sqlalchemy": sa.__version__,
+        "indexerCode": native.status(),
     }
     if postgres_url:
         with sa.create_engine(postgres_url, connect_args={"connect_timeout": 5}).connect() as conn:
