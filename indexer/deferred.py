@@ -84,8 +84,7 @@ def start(conn: Connection) -> bool:
 
 
 def build(conn: Connection, on_progress: Built = lambda _done, _total: None) -> int:
-    """Create the deferrable indexes the database lacks, in the connection's transaction; returns
-    how many."""
+    """Create the deferrable indexes the database lacks, on this connection; returns how many."""
     todo = missing(conn)
     for done, index in enumerate(todo):
         on_progress(done, len(todo))
@@ -101,8 +100,10 @@ _POSTGRES_BUILDERS = 2
 def build_all(engine: Engine, on_progress: Built = lambda _done, _total: None) -> int:
     """`build`, on PostgreSQL by two connections at once (the server sorts for each index on a
     core of its own), each index in a transaction of its own: one that fails leaves the others
-    built and itself missing, for the next run. Elsewhere (SQLite has one writer) one transaction
-    builds them all. Returns how many; raises the first failure once every builder stopped."""
+    built and itself missing, for the next run. Elsewhere one connection builds them one after
+    another (SQLite has one writer; its driver commits each CREATE INDEX as it runs, so a failure
+    there too leaves the ones before it built). Returns how many; raises the first failure once
+    every builder stopped."""
     if engine.dialect.name != "postgresql":
         with engine.begin() as conn:
             return build(conn, on_progress)
