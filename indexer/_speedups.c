@@ -644,11 +644,24 @@ static PyObject *decoded(PyObject *log, PyObject *table, PyObject *decode_log) {
         PyObject *events = PyDict_GetItemWithError(table, PyTuple_GET_ITEM(topics, 0)); /* borrowed */
         if (events == NULL && PyErr_Occurred())
             return NULL;
+        if (events != NULL && !PyTuple_Check(events)) {
+            PyErr_SetString(PyExc_TypeError, "event_rows: the table maps topic0 to a tuple of events");
+            return NULL;
+        }
         for (Py_ssize_t i = 0; events != NULL && i < PyTuple_GET_SIZE(events); i++) {
             PyObject *entry = PyTuple_GET_ITEM(events, i);
-            if (PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 0)) != PyTuple_GET_SIZE(topics))
+            if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 4) {
+                PyErr_SetString(PyExc_TypeError, "event_rows: an event is (topic count, name, reader, data length)");
+                return NULL;
+            }
+            Py_ssize_t wanted = PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 0));
+            if (wanted == -1 && PyErr_Occurred())
+                return NULL;
+            if (wanted != PyTuple_GET_SIZE(topics))
                 continue;
             Py_ssize_t length = PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 3));
+            if (length == -1 && PyErr_Occurred())
+                return NULL;
             if (length >= 0 && length != PyUnicode_GET_LENGTH(data))
                 break;
             PyObject *args = PyObject_CallFunctionObjArgs(PyTuple_GET_ITEM(entry, 2), topics, data, NULL);

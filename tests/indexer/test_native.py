@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from indexer import native
-from indexer.bulk import PackedRows, pack_rows
-from indexer.decode import SPEEDUPS, EventAbi, Log, event_abis, log_from_rpc, logs_from_rpc
+from indexer.bulk import PackedRows, json_text, pack_rows
+from indexer.decode import SPEEDUPS, EventAbi, Log, decode_log, event_abis, log_from_rpc, logs_from_rpc
 from indexer.digest import GENESIS_DIGEST, next_digest, python_next_digest
 from indexer.sync import _EVENT, EventRow, event_rows, python_event_rows
 from registry.deploy import write_deployment
@@ -340,3 +340,11 @@ def test_the_pure_python_indexer_writes_the_same_database(
     done = patentpool(*args, db=url, env={native.DISABLE_VARIABLE: "1"})
     assert done.returncode == 0, done.stderr
     assert dump(pure) == dump(compiled)
+
+
+def test_event_rows_refuse_a_malformed_reader_table() -> None:
+    assert SPEEDUPS is not None
+    log = Log(1, "0x" + "22" * 32, "0x" + "33" * 32, 0, 0, "0x" + "44" * 20, ("0x" + "55" * 32,), "0x")
+    for table in ({log.topics[0]: "not a tuple"}, {log.topics[0]: (("too", "short"),)}):
+        with pytest.raises(TypeError, match="event_rows"):
+            SPEEDUPS.event_rows([log], 1, {1: 0}, table, decode_log, json_text, EventRow)
