@@ -119,7 +119,8 @@ class _Timed:
             self.calls.append((threading.current_thread().name, started, time.monotonic()))
 
 
-def _renewing_member(world: World, anvil: AnvilNode, engine: Engine) -> Indexer:
+@pytest.fixture
+def renewing(world: World, anvil: AnvilNode, engine: Engine) -> Indexer:
     """An indexed pool with a member, then a renewal not yet indexed; a new indexer (nothing in its
     row cache) to index it: the renewal's RevenueReceived reads the pool's row from the database."""
     pool = world.pool
@@ -136,14 +137,13 @@ def _renewing_member(world: World, anvil: AnvilNode, engine: Engine) -> Indexer:
 
 
 def test_a_batch_inserts_its_raw_events_beside_its_projections_and_reads_rows_after(
-    world: World, anvil: AnvilNode, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    renewing: Indexer, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    indexer = _renewing_member(world, anvil, engine)
     insert = _Timed(bulk.insert_packed, pause=0.3)
     select = _Timed(projections._select_by_key)
     monkeypatch.setattr(sync, "insert_packed", insert)
     monkeypatch.setattr(projections, "_select_by_key", select)
-    indexer.run()
+    renewing.run()
     assert insert.calls and {name for name, _, _ in insert.calls} == {"indexer-inserter_0"}
     assert select.calls, "the pool's row was not read from the database"
     inserted = max(end for _, _, end in insert.calls)
@@ -153,9 +153,8 @@ def test_a_batch_inserts_its_raw_events_beside_its_projections_and_reads_rows_af
 
 
 def test_a_failed_raw_insert_fails_its_batch_and_writes_nothing(
-    world: World, anvil: AnvilNode, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    renewing: Indexer, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    indexer = _renewing_member(world, anvil, engine)
     before = dump(engine)
 
     def broken(*_: Any) -> None:
@@ -163,14 +162,13 @@ def test_a_failed_raw_insert_fails_its_batch_and_writes_nothing(
 
     monkeypatch.setattr(sync, "insert_packed", broken)
     with pytest.raises(sa.exc.OperationalError, match="disk I/O error"):
-        indexer.run()
+        renewing.run()
     assert dump(engine) == before
 
 
 def test_a_failing_projection_waits_for_the_raw_insert_before_the_rollback(
-    world: World, anvil: AnvilNode, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    renewing: Indexer, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    indexer = _renewing_member(world, anvil, engine)
     before = dump(engine)
     insert = _Timed(bulk.insert_packed, pause=0.3)
     monkeypatch.setattr(sync, "insert_packed", insert)
@@ -182,16 +180,15 @@ def test_a_failing_projection_waits_for_the_raw_insert_before_the_rollback(
     rollbacks: list[float] = []
     sa.event.listen(engine, "rollback", lambda _conn: rollbacks.append(time.monotonic()))
     with pytest.raises(RuntimeError, match="a projection bug"):
-        indexer.run()
+        renewing.run()
     assert insert.calls and rollbacks
     assert max(end for _, _, end in insert.calls) <= min(rollbacks), "rolled back while the insert ran"
     assert dump(engine) == before
 
 
 def test_a_failed_projection_write_skips_the_writes_after_it_and_fails_the_batch(
-    world: World, anvil: AnvilNode, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    renewing: Indexer, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    indexer = _renewing_member(world, anvil, engine)
     before = dump(engine)
     written: list[str] = []
     insert = bulk.insert_packed
@@ -205,7 +202,7 @@ def test_a_failed_projection_write_skips_the_writes_after_it_and_fails_the_batch
     monkeypatch.setattr(projections, "insert_packed", failing)
     monkeypatch.setattr(projections, "update_packed", lambda _conn, packed: written.append(packed.table.name))
     with pytest.raises(sa.exc.OperationalError, match="disk full"):
-        indexer.run()
+        renewing.run()
     assert written == ["payment"], "a write ran after the failed one"
     assert dump(engine) == before
 
