@@ -435,13 +435,24 @@ class CrashLoop:
         assert process.returncode == -signal.SIGKILL
         self.kills.append(Kill(kind, in_transaction, self.checkpoint()))
 
+    def writing_for_a_moment(self) -> bool:
+        """`writing()` now and still 20 ms later (the process is stopped meanwhile)."""
+        if not self.writing():
+            return False
+        time.sleep(0.02)
+        return self.writing()
+
     def _stop_in_the_write(self, process: subprocess.Popen[str], extra: int) -> bool:
-        """Stop the process inside a write transaction, `extra` probes after first seeing it open."""
+        """Stop the process inside a write transaction, `extra` probes after first seeing it open.
+
+        A transaction counts only if it is still open a moment later, the process stopped: one
+        whose COMMIT had just been sent when the process stopped ends by itself in the server (the
+        end of a first load on PostgreSQL builds its indexes in many short transactions)."""
         seen = 0
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             stop(process)
-            if self.writing():
+            if self.writing_for_a_moment():
                 seen += 1
                 if seen > extra:
                     return True
