@@ -158,25 +158,18 @@ static PyObject *one_log(PyObject *raw) {
     PyObject *out = log_type->tp_alloc(log_type, LOG_FIELDS);
     if (out == NULL)
         return NULL;
+    /* The fields read as they are: numbers (int(value, 16)) and hex (value.lower()). */
+    static const struct {
+        int field;
+        PyObject *(*read)(PyObject *);
+    } PLAIN[] = {{F_BLOCK_NUMBER, quantity}, {F_BLOCK_HASH, lower}, {F_TX_HASH, lower},
+                 {F_TX_INDEX, quantity},     {F_LOG_INDEX, quantity}, {F_DATA, lower}};
     PyObject *v;
-    if ((v = quantity(item[F_BLOCK_NUMBER])) == NULL)
-        goto fail;
-    PyTuple_SET_ITEM(out, F_BLOCK_NUMBER, v);
-    if ((v = lower(item[F_BLOCK_HASH])) == NULL)
-        goto fail;
-    PyTuple_SET_ITEM(out, F_BLOCK_HASH, v);
-    if ((v = lower(item[F_TX_HASH])) == NULL)
-        goto fail;
-    PyTuple_SET_ITEM(out, F_TX_HASH, v);
-    if ((v = quantity(item[F_TX_INDEX])) == NULL)
-        goto fail;
-    PyTuple_SET_ITEM(out, F_TX_INDEX, v);
-    if ((v = quantity(item[F_LOG_INDEX])) == NULL)
-        goto fail;
-    PyTuple_SET_ITEM(out, F_LOG_INDEX, v);
-    if ((v = lower(item[F_DATA])) == NULL)
-        goto fail;
-    PyTuple_SET_ITEM(out, F_DATA, v);
+    for (size_t k = 0; k < sizeof PLAIN / sizeof PLAIN[0]; k++) {
+        if ((v = PLAIN[k].read(item[PLAIN[k].field])) == NULL)
+            goto fail;
+        PyTuple_SET_ITEM(out, PLAIN[k].field, v);
+    }
     Py_ssize_t count = PyList_GET_SIZE(topics_in);
     PyObject *topics = PyTuple_New(count);
     if (topics == NULL)
@@ -246,6 +239,18 @@ typedef struct {
     PyObject *reader, *type_string;
 } Step;
 
+/* checksum("0x" + hex[:n]) for n <= 40: the cached EIP-55 form of an address. */
+static PyObject *checksum_of(const char *hex, Py_ssize_t n) {
+    char buf[42] = {'0', 'x'};
+    memcpy(buf + 2, hex, (size_t)n);
+    PyObject *text = PyUnicode_FromStringAndSize(buf, n + 2);
+    if (text == NULL)
+        return NULL;
+    PyObject *v = PyObject_CallOneArg(checksum_fn, text);
+    Py_DECREF(text);
+    return v;
+}
+
 /* The value of one step, or NULL: with an exception set (the value is refused, as Python would),
  * or without one (not the common case: the caller hands the whole read to Python). */
 static PyObject *step_value(const Step *st, PyObject *topics, const char *data, Py_ssize_t size) {
@@ -257,17 +262,8 @@ static PyObject *step_value(const Step *st, PyObject *topics, const char *data, 
         const char *s = ascii_of(topic, &n);
         if (s == NULL)
             return NULL;
-        if (st->kind == K_TOPIC_ADDRESS) { /* checksum("0x" + topic[-40:]) */
-            Py_ssize_t take = n < 40 ? n : 40;
-            char buf[42] = {'0', 'x'};
-            memcpy(buf + 2, s + n - take, (size_t)take);
-            PyObject *text = PyUnicode_FromStringAndSize(buf, take + 2);
-            if (text == NULL)
-                return NULL;
-            PyObject *v = PyObject_CallOneArg(checksum_fn, text);
-            Py_DECREF(text);
-            return v;
-        }
+        if (st->kind == K_TOPIC_ADDRESS) /* checksum("0x" + topic[-40:]) */
+            return checksum_of(n < 40 ? s : s + n - 40, n < 40 ? n : 40);
         if (st->kind == K_TOPIC_UINT) { /* int(topic, 16), as text when wide */
             if (n < 3 || n > 66 || s[0] != '0' || s[1] != 'x' || !all_hex(s + 2, n - 2))
                 return NULL;
@@ -294,14 +290,7 @@ static PyObject *step_value(const Step *st, PyObject *topics, const char *data, 
                 PyErr_SetObject(bad_word, st->type_string);
                 return NULL;
             }
-        char buf[42] = {'0', 'x'};
-        memcpy(buf + 2, w + 24, 40);
-        PyObject *text = PyUnicode_FromStringAndSize(buf, 42);
-        if (text == NULL)
-            return NULL;
-        PyObject *v = PyObject_CallOneArg(checksum_fn, text);
-        Py_DECREF(text);
-        return v;
+        return checksum_of(w + 24, 40); /* checksum("0x" + word[24:]) */
     }
     /* K_UINT: refuse a value of `bits` or more bits, as the Python reader does. */
     int high = (256 - st->bits) / 4; /* leading digits that must be zero */
