@@ -218,11 +218,7 @@ def insert_packed(conn: Connection, packed: PackedRows) -> None:
         _insert_sqlite(conn, "INSERT", table, packed.chunks)
         return
     columns = _plan(table, dialect)[0]
-    names = ", ".join(f'"{name}"' for name in columns)
-    if packed.binary is not None:
-        _copy(conn, table.name, names, packed.binary)
-        return
-    _copy(conn, table.name, names, packed.values)
+    _copy(conn, table.name, ", ".join(f'"{name}"' for name in columns), packed.binary or packed.values)
 
 
 @lru_cache(maxsize=256)  # a batch's last statement per table can hold any count of rows
@@ -248,8 +244,7 @@ def _copy(conn: Connection, table_name: str, names: str, values: Sequence[Any] |
 
     driver = conn.connection.driver_connection
     assert driver is not None
-    binary = isinstance(values, bytes)
-    statement = f'COPY "{table_name}" ({names}) FROM STDIN' + (" (FORMAT BINARY)" if binary else "")
+    statement = f'COPY "{table_name}" ({names}) FROM STDIN' + (" (FORMAT BINARY)" if isinstance(values, bytes) else "")
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
             if isinstance(values, bytes):
@@ -326,15 +321,16 @@ def _postgres_upsert(table: sa.Table) -> _Upsert:
     names = ", ".join(f'"{name}"' for name in columns)
     keys = ", ".join(f'"{c}"' for c in pk)
     sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c not in pk)
+    head = f'INSERT INTO "{table.name}" ({names})'
     tail = f"ON CONFLICT ({keys}) DO UPDATE SET {sets}"
     # Named after the columns too: a session that outlived a schema change gets a new one.
     staging = f"_upsert_{table.name}_{keccak(text=names).hex()[:8]}"
     return _Upsert(
         names=names,
-        head=f'INSERT INTO "{table.name}" ({names})',
+        head=head,
         tail=tail,
         row="(" + ", ".join("%s" for _ in columns) + ")",
         staging_name=staging,
         staging=f'CREATE TEMPORARY TABLE IF NOT EXISTS "{staging}" (LIKE "{table.name}") ON COMMIT DELETE ROWS',
-        from_staging=f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}" {tail}',
+        from_staging=f'{head} SELECT {names} FROM "{staging}" {tail}',
     )

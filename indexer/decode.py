@@ -126,6 +126,9 @@ class EventAbi:
     #: data with strings, bytes or arrays of static words (`words` None): a reader of canonical
     #: encodings only (`_dynamic_reader`), which checks the data's length itself.
     read: Callable[[tuple[str, ...], str], dict[str, Any]] | None = None
+    #: The length of the data (hex digits with 0x) `read` takes: with `words`, exactly that many
+    #: words; -1: any (the reader of strings and arrays checks the length itself).
+    data_length: int = -1
 
 
 def _type_string(item: dict[str, Any]) -> str:
@@ -261,7 +264,8 @@ def event_topic(signature: str) -> str:
 
 def _event_abi(entry: dict[str, Any]) -> EventAbi:
     inputs = entry["inputs"]
-    signature = f"{entry['name']}({','.join(_type_string(i) for i in inputs)})"
+    types = [_type_string(i) for i in inputs]
+    signature = f"{entry['name']}({','.join(types)})"
     indexed: list[tuple[str, str, Converter | None]] = []
     data_items = []
     for item in inputs:
@@ -296,9 +300,9 @@ def _event_abi(entry: dict[str, Any]) -> EventAbi:
     if plan is None:
         arguments = _dynamic_reader(inputs, topic_of, data_items)
     else:
-        arguments = _compile_plan(name, plan, [_type_string(i) for i in inputs])
+        arguments = _compile_plan(name, plan, types)
         if SPEEDUPS is not None:
-            arguments = SPEEDUPS.Reader(_native_plan(plan, [_type_string(i) for i in inputs]), arguments)
+            arguments = SPEEDUPS.Reader(_native_plan(plan, types), arguments)
     return EventAbi(
         name=name,
         signature=signature,
@@ -311,6 +315,7 @@ def _event_abi(entry: dict[str, Any]) -> EventAbi:
         words=None if words is None else tuple(words),
         plan=None if plan is None else tuple(plan),
         read=arguments,
+        data_length=-1 if words is None else 2 + 64 * len(words),
     )
 
 
@@ -452,8 +457,7 @@ def reader_table() -> dict[str, tuple[tuple[int, str, Callable[[tuple[str, ...],
     table: dict[str, list[tuple[int, str, Callable[[tuple[str, ...], str], dict[str, Any]], int]]] = {}
     for (topic0, count), abi in event_abis().items():
         if abi.read is not None:
-            length = -1 if abi.words is None else 2 + 64 * len(abi.data_names)
-            table.setdefault(topic0, []).append((count, abi.name, abi.read, length))
+            table.setdefault(topic0, []).append((count, abi.name, abi.read, abi.data_length))
     return {topic0: tuple(entries) for topic0, entries in table.items()}
 
 
@@ -473,7 +477,7 @@ def decode_log(log: Log, fast: bool = True) -> tuple[str, dict[str, Any]]:
     if abi is None:
         return "Unknown", {"topics": list(topics), "data": log.data}
     read = abi.read
-    if fast and read is not None and (abi.words is None or len(log.data) == 2 + 64 * len(abi.data_names)):
+    if fast and read is not None and (abi.data_length < 0 or len(log.data) == abi.data_length):
         try:
             return abi.name, read(topics, log.data)
         except _BadWord:

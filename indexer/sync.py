@@ -268,10 +268,6 @@ class _Prepared:
         return _Cp(self.end, self.end_hash, self.digest, self.cp.events + len(self.events))
 
 
-def _no_wait() -> None:
-    return None
-
-
 @dataclass
 class Indexer:
     """Mirrors one deployment's events into one database."""
@@ -580,13 +576,13 @@ class Indexer:
         head: int,
         target: int,
         started: float,
-        known: dict[int, str] | None = None,
+        known: dict[int, str],
     ) -> _Prepared:
         """Read, check and decode the next batch after `cp` (nothing is written); `known`: block
         hashes read just now, before any log (see `_read`)."""
         assert self.fetcher is not None
         new_pools: dict[str, str] = {}
-        end, raw, end_hash_before = self._read(first, target, pools, known or {})
+        end, raw, end_hash_before = self._read(first, target, pools, known)
         logs = {_log_key(log): log for log in logs_from_rpc(raw)}
         # Pools created in this batch: read them (and their token transfers) from their block on.
         while True:
@@ -645,7 +641,7 @@ class Indexer:
 
         def before(_start: int, end: int) -> None:
             end_hash.clear()
-            end_hash[end] = known.pop(end) if end in known else self._hash_at(end)
+            end_hash[end] = known[end] if end in known else self._hash_at(end)
             known.clear()
 
         end, raw = self.fetcher.fetch(first, target, self._filters(pools, core=True), before)
@@ -740,16 +736,15 @@ class Indexer:
                 raise failed[0]
 
         submit(insert)
-        store.settle = settle
+        previous, store.settle = store.settle, settle
         try:
             for event in batch.events:
                 apply(store, event)
             store.flush(submit)
         finally:
             wait(writes)  # the connection is free again only once every write is over
-            store.settle = _no_wait
-        if failed:
-            raise failed[0]
+            store.settle = previous
+        settle()  # the first failed write's error, if one failed
 
     def _verify(
         self,
