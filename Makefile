@@ -30,8 +30,8 @@ test: setup lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP_PY)
-	$(BIN)/ruff check registry indexer patentpool scripts benchmarks tests
-	$(BIN)/ruff format --check registry indexer patentpool scripts benchmarks tests
+	$(BIN)/ruff check registry indexer api patentpool scripts benchmarks tests
+	$(BIN)/ruff format --check registry indexer api patentpool scripts benchmarks tests
 
 typecheck: $(STAMP_PY)
 	$(BIN)/mypy

@@ -30,7 +30,7 @@ from patentpool._common import (
     settings_deployments_dir,
     settings_rpc,
 )
-from patentpool.commands import asset, dispute, index, licence, member, pool, revenue, token
+from patentpool.commands import asset, dispute, index, licence, member, pool, revenue, serve, token
 from registry.errors import ContractRevert, RegistryError
 from registry.settings import redact_url
 
@@ -49,6 +49,7 @@ app.add_typer(revenue.app, name="revenue")
 app.add_typer(dispute.app, name="dispute")
 app.add_typer(token.app, name="token")
 app.command("index")(index.index)
+app.command("serve")(serve.serve)
 
 
 def _explain(exc: ContractRevert) -> str:

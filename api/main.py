@@ -1,0 +1,82 @@
+"""The app factory: the read-only public API (JSON under /v1) over the mirror and the chain.
+
+`create_app(settings)` builds a FastAPI app whose lifespan opens the read-only engine and the
+node reader; `patentpool serve` runs it under uvicorn. The process holds no private key and the
+app has no write route: every route is a GET (and HEAD).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+
+from api.chain import ChainReader
+from api.db import is_timeout, read_only_engine
+from api.deps import AppState, NotModified
+from api.problems import install_problem_handlers, problem_response
+from api.routes import ROUTERS
+from api.settings import ApiSettings, get_settings
+from indexer.db import DATABASE_FAILURES, reason
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """\
+The public, read-only registry of patentpool: pools, their founders, members, assets, offers,
+licences, revenue and disputes, as mirrored from the chain by the indexer.
+
+* Every object carries its **provenance** (chain id, transaction, block number and hash, log index)
+  and every answer names the **indexed block** it reflects (the `indexed` field and the
+  `X-Indexed-Block` / `X-Indexed-Block-Hash` headers).
+* `/v1/licences/verify` asks the chain itself (`isLicensed`, an eth_call) and says why.
+* Lists are keyset-paginated (`limit`, `cursor` = the previous page's `nextCursor`) and answer CSV
+  on `Accept: text/csv` or `?format=csv`.
+* Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    """The API app over `settings` (default: from the environment)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = read_only_engine(settings.database_url, settings.statement_timeout_ms)
+        app.state.api = AppState(settings=settings, engine=engine, chain=ChainReader(settings.rpc_url))
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="patentpool public API",
+        version="1.0.0",
+        summary="A transparent, verifiable registry of patent pools, mirrored from the chain.",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        license_info={"name": "MIT", "identifier": "MIT"},
+    )
+    install_problem_handlers(app)
+
+    @app.exception_handler(NotModified)
+    async def _not_modified(_request: Request, exc: NotModified) -> Response:
+        return Response(status_code=304, headers=exc.headers)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def _database(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+        if is_timeout(exc):
+            return problem_response(request, 504, "the query took too long and was cancelled", kind="timeout")
+        return problem_response(request, 503, f"the mirror's database failed: {reason(exc)}", kind="database")
+
+    for failure in DATABASE_FAILURES:
+        if failure is not sa.exc.OperationalError:
+            app.add_exception_handler(failure, _database)  # type: ignore[arg-type]
+
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"], expose_headers=["*"])
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,9 @@
+"""`assets` routes (to be written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.problems import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1/assets", tags=["assets"], responses=PROBLEM_RESPONSES)

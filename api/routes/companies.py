@@ -1,0 +1,9 @@
+"""`companies` routes (to be written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.problems import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1/companies", tags=["companies"], responses=PROBLEM_RESPONSES)

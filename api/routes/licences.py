@@ -1,0 +1,9 @@
+"""`licences` routes (to be written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.problems import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1", tags=["licences"], responses=PROBLEM_RESPONSES)
