@@ -212,11 +212,17 @@ def demo(
     ),
     wait: Annotated[
         bool,
-        typer.Option("--wait/--no-wait", help="Keep the node running until Ctrl-C (default) or stop after seeding."),
+        typer.Option(
+            "--wait/--no-wait",
+            help="Keep the node, the indexer and the API running until Ctrl-C (default) or stop after seeding.",
+        ),
     ] = True,
+    api_port: Annotated[
+        int, typer.Option("--api-port", help="Port of the API and pages on 127.0.0.1 while waiting.", min=1, max=65535)
+    ] = 8000,
     as_json: JsonOption = False,
 ) -> None:
-    """Start anvil, deploy, and seed the seed deck's six pools at the deck's scale (see registry/demo.py)."""
+    """Start anvil, deploy, seed the seed deck's six pools (see registry/demo.py), index them and serve the API."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from registry.chain import Chain, connect
@@ -256,11 +262,40 @@ def demo(
         else:
             _print_demo(data)
         if node is not None and wait:
-            out.print(f"anvil keeps running at {url} and the indexer follows it; Ctrl-C stops both", highlight=False)
-            _index_demo(url, manifest, data_dir, follow=True, quiet=False)
+            api = _serve_demo(url, manifest, api_port)
+            out.print(f"the API and pages are at http://127.0.0.1:{api_port} (JSON under /v1, docs at /docs)")
+            out.print(
+                f"anvil keeps running at {url} and the indexer follows it; Ctrl-C stops all three", highlight=False
+            )
+            try:
+                _index_demo(url, manifest, data_dir, follow=True, quiet=False)
+            finally:
+                api.should_exit = True
     finally:
         if node is not None:
             node.stop()
+
+
+def _serve_demo(url: str, manifest: Path, port: int) -> Any:
+    """The API over the demo's mirror, served by uvicorn in a thread of this process; returns the server."""
+    import threading
+
+    import uvicorn
+
+    from api.main import create_app
+    from api.settings import ApiSettings
+    from indexer.settings import get_settings
+
+    settings = ApiSettings(database_url=get_settings().database_url, rpc_url=url, deployment=manifest)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            fail(f"the API could not start on 127.0.0.1:{port} (is the port taken? pick another with --api-port)")
+        time.sleep(0.05)
+    return server
 
 
 def _index_demo(url: str, manifest: Path, data_dir: Path, follow: bool, quiet: bool) -> dict[str, Any]:

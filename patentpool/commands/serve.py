@@ -34,6 +34,7 @@ def serve(
         ApiSettings.model_validate(settings.model_dump())
     except ValueError as exc:
         fail(f"invalid API settings: {exc}")
+    _check_free(host, port)
     out.print(
         f"serving the API at http://{host}:{port}/v1 (docs at /docs) over the chain at {redact_url(url)}; "
         "Ctrl-C stops it",
@@ -58,3 +59,20 @@ def serve(
         log_level="warning",
         proxy_headers=False,
     )
+
+
+def _check_free(host: str, port: int) -> None:
+    """A clear error, before uvicorn starts, when the address cannot be listened on."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host}: {exc.strerror}")
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            fail(f"{host}:{port} is taken or not allowed ({exc.strerror}); pick another with --port")
