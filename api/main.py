@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
+from api import pages
 from api.chain import ChainReader
 from api.db import is_timeout, read_only_engine
 from api.deps import AppState, NotModified
@@ -79,4 +80,5 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"], expose_headers=["*"])
     for router in ROUTERS:
         app.include_router(router)
+    pages.install(app)  # the HTML pages, /static, and HTML errors outside /v1
     return app
