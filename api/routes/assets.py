@@ -1,9 +1,263 @@
-"""`assets` routes (to be written)."""
+"""`/v1/assets`: patent families, their patents by office, evaluations, pools and disputes."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Sequence
+from typing import Annotated, Any, TypeVar
 
-from api.problems import PROBLEM_RESPONSES
+import sqlalchemy as sa
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import Field
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from api.deps import IndexedDep, SessionDep
+from api.models import ApiModel, Item, Page, Provenance, Time, provenance, time_of
+from api.pagination import PageParamsDep, page
+from api.problems import PROBLEM_RESPONSES, Problem
+from api.queries import STATUSES, name_of, parse_address, pool_or_404
+from api.responses import CSV_RESPONSE, FormatQuery, respond
+from api.routes.disputes import DisputeOut, dispute_out
+from indexer.schema import Asset, Contribution, Dispute, Evaluation, Patent, Pool
+
+__all__ = [
+    "SUBLIST_LIMIT",
+    "AssetDetail",
+    "AssetSummary",
+    "PatentOut",
+    "asset_summary",
+    "bounded",
+    "patent_out",
+    "router",
+]
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"], responses=PROBLEM_RESPONSES)
+
+#: The most rows one sub-list of a single object carries (the rest: `truncated`, and the paged lists).
+SUBLIST_LIMIT = 500
+
+R = TypeVar("R")
+
+AssetIdPath = Annotated[int, Path(ge=0, le=2**63 - 1, description="The family's PatentAsset token id.")]
+
+
+class AssetSummary(ApiModel):
+    """A patent family (a PatentAsset token): owner, dossier and its latest evaluation."""
+
+    asset_id: int
+    family_id: str = Field(examples=["EP3456789"])
+    title: str
+    owner: str
+    dossier_hash: str = Field(description="keccak-256 of the canonical JSON dossier.")
+    dossier_uri: str
+    patent_count: int
+    score_bps: int = Field(description="The latest stability score, in basis points (0: never evaluated).")
+    model_version: str | None
+    evaluated_at: Time | None
+    registered_block: int
+    provenance: Provenance = Field(description="The family's last change (registration, dossier, evaluation).")
+
+
+class PatentOut(ApiModel):
+    """One patent of a family, in one office, as the verifier attested it."""
+
+    asset_id: int
+    family_id: str
+    index: int = Field(description="Its position in the family (PatentAsset.patentAt).")
+    jurisdiction: str = Field(examples=["US"])
+    publication_number: str = Field(examples=["US10123456B2"])
+    status: str = Field(examples=["pending", "granted", "lapsed", "revoked"])
+    grant_date: Time | None
+    expiry_date: Time | None
+    verifier: str | None = Field(description="Who attested the status (null while pending).")
+    provenance: Provenance
+
+
+class OfficeOut(ApiModel):
+    """How a family stands in one patent office."""
+
+    jurisdiction: str
+    patents: int
+    granted: int
+
+
+class EvaluationOut(ApiModel):
+    """One stability evaluation recorded for a family."""
+
+    score_bps: int
+    evaluator: str
+    model_version: str
+    report_hash: str = Field(description="keccak-256 of the evaluation report.")
+    evaluated_at: Time | None
+    provenance: Provenance
+
+
+class AssetPoolOut(ApiModel):
+    """A pool a family was contributed to, and its standing there."""
+
+    pool: str
+    pool_name: str
+    founder: str
+    weight: int
+    initial_weight: int
+    status: str = Field(examples=["active", "withdrawing", "withdrawn", "suspended"])
+    suspended_by_dispute: int | None
+    contributed_at: Time | None
+    withdrawal_effective_at: Time | None
+    withdrawn_at: Time | None
+    provenance: Provenance
+
+
+class AssetDetail(AssetSummary):
+    """A family with its patents by office, every evaluation, the pools it is in and disputes."""
+
+    offices: list[OfficeOut] = Field(description="Per office: patents listed and granted.")
+    patents: list[PatentOut] = Field(description="By office, then position in the family.")
+    evaluations: list[EvaluationOut] = Field(description="Newest first.")
+    pools: list[AssetPoolOut]
+    disputes: list[DisputeOut] = Field(description="Against it, in any pool.")
+    truncated: bool = Field(description=f"Whether a list above was cut at {SUBLIST_LIMIT} rows.")
+
+
+def bounded(session: Session, statement: SelectOfScalar[R], limit: int = SUBLIST_LIMIT) -> tuple[list[R], bool]:
+    """At most `limit` rows of `statement`, and whether there were more."""
+    rows = list(session.exec(statement.limit(limit + 1)).all())
+    return rows[:limit], len(rows) > limit
+
+
+def asset_summary(row: Asset, chain_id: int) -> dict[str, Any]:
+    return {
+        "asset_id": row.asset_id,
+        "family_id": row.family_id,
+        "title": row.title,
+        "owner": row.owner,
+        "dossier_hash": row.dossier_hash,
+        "dossier_uri": row.dossier_uri,
+        "patent_count": row.patent_count,
+        "score_bps": row.score_bps,
+        "model_version": row.model_version or None,
+        "evaluated_at": time_of(row.evaluated_at),
+        "registered_block": row.registered_block,
+        "provenance": provenance(row, chain_id),
+    }
+
+
+def patent_out(row: Patent, family_id: str, chain_id: int) -> PatentOut:
+    return PatentOut(
+        asset_id=row.asset_id,
+        family_id=family_id,
+        index=row.patent_index,
+        jurisdiction=row.jurisdiction,
+        publication_number=row.publication_number,
+        status=name_of(STATUSES, row.status),
+        grant_date=time_of(row.grant_date),
+        expiry_date=time_of(row.expiry_date),
+        verifier=row.verifier or None,
+        provenance=provenance(row, chain_id),
+    )
+
+
+def _offices(patents: Sequence[Patent]) -> list[OfficeOut]:
+    offices: dict[str, OfficeOut] = {}
+    for p in patents:
+        office = offices.setdefault(p.jurisdiction, OfficeOut(jurisdiction=p.jurisdiction, patents=0, granted=0))
+        office.patents += 1
+        office.granted += int(name_of(STATUSES, p.status) == "granted")
+    return list(offices.values())
+
+
+@router.get("", response_model=Page[AssetSummary], responses=CSV_RESPONSE)
+def list_assets(
+    request: Request,
+    session: SessionDep,
+    indexed: IndexedDep,
+    params: PageParamsDep,
+    owner: Annotated[str | None, Query(max_length=64, description="Only families this address owns.")] = None,
+    family: Annotated[
+        str | None, Query(alias="familyId", min_length=1, max_length=200, description="Only this family id.")
+    ] = None,
+    pool: Annotated[
+        str | None, Query(max_length=64, description="Only families ever contributed to this pool.")
+    ] = None,
+    fmt: FormatQuery = None,
+) -> Page[AssetSummary] | StreamingResponse:
+    """The registry's patent families, by asset id."""
+    statement = select(Asset)
+    if owner is not None:
+        statement = statement.where(Asset.owner == parse_address(owner, "owner"))
+    if family is not None:
+        statement = statement.where(Asset.family_id == family)
+    if pool is not None:
+        pool_row = pool_or_404(session, pool)
+        contributed = select(Contribution.asset_id).where(Contribution.pool == pool_row.address)
+        statement = statement.where(col(Asset.asset_id).in_(contributed))
+    rows, cursor = page(session, statement, [Asset.asset_id], params, "assets")
+    data = [AssetSummary(**asset_summary(a, indexed.chain_id)) for a in rows]
+    return respond(request, Page[AssetSummary](data=data, next_cursor=cursor, limit=params.limit, indexed=indexed), fmt)
+
+
+@router.get("/{asset_id}", response_model=Item[AssetDetail])
+def get_asset(asset_id: AssetIdPath, session: SessionDep, indexed: IndexedDep) -> Item[AssetDetail]:
+    """One family: patents by office, every evaluation, the pools it is in and disputes against it."""
+    asset = session.get(Asset, asset_id)
+    if asset is None:
+        raise Problem(404, f"no asset {asset_id} in this registry", kind="unknown-asset")
+    chain_id = indexed.chain_id
+    patents, cut_patents = bounded(
+        session,
+        select(Patent).where(Patent.asset_id == asset_id).order_by(col(Patent.jurisdiction), col(Patent.patent_index)),
+    )
+    evaluations, cut_evaluations = bounded(
+        session,
+        select(Evaluation)
+        .where(Evaluation.asset_id == asset_id)
+        .order_by(sa.desc(col(Evaluation.block_number)), sa.desc(col(Evaluation.log_index))),
+    )
+    contributions, cut_pools = bounded(
+        session,
+        select(Contribution).where(Contribution.asset_id == asset_id).order_by(col(Contribution.pool)),
+    )
+    disputes, cut_disputes = bounded(
+        session,
+        select(Dispute).where(Dispute.asset_id == asset_id).order_by(col(Dispute.pool), col(Dispute.dispute_id)),
+    )
+    names = {
+        p.address: p.name
+        for p in session.exec(select(Pool).where(col(Pool.address).in_([c.pool for c in contributions]))).all()
+    }
+    detail = AssetDetail(
+        **asset_summary(asset, chain_id),
+        offices=_offices(patents),
+        patents=[patent_out(p, asset.family_id, chain_id) for p in patents],
+        evaluations=[
+            EvaluationOut(
+                score_bps=e.score_bps,
+                evaluator=e.evaluator,
+                model_version=e.model_version,
+                report_hash=e.report_hash,
+                evaluated_at=time_of(e.evaluated_at),
+                provenance=provenance(e, chain_id),
+            )
+            for e in evaluations
+        ],
+        pools=[
+            AssetPoolOut(
+                pool=c.pool,
+                pool_name=names.get(c.pool, ""),
+                founder=c.founder,
+                weight=c.weight,
+                initial_weight=c.initial_weight,
+                status=c.status,
+                suspended_by_dispute=c.suspended_by_dispute or None,
+                contributed_at=time_of(c.contributed_at),
+                withdrawal_effective_at=time_of(c.withdrawal_effective_at),
+                withdrawn_at=time_of(c.withdrawn_at),
+                provenance=provenance(c, chain_id),
+            )
+            for c in contributions
+        ],
+        disputes=[dispute_out(d, chain_id) for d in disputes],
+        truncated=cut_patents or cut_evaluations or cut_pools or cut_disputes,
+    )
+    return Item[AssetDetail](data=detail, indexed=indexed)

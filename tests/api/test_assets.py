@@ -1,0 +1,319 @@
+"""`/v1/assets`, `/v1/patents` and `/v1/pools/{address}/disputes`, over a really indexed demo chain,
+compared with the PatentAsset and PatentPool contracts' own views."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import httpx
+import pytest
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from registry.chain import Chain
+from registry.client import PatentAssetClient, PatentPoolClient
+from registry.types import PatentStatus
+from tests.api.conftest import Seeded, get_json
+
+DISPUTE_STATUS = {1: "open", 2: "upheld", 3: "dismissed"}
+
+
+@pytest.fixture(scope="module")
+def reader(w3: Web3, keys: list[LocalAccount]) -> Chain:
+    """A chain to read views through (the key signs nothing)."""
+    return Chain(w3, keys[9])
+
+
+@pytest.fixture(scope="module")
+def registry(reader: Chain, seeded: Seeded) -> PatentAssetClient:
+    return PatentAssetClient(reader, seeded.deployment.address("PatentAsset"))
+
+
+@pytest.fixture(scope="module")
+def chain_patents(registry: PatentAssetClient, seeded: Seeded) -> dict[tuple[int, int], dict[str, Any]]:
+    """Every patent of every family, as the contract lists it."""
+    patents = {}
+    for asset_id in range(1, registry.total_assets() + 1):
+        for index in range(registry.patent_count(asset_id)):
+            patents[(asset_id, index)] = registry.patent_at(asset_id, index)
+    return patents
+
+
+def hex32(value: bytes) -> str:
+    return "0x" + bytes(value).hex()
+
+
+def walk(client: httpx.Client, path: str, limit: int, **params: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        response = client.get(path, params={"limit": limit, **params, **({"cursor": cursor} if cursor else {})})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        rows.extend(body["data"])
+        cursor = body["nextCursor"]
+        if cursor is None:
+            return rows
+
+
+def test_an_asset_shows_its_family_patents_and_evaluation_as_the_contract_has_them(
+    client: httpx.Client, seeded: Seeded, registry: PatentAssetClient, reader: Chain
+) -> None:
+    result = seeded.pool("blockchain")
+    asset_id = result.asset_sample[0]
+    asset = get_json(client, f"/v1/assets/{asset_id}")["data"]
+
+    family = registry.family(asset_id)
+    assert asset["familyId"] == family["familyId"]
+    assert asset["title"] == family["title"]
+    assert asset["dossierHash"] == hex32(family["dossierHash"])
+    assert asset["dossierUri"] == family["dossierURI"]
+    assert asset["owner"] == registry.owner_of(asset_id)
+    assert asset["owner"] in result.founders
+
+    count = registry.patent_count(asset_id)
+    assert asset["patentCount"] == count == len(asset["patents"])
+    for patent in asset["patents"]:
+        on_chain = registry.patent_at(asset_id, patent["index"])
+        assert patent["jurisdiction"] == on_chain["jurisdiction"]
+        assert patent["publicationNumber"] == on_chain["publicationNumber"]
+        assert patent["status"] == PatentStatus(on_chain["status"]).name.lower()
+        assert (patent["grantDate"] or {"unix": 0})["unix"] == on_chain["grantDate"]
+        assert (patent["expiryDate"] or {"unix": 0})["unix"] == on_chain["expiryDate"]
+        assert patent["familyId"] == family["familyId"]
+        assert patent["provenance"]["txHash"].startswith("0x")
+    assert [p["jurisdiction"] for p in asset["patents"]] == sorted(p["jurisdiction"] for p in asset["patents"])
+    for office in asset["offices"]:
+        listed = [p for p in asset["patents"] if p["jurisdiction"] == office["jurisdiction"]]
+        assert office["patents"] == len(listed)
+        assert office["granted"] == registry.granted_in(asset_id, office["jurisdiction"])
+
+    evaluation = registry.evaluation(asset_id)
+    latest = asset["evaluations"][0]
+    assert latest["scoreBps"] == evaluation["scoreBps"] == asset["scoreBps"] == registry.stability_score(asset_id)
+    assert latest["evaluator"] == evaluation["evaluator"]
+    assert latest["modelVersion"] == evaluation["modelVersion"] == asset["modelVersion"]
+    assert latest["reportHash"] == hex32(evaluation["reportHash"])
+    assert latest["evaluatedAt"]["unix"] == evaluation["evaluatedAt"]
+
+    [membership] = asset["pools"]
+    assert membership["pool"] == result.address
+    assert membership["poolName"] == result.name
+    assert membership["status"] == "active"
+    in_pool = PatentPoolClient(reader, result.address).pool_asset(asset_id)
+    assert membership["weight"] == in_pool["weight"]
+    assert membership["founder"] == in_pool["founder"]
+    assert membership["contributedAt"]["unix"] == in_pool["contributedAt"]
+    assert asset["truncated"] is False
+
+
+def test_every_evaluation_is_listed_newest_first(
+    client: httpx.Client,
+    seeded: Seeded,
+    registry: PatentAssetClient,
+    snapshot: None,
+    chain_change: Any,
+    keys: list[LocalAccount],
+    w3: Web3,
+) -> None:
+    asset_id = seeded.pool("metaverse").asset_sample[0]
+    before = get_json(client, f"/v1/assets/{asset_id}")["data"]["evaluations"]
+    operator = PatentAssetClient(Chain(w3, keys[0]), registry.address)
+    operator.record_evaluation(asset_id, 7_777, b"\x42" * 32, "re-evaluation v2")
+    chain_change()
+    after = get_json(client, f"/v1/assets/{asset_id}")["data"]
+    assert len(after["evaluations"]) == len(before) + 1
+    newest = after["evaluations"][0]
+    assert (newest["scoreBps"], newest["modelVersion"], newest["reportHash"]) == (
+        7_777,
+        "re-evaluation v2",
+        "0x" + "42" * 32,
+    )
+    assert after["evaluations"][1:] == before
+    assert after["scoreBps"] == registry.stability_score(asset_id) == 7_777
+
+
+def test_a_suspended_asset_names_the_dispute_that_suspended_it(
+    client: httpx.Client, seeded: Seeded, reader: Chain
+) -> None:
+    result = seeded.pool("blockchain")
+    asset_id = result.suspended_assets[0]
+    pool = PatentPoolClient(reader, result.address)
+    asset = get_json(client, f"/v1/assets/{asset_id}")["data"]
+    [membership] = asset["pools"]
+    assert membership["status"] == "suspended"
+    assert pool.pool_asset(asset_id)["suspended"] is True
+    assert membership["weight"] == pool.pool_asset(asset_id)["weight"] == 0
+    dispute_id = membership["suspendedByDispute"]
+    [dispute] = [d for d in asset["disputes"] if d["disputeId"] == dispute_id]
+    on_chain = pool.dispute(dispute_id)
+    assert dispute["status"] == "upheld" == DISPUTE_STATUS[on_chain["status"]]
+    assert dispute["assetId"] == on_chain["assetId"] == asset_id
+    assert dispute["challenger"] == on_chain["challenger"]
+    assert dispute["rulingHash"] == hex32(on_chain["rulingHash"])
+    assert dispute["arbiter"]
+
+
+def test_the_asset_list_pages_through_every_family_once(client: httpx.Client, registry: PatentAssetClient) -> None:
+    rows = walk(client, "/v1/assets", 13)
+    ids = [a["assetId"] for a in rows]
+    assert ids == list(range(1, registry.total_assets() + 1))
+
+
+def test_assets_filter_by_owner_family_and_pool(
+    client: httpx.Client, seeded: Seeded, registry: PatentAssetClient
+) -> None:
+    result = seeded.pool("blockchain")
+    founder = result.founders[0]
+    owned = walk(client, "/v1/assets", 50, owner=founder.lower())
+    assert owned and all(a["owner"] == founder for a in owned)
+    assert {a["assetId"] for a in owned} == {
+        a["assetId"] for a in walk(client, "/v1/assets", 500) if a["owner"] == founder
+    }
+
+    family_id = owned[0]["familyId"]
+    [only] = get_json(client, "/v1/assets", familyId=family_id)["data"]
+    assert only["assetId"] == registry.asset_of_family(family_id)
+
+    in_pool = {a["assetId"] for a in walk(client, "/v1/assets", 50, pool=result.address)}
+    contributed = {a["assetId"] for a in walk(client, f"/v1/pools/{result.address}/assets", 500)}
+    assert in_pool == contributed
+    assert len(in_pool) == result.assets
+    assert get_json(client, "/v1/assets", owner="0x" + "ab" * 20)["data"] == []
+
+
+def test_a_publication_is_found_in_any_case_and_with_spaces(
+    client: httpx.Client, seeded: Seeded, registry: PatentAssetClient
+) -> None:
+    asset_id = seeded.pool("blockchain").asset_sample[1]
+    patent = registry.patent_at(asset_id, 0)
+    number = patent["publicationNumber"]  # e.g. US10123456B2
+    spaced = f"{number[:2]} {number[2:6]} {number[6:-1]} {number[-1:]}".lower()
+    found = get_json(client, "/v1/patents", publication=spaced)["data"]
+    assert [(p["assetId"], p["index"], p["publicationNumber"]) for p in found] == [(asset_id, 0, number)]
+    assert found[0]["familyId"] == registry.family(asset_id)["familyId"]
+    assert found[0]["status"] == PatentStatus(patent["status"]).name.lower()
+
+    part = get_json(client, "/v1/patents", publication=number[2:6], limit=500)["data"]
+    assert number in {p["publicationNumber"] for p in part}
+    assert all(number[2:6] in p["publicationNumber"] for p in part)
+    for literal in ("%", "_", "' OR 1=1 --"):
+        assert get_json(client, "/v1/patents", publication=literal)["data"] == []
+
+
+def test_patents_filter_by_office_and_status_as_the_contract_lists_them(
+    client: httpx.Client, chain_patents: dict[tuple[int, int], dict[str, Any]]
+) -> None:
+    for jurisdiction, status in (("de", "pending"), ("US", "granted"), ("CN", "lapsed")):
+        rows = walk(client, "/v1/patents", 100, jurisdiction=jurisdiction, status=status)
+        expected = [
+            key
+            for key, p in sorted(chain_patents.items())
+            if p["jurisdiction"] == jurisdiction.upper() and PatentStatus(p["status"]).name.lower() == status
+        ]
+        assert [(p["assetId"], p["index"]) for p in rows] == expected
+
+
+def test_the_patent_list_pages_in_asset_and_index_order_without_repeats(
+    client: httpx.Client, chain_patents: dict[tuple[int, int], dict[str, Any]]
+) -> None:
+    rows = walk(client, "/v1/patents", 37)
+    assert [(p["assetId"], p["index"]) for p in rows] == sorted(chain_patents)
+    assert [p["publicationNumber"] for p in rows] == [
+        chain_patents[k]["publicationNumber"] for k in sorted(chain_patents)
+    ]
+
+
+def test_patents_csv_has_the_same_rows_as_json(client: httpx.Client) -> None:
+    as_json = client.get("/v1/patents", params={"limit": 25, "status": "granted"}).json()
+    assert as_json["nextCursor"]
+    response = client.get("/v1/patents", params={"limit": 25, "status": "granted", "format": "csv"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(int(r["assetId"]), int(r["index"])) for r in rows] == [(p["assetId"], p["index"]) for p in as_json["data"]]
+    assert [r["grantDate.iso"] for r in rows] == [p["grantDate"]["iso"] for p in as_json["data"]]
+    assert [r["provenance.txHash"] for r in rows] == [p["provenance"]["txHash"] for p in as_json["data"]]
+    assert 'rel="next"' in response.headers["link"]
+
+
+def test_a_pools_disputes_are_the_contracts(client: httpx.Client, seeded: Seeded, reader: Chain) -> None:
+    for result in seeded.result.pools:
+        pool = PatentPoolClient(reader, result.address)
+        disputes = walk(client, f"/v1/pools/{result.address}/disputes", 1)
+        assert len(disputes) == pool.counts()["disputes"]
+        for dispute in disputes:
+            on_chain = pool.dispute(dispute["disputeId"])
+            assert dispute["assetId"] == on_chain["assetId"]
+            assert dispute["challenger"] == on_chain["challenger"]
+            assert dispute["evidenceHash"] == hex32(on_chain["evidenceHash"])
+            assert dispute["status"] == DISPUTE_STATUS[on_chain["status"]]
+            assert dispute["rulingHash"] == hex32(on_chain["rulingHash"])
+            assert dispute["pool"] == result.address
+        upheld = walk(client, f"/v1/pools/{result.address}/disputes", 50, status="upheld")
+        assert sorted(d["assetId"] for d in upheld) == sorted(result.suspended_assets)
+        dismissed = walk(client, f"/v1/pools/{result.address}/disputes", 50, status="dismissed")
+        assert len(dismissed) == result.dismissed_disputes
+        assert walk(client, f"/v1/pools/{result.address}/disputes", 50, status="open") == []
+
+
+def test_an_open_dispute_has_no_ruling_yet(
+    client: httpx.Client, seeded: Seeded, snapshot: None, chain_change: Any, w3: Web3, keys: list[LocalAccount]
+) -> None:
+    result = seeded.pool("blockchain")
+    asset_id = result.asset_sample[0]
+    PatentPoolClient(Chain(w3, keys[0]), result.address).admit_founder(keys[1].address)
+    challenger = PatentPoolClient(Chain(w3, keys[1]), result.address)
+    dispute_id = challenger.open_dispute(asset_id, b"\x07" * 32).value
+    chain_change()
+    [dispute] = walk(client, f"/v1/pools/{result.address}/disputes", 50, status="open")
+    assert dispute["disputeId"] == dispute_id
+    assert (dispute["assetId"], dispute["challenger"], dispute["evidenceHash"]) == (
+        asset_id,
+        keys[1].address,
+        "0x" + "07" * 32,
+    )
+    assert dispute["arbiter"] is None
+    assert dispute["rulingHash"] is None
+    assert [d["disputeId"] for d in get_json(client, f"/v1/assets/{asset_id}")["data"]["disputes"]] == [dispute_id]
+
+
+def test_an_unknown_asset_is_a_404_problem(client: httpx.Client, registry: PatentAssetClient) -> None:
+    missing = registry.total_assets() + 1
+    response = client.get(f"/v1/assets/{missing}")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert f"no asset {missing}" in response.json()["detail"]
+
+
+def test_bad_input_is_a_4xx_problem_never_a_500(client: httpx.Client, seeded: Seeded) -> None:
+    pool = seeded.pool("blockchain").address
+    cases: list[tuple[str, dict[str, str | int], int]] = [
+        ("/v1/assets/abc", {}, 422),
+        ("/v1/assets/-1", {}, 422),
+        ("/v1/assets/1.5", {}, 422),
+        (f"/v1/assets/{2**64}", {}, 422),
+        ("/v1/assets/99999999999999999999999999999999", {}, 422),
+        ("/v1/assets", {"owner": "not-an-address"}, 400),
+        ("/v1/assets", {"pool": "0x1234"}, 400),
+        ("/v1/assets", {"pool": "0x" + "12" * 20}, 404),
+        ("/v1/assets", {"limit": 501}, 422),
+        ("/v1/assets", {"cursor": "garbage!"}, 400),
+        ("/v1/patents", {"status": "expired"}, 422),
+        ("/v1/patents", {"jurisdiction": "USA"}, 422),
+        ("/v1/patents", {"jurisdiction": "1 "}, 422),
+        ("/v1/patents", {"publication": "   "}, 422),
+        ("/v1/patents", {"publication": "x" * 65}, 422),
+        ("/v1/patents", {"cursor": "WyJhc3NldHMiLFsxXV0"}, 400),
+        (f"/v1/pools/{pool}/disputes", {"status": "closed"}, 422),
+        (f"/v1/pools/{pool}/disputes", {"asset": -3}, 422),
+        ("/v1/pools/not-a-pool/disputes", {}, 400),
+        (f"/v1/pools/0x{'34' * 20}/disputes", {}, 404),
+    ]
+    for path, params, status in cases:
+        response = client.get(path, params=params)
+        assert response.status_code == status, (path, params, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["detail"]
