@@ -43,6 +43,8 @@ class ApiSettings(BaseSettings):
     stream_poll_interval: float = Field(default=1.0, gt=0)
     #: How long one event-stream connection stays open before the client must reconnect (seconds).
     stream_max_seconds: float = Field(default=300.0, gt=0)
+    #: How often the event stream sends a keep-alive comment while there is nothing new (seconds).
+    stream_ping_interval: float = Field(default=15.0, gt=0)
 
 
 @lru_cache
