@@ -14,11 +14,15 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from limits import parse as parse_limit
 
 from api import pages
 from api.chain import ChainReader
 from api.db import is_timeout, read_only_engine
 from api.deps import AppState, NotModified
+from api.limits import RateLimitMiddleware, async_storage
+from api.middleware import RequestBoundsMiddleware
+from api.openapi import install_openapi
 from api.problems import install_problem_handlers, problem_response
 from api.routes import ROUTERS
 from api.settings import ApiSettings, get_settings
@@ -62,6 +66,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         license_info={"name": "MIT", "identifier": "MIT"},
     )
     install_problem_handlers(app)
+    install_openapi(app)
 
     @app.exception_handler(NotModified)
     async def _not_modified(_request: Request, exc: NotModified) -> Response:
@@ -77,6 +82,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         if failure is not sa.exc.OperationalError:
             app.add_exception_handler(failure, _database)  # type: ignore[arg-type]
 
+    # The last added runs first: CORS (so a browser can read even a refusal), then the rate limit
+    # (every answer counted, refusals of oversized requests too), then the request bounds.
+    app.add_middleware(RequestBoundsMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        RateLimitMiddleware,
+        item=parse_limit(settings.rate_limit),
+        storage=async_storage(settings.rate_limit_storage),
+    )
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD"], expose_headers=["*"])
     for router in ROUTERS:
         app.include_router(router)

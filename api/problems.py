@@ -15,7 +15,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ["PROBLEM_RESPONSES", "Problem", "ProblemDetail", "install_problem_handlers", "problem_response"]
+__all__ = [
+    "MEDIA_TYPE",
+    "PROBLEM_RESPONSES",
+    "Problem",
+    "ProblemDetail",
+    "install_problem_handlers",
+    "problem_response",
+    "title_of",
+]
 
 MEDIA_TYPE = "application/problem+json"
 _log = logging.getLogger("api")
@@ -26,8 +34,10 @@ _TITLES = {
     405: "Method not allowed",
     406: "Not acceptable",
     413: "Request too large",
+    414: "URI too long",
     422: "Invalid parameter",
     429: "Too many requests",
+    431: "Request header fields too large",
     500: "Internal error",
     502: "Chain unavailable",
     503: "Not ready",
@@ -87,6 +97,11 @@ def problem_response(
     )
 
 
+def title_of(status: int) -> str:
+    """The title problem documents of `status` carry."""
+    return _TITLES.get(status, "Error")
+
+
 def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
@@ -130,5 +145,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _doc(404, "No such object in the mirror (or on the chain)."),
     422: _doc(422, "A parameter is out of range or of the wrong type."),
     429: _doc(429, "Too many requests from this client; see Retry-After."),
+    502: _doc(502, "The chain's node did not answer (for what the API reads live: token, head, verify)."),
     503: _doc(503, "The mirror is not indexed yet, or the database is unavailable."),
+    504: _doc(504, "A database read ran past the statement timeout and was cancelled."),
 }

@@ -131,8 +131,14 @@ class Server:
         self.thread.join(timeout=30)
 
 
+#: Tests share one client address; only the rate-limit tests (test_limits.py) set a limit low enough to meet.
+TEST_RATE_LIMIT = "1000000/minute"
+
+
 def api_settings(mirror: Mirror, **overrides: Any) -> ApiSettings:
-    return ApiSettings(database_url=mirror.url, rpc_url=mirror.anvil.url, **overrides)
+    return ApiSettings(
+        database_url=mirror.url, rpc_url=mirror.anvil.url, **({"rate_limit": TEST_RATE_LIMIT} | overrides)
+    )
 
 
 @pytest.fixture(scope="module")
