@@ -18,7 +18,7 @@ from api.pagination import PageParamsDep, page
 from api.problems import PROBLEM_RESPONSES, Problem
 from api.queries import STATUSES, name_of, parse_address, pool_or_404
 from api.responses import CSV_RESPONSE, FormatQuery, respond
-from api.routes.disputes import DisputeOut, dispute_out
+from api.routes.disputes import PoolDisputeOut, dispute_out
 from indexer.schema import Asset, Contribution, Dispute, Evaluation, Patent, Pool
 
 __all__ = [
@@ -39,7 +39,9 @@ SUBLIST_LIMIT = 500
 
 R = TypeVar("R")
 
-AssetIdPath = Annotated[int, Path(ge=0, le=2**63 - 1, description="The family's PatentAsset token id.")]
+AssetIdPath = Annotated[
+    int, Path(alias="assetId", ge=0, le=2**63 - 1, description="The family's PatentAsset token id.", examples=[1])
+]
 
 
 class AssetSummary(ApiModel):
@@ -116,7 +118,7 @@ class AssetDetail(AssetSummary):
     patents: list[PatentOut] = Field(description="By office, then position in the family.")
     evaluations: list[EvaluationOut] = Field(description="Newest first.")
     pools: list[AssetPoolOut]
-    disputes: list[DisputeOut] = Field(description="Against it, in any pool.")
+    disputes: list[PoolDisputeOut] = Field(description="Against it, in any pool.")
     truncated: bool = Field(description=f"Whether a list above was cut at {SUBLIST_LIMIT} rows.")
 
 
@@ -197,7 +199,7 @@ def list_assets(
     return respond(request, Page[AssetSummary](data=data, next_cursor=cursor, limit=params.limit, indexed=indexed), fmt)
 
 
-@router.get("/{asset_id}", response_model=Item[AssetDetail])
+@router.get("/{assetId}", response_model=Item[AssetDetail])
 def get_asset(asset_id: AssetIdPath, session: SessionDep, indexed: IndexedDep) -> Item[AssetDetail]:
     """One family: patents by office, every evaluation, the pools it is in and disputes against it."""
     asset = session.get(Asset, asset_id)

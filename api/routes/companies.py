@@ -19,7 +19,7 @@ from api.models import Amount, ApiModel, Item, Provenance, Time, amount, provena
 from api.problems import PROBLEM_RESPONSES
 from api.queries import TIERS, AddressPath, indexed_time, name_of, parse_address, pool_token
 from api.routes.assets import SUBLIST_LIMIT, AssetSummary, asset_summary, bounded
-from api.routes.disputes import DisputeOut, dispute_out
+from api.routes.disputes import PoolDisputeOut, dispute_out
 from indexer.schema import Asset, Claim, Contribution, Dispute, Event, Founder, Licence, Member, Payment, Pool
 
 __all__ = ["CompanyOut", "router"]
@@ -93,7 +93,7 @@ class CompanyOut(ApiModel):
     licences: list[LicenceHeldOut]
     assets_owned: list[AssetSummary]
     money: list[PoolMoneyOut] = Field(description="Per pool it paid, claimed from, founds or is treasury of.")
-    disputes_opened: list[DisputeOut]
+    disputes_opened: list[PoolDisputeOut]
     read_at_block: int = Field(description="The block the claimable amounts were read at (the indexed one).")
     truncated: bool = Field(description=f"Whether a list above was cut at {SUBLIST_LIMIT} rows.")
 

@@ -17,7 +17,7 @@ from api.queries import AddressPath, pool_or_404
 from api.responses import CSV_RESPONSE, FormatQuery, respond
 from indexer.schema import Dispute
 
-__all__ = ["DisputeOut", "dispute_out", "router"]
+__all__ = ["PoolDisputeOut", "dispute_out", "router"]
 
 router = APIRouter(prefix="/v1/pools", tags=["disputes"], responses=PROBLEM_RESPONSES)
 
@@ -26,7 +26,7 @@ DisputeStatus = Literal["open", "upheld", "dismissed"]
 _ZERO_HASH = "0x" + "00" * 32
 
 
-class DisputeOut(ApiModel):
+class PoolDisputeOut(ApiModel):
     """A challenge against an asset of a pool: who opened it on what evidence, and the ruling."""
 
     pool: str
@@ -44,8 +44,8 @@ def _hash_or_none(value: str) -> str | None:
     return value if value and value != _ZERO_HASH else None
 
 
-def dispute_out(row: Dispute, chain_id: int) -> DisputeOut:
-    return DisputeOut(
+def dispute_out(row: Dispute, chain_id: int) -> PoolDisputeOut:
+    return PoolDisputeOut(
         pool=row.pool,
         dispute_id=row.dispute_id,
         asset_id=row.asset_id,
@@ -58,7 +58,7 @@ def dispute_out(row: Dispute, chain_id: int) -> DisputeOut:
     )
 
 
-@router.get("/{address}/disputes", response_model=Page[DisputeOut], responses=CSV_RESPONSE)
+@router.get("/{address}/disputes", response_model=Page[PoolDisputeOut], responses=CSV_RESPONSE)
 def list_disputes(
     request: Request,
     address: AddressPath,
@@ -68,7 +68,7 @@ def list_disputes(
     status: Annotated[DisputeStatus | None, Query(description="Only disputes in this state.")] = None,
     asset: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="Only disputes against this asset.")] = None,
     fmt: FormatQuery = None,
-) -> Page[DisputeOut] | StreamingResponse:
+) -> Page[PoolDisputeOut] | StreamingResponse:
     """A pool's disputes, by dispute id."""
     pool = pool_or_404(session, address)
     statement = select(Dispute).where(Dispute.pool == pool.address)
@@ -78,4 +78,6 @@ def list_disputes(
         statement = statement.where(Dispute.asset_id == asset)
     rows, cursor = page(session, statement, [Dispute.dispute_id], params, f"disputes:{pool.address}")
     data = [dispute_out(d, indexed.chain_id) for d in rows]
-    return respond(request, Page[DisputeOut](data=data, next_cursor=cursor, limit=params.limit, indexed=indexed), fmt)
+    return respond(
+        request, Page[PoolDisputeOut](data=data, next_cursor=cursor, limit=params.limit, indexed=indexed), fmt
+    )

@@ -10,12 +10,15 @@ from typing import Any
 import httpx
 import pytest
 from eth_account.signers.local import LocalAccount
+from sqlmodel import Session, col, select
 from web3 import Web3
 
+from api.routes.assets import bounded
+from indexer.schema import Patent
 from registry.chain import Chain
 from registry.client import PatentAssetClient, PatentPoolClient
 from registry.types import PatentStatus
-from tests.api.conftest import Seeded, get_json
+from tests.api.conftest import Mirror, Seeded, get_json
 
 DISPUTE_STATUS = {1: "open", 2: "upheld", 3: "dismissed"}
 
@@ -286,6 +289,21 @@ def test_an_unknown_asset_is_a_404_problem(client: httpx.Client, registry: Paten
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert f"no asset {missing}" in response.json()["detail"]
+    largest = client.get(f"/v1/assets/{2**63 - 1}")
+    assert largest.status_code == 404, largest.text
+    assert largest.headers["content-type"] == "application/problem+json"
+
+
+def test_a_bounded_sub_list_is_cut_at_its_limit_and_says_so(mirror: Mirror) -> None:
+    with Session(mirror.engine) as session:
+        everything = list(session.exec(select(Patent).order_by(col(Patent.asset_id), col(Patent.patent_index))).all())
+        statement = select(Patent).order_by(col(Patent.asset_id), col(Patent.patent_index))
+        cut, truncated = bounded(session, statement, limit=len(everything) - 1)
+        assert truncated is True
+        assert [(p.asset_id, p.patent_index) for p in cut] == [(p.asset_id, p.patent_index) for p in everything[:-1]]
+        whole, truncated = bounded(session, statement, limit=len(everything))
+        assert truncated is False
+        assert len(whole) == len(everything)
 
 
 def test_bad_input_is_a_4xx_problem_never_a_500(client: httpx.Client, seeded: Seeded) -> None:
