@@ -3,6 +3,8 @@
 An event's position (block number, log index) is unique on its chain and only grows as blocks are
 indexed, so it is both the list's keyset and the stream's event id ("blockNumber-logIndex"): a
 client resumes either from the last position it saw and misses nothing that was indexed since.
+One exception: when the indexer follows a reorg, replacement events at or before a position a
+client already passed are not sent again (the block hashes in each event tell such a client).
 """
 
 from __future__ import annotations
@@ -252,7 +254,6 @@ _STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.get("/events/stream", response_model=None, response_class=EventSourceResponse, responses=_STREAM_RESPONSES)
 def stream_events(
-    session: SessionDep,
     state: StateDep,
     pool: PoolQuery = None,
     name: NameQuery = None,
@@ -271,10 +272,13 @@ def stream_events(
     """Newly indexed events as Server-Sent Events, from now or after a given event id."""
     resume = last_event_id if last_event_id is not None else after
     start = parse_position(resume, "Last-Event-ID" if last_event_id is not None else "after") if resume else None
-    checkpoint = read_checkpoint(session)
-    address = pool_or_404(session, pool).address if pool is not None else None
-    if start is None:
-        start = _last_position(session, checkpoint.chain_id)
+    # A session of its own, closed before the stream starts: a request's session would stay open
+    # (holding a connection, and on PostgreSQL a transaction) for as long as the stream runs.
+    with Session(state.engine) as session:
+        checkpoint = read_checkpoint(session)
+        address = pool_or_404(session, pool).address if pool is not None else None
+        if start is None:
+            start = _last_position(session, checkpoint.chain_id)
     settings = state.settings
     statement = _filtered(checkpoint.chain_id, pool=address, name=name)
     return EventSourceResponse(
