@@ -154,8 +154,11 @@ def client(server: Server) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def chain_change(w3: Web3, mirror: Mirror) -> Iterator[Callable[[], None]]:
+def chain_change(w3: Web3, mirror: Mirror, snapshot: None) -> Iterator[Callable[[], None]]:
     """For a test that changes the chain: reverted afterwards, and the mirror rebuilt to match.
+
+    (`snapshot` gives the test a coinbase of its own, so blocks it mines never repeat the hash of
+    a block another test mined and reverted.)
 
     Yields `catch_up`, which indexes what the test did. Afterwards the chain is reverted; the
     mirror then follows the revert as a reorg the next time it catches up.
