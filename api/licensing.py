@@ -63,7 +63,7 @@ REASONS: dict[str, str] = {
     "licence_revoked": "not licensed: a licence that would cover the moment was revoked by the operator",
     "asset_not_in_pool": "not licensed: the asset was never contributed to this pool",
     "asset_not_yet_in_pool": "not licensed: the asset was contributed to the pool after that moment",
-    "asset_withdrawn": "not licensed: the asset was withdrawn, and the covering term or licence was paid after that",
+    "asset_withdrawn": "not licensed: the asset was withdrawn, and the covering term or licence was paid no earlier",
     "asset_suspended": "not licensed: the asset is suspended by an upheld dispute (for every moment)",
 }
 
@@ -244,7 +244,7 @@ def explain(licensee: str, asset_id: int, at: int, evidence: Evidence) -> Verdic
             False,
             "asset_withdrawn",
             f"asset {asset_id} was withdrawn from this pool at {_iso(withdrawn_at)}; the membership term "
-            f"covering {_iso(at)} was paid at {_iso(term.paid_at)}, after the withdrawal",
+            f"covering {_iso(at)} was paid at {_iso(term.paid_at)}, not before the withdrawal",
             term=term,
             revoked=revoked,
             contribution=c,
@@ -255,7 +255,7 @@ def explain(licensee: str, asset_id: int, at: int, evidence: Evidence) -> Verdic
                 False,
                 "asset_withdrawn",
                 f"asset {asset_id} was withdrawn from this pool at {_iso(withdrawn_at)}; licence {decider.licence_id} "
-                f"covering {_iso(at)} was granted at {_iso(decider.granted_at)}, after the withdrawal",
+                f"covering {_iso(at)} was granted at {_iso(decider.granted_at)}, not before the withdrawal",
                 licence=decider,
                 revoked=revoked,
                 contribution=c,

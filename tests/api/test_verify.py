@@ -256,7 +256,6 @@ def test_a_revoked_licence_shows_on_the_chain_at_once_and_in_the_mirror_after_in
     seeded: Seeded,
     w3: Web3,
     keys: list[LocalAccount],
-    snapshot: None,
     chain_change: Callable[[], None],
 ) -> None:
     result = seeded.pool("blockchain")
@@ -288,7 +287,6 @@ def test_an_upheld_dispute_suspends_the_asset_on_the_chain_at_once_and_in_the_mi
     seeded: Seeded,
     w3: Web3,
     keys: list[LocalAccount],
-    snapshot: None,
     chain_change: Callable[[], None],
 ) -> None:
     result = seeded.pool("blockchain")
@@ -318,7 +316,7 @@ def test_an_upheld_dispute_suspends_the_asset_on_the_chain_at_once_and_in_the_mi
 
 
 def test_a_lapsed_membership_is_not_licensed_and_its_past_stays_licensed(
-    client: httpx.Client, seeded: Seeded, w3: Web3, snapshot: None, chain_change: Callable[[], None]
+    client: httpx.Client, seeded: Seeded, w3: Web3, chain_change: Callable[[], None]
 ) -> None:
     result = seeded.pool("blockchain")
     member, asset = result.member_sample[0], result.asset_sample[0]
@@ -342,3 +340,47 @@ def test_a_lapsed_membership_is_not_licensed_and_its_past_stays_licensed(
     assert after["licensed"] is False and after["agree"] is True
     assert after["reason"]["code"] == "membership_ended"
     assert after["indexedBlockNumber"] == after["blockNumber"]
+
+
+def test_a_withdrawn_asset_stays_licensed_to_terms_paid_before_and_not_to_terms_paid_after(
+    client: httpx.Client,
+    seeded: Seeded,
+    w3: Web3,
+    keys: list[LocalAccount],
+    chain_change: Callable[[], None],
+) -> None:
+    result = seeded.pool("blockchain")
+    member, asset, kept = result.member_sample[0], result.asset_sample[0], result.asset_sample[1]
+    contract = contract_at(w3, "PatentPool", result.address)
+    founder = contract.functions.poolAsset(asset).call()[0]
+    # The founder's key is the demo's own; anvil lets the test send as it instead.
+    w3.provider.make_request("anvil_impersonateAccount", [founder])  # type: ignore[arg-type]
+    try:
+        contract.functions.announceWithdrawal(asset).transact({"from": founder})
+        advance(w3, int(contract.functions.withdrawalNotice().call()) + 1)
+        contract.functions.completeWithdrawal(asset).transact({"from": founder})
+    finally:
+        w3.provider.make_request("anvil_stopImpersonatingAccount", [founder])  # type: ignore[arg-type]
+    withdrawn_at = contract.functions.poolAsset(asset).call()[4]
+    assert withdrawn_at > 0
+
+    # A member who joins after the withdrawal (anvil key 1).
+    late = PatentPoolClient(Chain(w3, keys[1]), result.address)
+    fee = int(late.tier_fee(0))
+    coin = _coin(w3, keys[1], seeded)
+    coin.mint(keys[1].address, fee)
+    coin.approve(result.address, fee)
+    late.join(0, fee)
+    chain_change()
+
+    paid_before = verify(client, w3, result.address, member, asset)
+    assert paid_before["licensed"] is True and paid_before["agree"] is True
+    assert paid_before["reason"]["code"] == "membership"
+    assert paid_before["reason"]["asset"]["status"] == "withdrawn"
+    assert paid_before["reason"]["asset"]["withdrawnAt"]["unix"] == withdrawn_at
+
+    paid_after = verify(client, w3, result.address, keys[1].address, asset)
+    assert paid_after["licensed"] is False and paid_after["agree"] is True
+    assert paid_after["reason"]["code"] == "asset_withdrawn"
+    assert paid_after["reason"]["membership"]["paidAt"]["unix"] >= withdrawn_at
+    assert verify(client, w3, result.address, keys[1].address, kept)["reason"]["code"] == "membership"
