@@ -178,6 +178,25 @@ def test_a_moment_before_the_asset_was_contributed_is_not_covered(
     assert data["reason"]["code"] == "asset_not_yet_in_pool"
 
 
+def test_a_moment_after_a_licence_or_a_term_ended_is_not_covered(
+    client: httpx.Client, seeded: Seeded, w3: Web3
+) -> None:
+    result = seeded.pool("blockchain")
+    asset = result.asset_sample[0]
+    licence = verify(client, w3, result.address, result.unified_licensees[0], asset)["reason"]["licence"]
+    ended = verify(client, w3, result.address, result.unified_licensees[0], asset, at=licence["end"]["unix"])
+    assert ended["licensed"] is False and ended["agree"] is True
+    assert (
+        ended["reason"]["code"] == "licence_ended" and ended["reason"]["licence"]["licenceId"] == licence["licenceId"]
+    )
+    term = verify(client, w3, result.address, result.member_sample[0], asset)["reason"]["membership"]
+    lapsed = verify(client, w3, result.address, result.member_sample[0], asset, at=term["validUntil"]["unix"])
+    assert lapsed["licensed"] is False and lapsed["agree"] is True
+    assert lapsed["reason"]["code"] == "membership_ended"
+    last = verify(client, w3, result.address, result.member_sample[0], asset, at=term["validUntil"]["unix"] - 1)
+    assert last["licensed"] is True and last["reason"]["code"] == "membership"
+
+
 def test_at_accepts_unix_seconds_and_iso_dates(client: httpx.Client, seeded: Seeded, w3: Web3) -> None:
     result = seeded.pool("blockchain")
     member, asset = result.member_sample[0], result.asset_sample[0]
