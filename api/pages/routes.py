@@ -84,7 +84,7 @@ def front_page(
             session,
             state,
             indexed,
-            PageParams(limit=ROWS * 2, cursor=cursor),
+            PageParams(limit=ROWS * 2, cursor=cursor or None),
             kind=cast("pools.Kind | None", kind),
             field=None,
             lifecycle=cast("pools.LifecycleName | None", lifecycle),
@@ -126,15 +126,23 @@ def pool_page(
     a = pool.address
     money = revenue.get_revenue(a, session, state, indexed).data
     tables: dict[str, Any] = {
-        "founders": pools.list_founders(request, a, session, indexed, PageParams(ROWS, founders), fmt="json"),
+        "founders": pools.list_founders(request, a, session, indexed, PageParams(ROWS, founders or None), fmt="json"),
         "members": pools.list_members(
-            request, a, session, state, indexed, PageParams(ROWS, members), current=None, tier=None, fmt="json"
+            request, a, session, state, indexed, PageParams(ROWS, members or None), current=None, tier=None, fmt="json"
         ),
         "assets": pools.list_pool_assets(
-            request, a, session, indexed, PageParams(ROWS, assets_after), status=None, founder=None, fmt="json"
+            request, a, session, indexed, PageParams(ROWS, assets_after or None), status=None, founder=None, fmt="json"
         ),
         "offers": licences.list_offers(
-            request, a, session, state, indexed, PageParams(ROWS, offers), status=None, licensee=None, fmt="json"
+            request,
+            a,
+            session,
+            state,
+            indexed,
+            PageParams(ROWS, offers or None),
+            status=None,
+            licensee=None,
+            fmt="json",
         ),
         "licences": licences.list_licences(
             request,
@@ -142,13 +150,13 @@ def pool_page(
             session,
             state,
             indexed,
-            PageParams(ROWS, licences_after),
+            PageParams(ROWS, licences_after or None),
             status=None,
             licensee=None,
             fmt="json",
         ),
         "disputes": disputes.list_disputes(
-            request, a, session, indexed, PageParams(ROWS, disputes_after), status=None, asset=None, fmt="json"
+            request, a, session, indexed, PageParams(ROWS, disputes_after or None), status=None, asset=None, fmt="json"
         ),
     }
     return render(
@@ -260,7 +268,7 @@ def transaction_page(
             request,
             session,
             indexed,
-            PageParams(MAX_LIMIT, cursor),
+            PageParams(MAX_LIMIT, cursor or None),
             pool=None,
             name=None,
             from_block=None,
