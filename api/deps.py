@@ -101,8 +101,12 @@ def get_indexed(request: Request, response: Response, session: SessionDep, setti
         "X-Indexed-Block": str(checkpoint.block_number),
         "X-Indexed-Block-Hash": checkpoint.block_hash,
     }
+    # Only a tag this URL was answered with (a 2xx at this state) earns the early 304. `*` does not:
+    # answered here, before the route's own parameters are checked, it would turn a request that
+    # fails (an unknown pool, a malformed id) into a 304, and RFC 9110 (13.2.1) applies preconditions
+    # only where the answer would be a 2xx. Such a request gets the full answer instead.
     if_none_match = request.headers.get("if-none-match")
-    if if_none_match and (if_none_match.strip() == "*" or headers["ETag"] in _tags(if_none_match)):
+    if if_none_match and headers["ETag"] in _tags(if_none_match):
         raise NotModified(headers)
     response.headers.update(headers)
     request.state.response_headers = headers

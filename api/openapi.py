@@ -64,7 +64,7 @@ _IF_NONE_MATCH: dict[str, Any] = {
     "in": "header",
     "required": False,
     "description": "The ETag of an earlier answer: 304 (no body) while the indexed state is the same.",
-    "schema": {"type": "string", "maxLength": 1024},
+    "schema": {"type": "string"},
 }
 
 
