@@ -18,13 +18,15 @@ process pointed at it. The storage is opened with `limits`' asyncio variant of t
 worker's event loop while it waits.
 
 The client is `scope["client"]`, the TCP peer. Behind a reverse proxy that is the proxy, and every
-visitor would share one limit: run uvicorn with `--proxy-headers --forwarded-allow-ips=<proxy IP>`
-(or `FORWARDED_ALLOW_IPS`) so the peer becomes the address the proxy forwarded. Never trust
-forwarded headers from anyone else: a client could then pick its own key.
+visitor would share one limit: serve with uvicorn's proxy headers on and the proxy's address
+trusted (`uvicorn api.main:create_app --factory --proxy-headers --forwarded-allow-ips=<proxy IP>`;
+`patentpool serve` turns proxy headers off, for a server that faces clients itself), so the peer
+becomes the address the proxy forwarded. Never trust forwarded headers from anyone else: a client
+could then choose its own key.
 
 If the store fails (Redis down or unreachable), requests are **let through unlimited** (fail open)
-and a warning is logged once per outage: a public read-only API is better slow to abuse than down
-for everyone because its counter is. For `_RETRY_SECONDS` after a failure the store is not asked
+and a warning is logged once per outage: a public read-only API is better open to abuse for a
+while than down for everyone because its counter is. For `_RETRY_SECONDS` after a failure the store is not asked
 again, so each request does not wait for a connection timeout; responses during an outage carry
 no RateLimit-* headers (there is no count to report).
 """
