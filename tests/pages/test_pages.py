@@ -21,7 +21,7 @@ from web3 import Web3
 
 from registry.chain import Chain
 from registry.client import PatentAssetClient, PatentPoolClient
-from tests.api.conftest import Seeded, Server, get_json
+from tests.api.conftest import Mirror, Seeded, Server, api_settings, get_json
 
 
 @pytest.fixture(scope="module")
@@ -279,3 +279,18 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page_type(
             if serious:
                 failures[f"{name} at {width} px"] = serious
     assert not failures, failures
+
+
+def test_a_transaction_page_links_to_the_block_explorer_when_one_is_set(
+    mirror: Mirror, seeded: Seeded, client: httpx.Client
+) -> None:
+    pool = seeded.pool("blockchain")
+    created = get_json(client, f"/v1/pools/{pool.address}")["data"]["created"]["txHash"]
+    assert f"explorer.example/tx/{created}" not in client.get(f"/tx/{created}").text
+    with (
+        Server(api_settings(mirror, explorer_url="https://explorer.example/")) as explored,
+        httpx.Client(base_url=explored.url, timeout=30) as http,
+    ):
+        body = http.get(f"/tx/{created}").text
+    assert f'href="https://explorer.example/tx/{created}"' in body
+    assert "PoolCreated" in body
