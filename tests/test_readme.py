@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from pathlib import Path
 
 from registry.deploy import Deployment, write_deployment
@@ -51,8 +52,13 @@ def test_the_readme_command_line_walk_through_runs_word_for_word(
     text = README.read_text()
     walk = text[text.index("## Operator walk-through") : text.index("### A pool from a file")]
     blocks = re.findall(r"```sh\n(.*?)```", walk, re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     script = "\n".join(line for b in blocks for line in b.splitlines() if not line.startswith("patentpool node"))
+    # The API's port: a free one instead of 8000, which a running demo may hold.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = script.replace("127.0.0.1:8000", f"127.0.0.1:{port}").replace("--port 8000", f"--port {port}")
     (tmp_path / "examples").symlink_to(README.parent / "examples")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PATENTPOOL_")}
     env.update(
@@ -68,3 +74,8 @@ def test_the_readme_command_line_walk_through_runs_word_for_word(
     assert "LICENSED" in result.stdout
     assert "not licensed any more" in result.stdout
     assert "MATCH" in result.stdout
+    # The API part: the pool as JSON, the chain's verdict with its reason, the members as CSV.
+    assert '"lifecycle": "active"' in result.stdout
+    assert '"licensed": false' in result.stdout
+    assert "asset_suspended" in result.stdout
+    assert "member,tier" in result.stdout.replace('"', "")
