@@ -1,6 +1,7 @@
 # patentpool — the two commands a new user needs:
 #   make demo   set everything up, then run the main job (local chain, deploy, demo pool)
-#   make test   set everything up, then run every test (contracts, registry, CLI, Slither)
+#   make test   set everything up, then run every test (contracts, registry, indexer, API, pages
+#               in Debian's chromium, CLI, Slither)
 # Both create .venv and node_modules by themselves; nothing needs installing by hand.
 
 PYTHON ?= python3
@@ -9,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: setup demo test lint typecheck compile clean
+.PHONY: setup browser demo test lint typecheck compile clean
 
 setup: $(STAMP_PY) $(STAMP_NODE)
 
@@ -26,7 +27,19 @@ $(STAMP_NODE): package.json package-lock.json
 demo: setup
 	$(BIN)/patentpool demo
 
-test: setup lint typecheck
+# The page tests drive Debian's chromium (tests/pages): install it where it is missing and apt-get
+# can (as root); otherwise say so, and those tests skip with the reason (under CI they fail).
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the page tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "could not install chromium: the page tests will skip"; \
+	else \
+		echo "no /usr/bin/chromium and no apt-get as root: the page tests will skip (apt-get install chromium)"; \
+	fi
+
+test: setup browser lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP_PY)
