@@ -2,6 +2,8 @@
 
 The rule, checked before any route runs, each refusal an `application/problem+json`:
 
+* a NUL character in the URL (`%00`) is a `400`: no parameter of this API holds one, and
+  PostgreSQL cannot take one in a text value (the query would fail rather than find nothing);
 * a URL (path and query) longer than the budget is a `414`;
 * a URL plus headers (counted as sent, `name: value` and a line break each) over it is a `431`;
 * a body on GET or HEAD is a `413` (no route reads one, and a cache or proxy would ignore it);
@@ -55,6 +57,8 @@ class RequestBoundsMiddleware:
         await response(scope, receive, send)
 
     def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            return 400, "the URL holds a NUL character (%00), which no parameter of this API takes", "nul"
         url, headers = request_size(scope)
         if url > self.max_bytes:
             return 414, f"the URL is {url} bytes; at most {self.max_bytes} are accepted", "uri-too-long"

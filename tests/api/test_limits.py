@@ -234,6 +234,12 @@ def test_a_request_within_the_bound_is_answered(bounded: httpx.Client) -> None:
     assert response.json()["data"]
 
 
+@pytest.mark.parametrize("path", ["/v1/patents?publication=%00", "/v1/pools?field=a%00b", "/v1/pools/0x%00"])
+def test_a_nul_character_in_the_url_is_a_400_problem(bounded: httpx.Client, path: str) -> None:
+    body = assert_problem(bounded.get(path), 400, "nul")
+    assert "NUL" in str(body["detail"])
+
+
 def test_a_url_longer_than_the_bound_is_a_414_problem(bounded: httpx.Client) -> None:
     response = bounded.get("/v1/pools", params={"field": "x" * 2100})
     body = assert_problem(response, 414, "uri-too-long")
