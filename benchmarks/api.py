@@ -1,64 +1,68 @@
 """Benchmark: the public API under load, beside a trivial FastAPI endpoint and a bare eth_call.
 
-    .venv/bin/python benchmarks/api.py [--scale 1.0] [--runs 3] [--duration 10] [--workers 1 2]
+    .venv/bin/python benchmarks/api.py [--scale 1.0] [--runs 3] [--duration 10] [--workers 1 2] [--profile]
                                        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 On a fresh anvil (a free port on 127.0.0.1): deploys the suite, seeds the whole demo
 (`registry.demo.seed_demo`, `--scale 1.0`: the seed deck's six pools, about 19,500 transactions)
 and indexes it with `indexer.sync.Indexer` into a fresh SQLite file, or, with `--database-url`, into
 a fresh database created on that PostgreSQL server for the run and dropped after. Then, for each
-worker count of `--workers` (default 1, then 2), it serves two apps with real uvicorn processes,
-the same command line for both:
+worker count of `--workers` (default 1, then 2), it serves three apps with real uvicorn processes,
+all on the same command line:
 
-    python -m uvicorn <app> --host 127.0.0.1 --port P --workers N --log-level info --no-access-log
+    python -m uvicorn <app> --host 127.0.0.1 --port P --workers N --app-dir D --log-level info --no-access-log
 
-1. the API, `api.main:create_app --factory`, with DATABASE_URL, PATENTPOOL_RPC_URL and
-   PATENTPOOL_RATE_LIMIT (default "1000000/second", `--rate-limit`; see below);
-2. the framework's ceiling: this module's `app`, one `GET /ping` answering {"ok": true}, plain
-   FastAPI with no middleware (uvicorn imports it through a symbolic link in a temporary folder,
-   as `patentpool_bench_ping:app`: a `benchmarks` package in site-packages shadows this folder).
+1. the API, `api.main:create_app --factory` (D: the repository), with DATABASE_URL,
+   PATENTPOOL_RPC_URL and PATENTPOOL_RATE_LIMIT ("100000000/minute" unless `--rate-limit`, so the
+   limiter counts every request, as it would, but never refuses one);
+2. the framework's ceiling: this module's `app`, plain FastAPI without middleware: `GET /ping`
+   (`async def`, answering {"ok": true}) and `GET /ping-sync` (the same as a plain `def`, which
+   FastAPI runs in its thread pool, as it runs every route of the API);
+3. the cost ladder (unless `--no-ladder`): this module's `create_probe_app`, the API's own app and
+   settings plus three trivial routes: `/probe/async`, `/probe/sync` and `/probe/indexed` (a `def`
+   route with the API's `IndexedDep`: session, checkpoint read, ETag and headers).
 
-and puts each target under load in turn, 32 concurrent connections (`--connections`), each
+Uvicorn imports 2 and 3 through a symbolic link to this file in a temporary folder (D), as
+`patentpool_bench_ping`: a `benchmarks` package in site-packages shadows this folder.
+
+Each target is put under load in turn: 32 concurrent connections (`--connections`), each
 measurement bounded in time (`--duration` seconds) and in requests (`--requests`, in all):
 
-- `ping`: the trivial endpoint;
+- `ping`, `ping-sync`: the trivial endpoint, async and sync;
+- `api-async`, `api-sync`, `api-indexed`: the ladder (what a route costs before it does anything);
 - `pools`: the pool listing, `/v1/pools`;
 - `members-deep`: a member page deep in the cursor: the blockchain pool's members are walked with
   `limit=50` to the last page first, and that page's cursor URL is the one loaded;
-- `asset`: `/v1/assets/{id}` of an asset of the blockchain pool (where that route answers
-  otherwise, `/v1/pools/{address}/assets?limit=50`, and the report says so);
+- `asset`: `/v1/assets/{id}` of an asset of the blockchain pool (where that route does not answer,
+  `/v1/pools/{address}/assets?limit=50`, and the report says so);
 - `verify`: `/v1/licences/verify?pool=&licensee=&asset=` for a member of the blockchain pool and an
   asset of it (skipped with a note where the route does not answer 200).
 
-`--runs` rounds (default 3): a round loads every target once, one after the other, so the ratio to
+`--runs` rounds (default 3): a round loads every target once, one after the other, so a ratio to
 the trivial endpoint compares moments a few seconds apart (this machine's speed drifts by tens of
 per cent over minutes); each figure is the median of the rounds, and every round is listed. Before
-the rounds, each target is loaded for `--warmup` seconds, not counted.
+the rounds each target is loaded for `--warmup` seconds, not counted.
 
-After the load, with the API's one-worker server still up, the verify route's latency is compared
-with a bare `isLicensed` eth_call of the same question: `--verify-iterations` sequential requests
-(one client, one keep-alive connection; httpx) alternating with as many web3.py calls of
-`isLicensed(licensee, asset, time)` at the latest block straight to anvil; the medians and their
-ratio.
+After the rounds, with the servers still up, the verify route's latency is compared with a bare
+`isLicensed` eth_call of the same question: `--verify-iterations` sequential requests (one client,
+one keep-alive connection; httpx), each followed by a web3.py `isLicensed(licensee, asset, time)`
+call straight to anvil; the medians and their ratio. Also timed in each iteration: the latest
+block read and the same eth_call through a contract object made for it, as the API's ChainReader
+does per call. `--profile` then loads the one-worker API's targets once more under py-spy
+(`.venv/bin/pip install py-spy`), sampling the thread that holds the interpreter lock, and reports
+the share of samples by package and function.
 
 Aims (reported, not asserted; issue 12): each listing at least 40 % of the trivial endpoint's
-requests/s, p99 under 50 ms at 32 clients; the verify route's median within 2x of the bare eth_call.
+requests/s (the async `ping`; `ping-sync` is given beside it), p99 under 50 ms at 32 clients; the
+verify route's median within 2x of the bare eth_call.
 
-The load tool is wrk (Debian's package: `apt-get install -y wrk`; other systems: `brew install
-wrk`, or build it from its repository), run as `wrk -t 2 -c 32 -d 10s --timeout 10s -s <script>`
-with a Lua script (written by this module) that stops each thread after its share of `--requests`
-and prints the latency percentiles and the non-200 count as JSON. Where wrk is not installed the
-benchmark says so and falls back to a Python load generator (httpx on asyncio, the same
-connections, bounds and JSON), labelled "python-httpx (fallback)" in the report: it shares the
-two cores with the server and saturates before uvicorn does, so its figures are a floor, not the
-server's.
-
-The rate limit. The API counts every request in `limits`' in-memory moving window, which keeps one
-entry per request in the window for each client; here every request comes from one client,
-127.0.0.1. A limit "per minute" would keep a minute of this benchmark's requests (tens of
-thousands of entries, each request inserting at the front of a list of them), a cost a real client
-under the default 600/minute never meets; "1000000/second" keeps at most a second's worth (about as
-many entries as the default's 600 per client) and never refuses. `--rate-limit` sets another.
+The load tool is wrk (Debian's package: `apt-get install -y wrk`; macOS: `brew install wrk`), run as
+`wrk -t 2 -c 32 -d 10s --timeout 10s -s <script> <url> -- <requests per thread>` with a Lua script
+(written by this module) that stops each thread after its share of `--requests` and prints the
+latency percentiles and the non-200 count as JSON. Where wrk is not installed the benchmark says so
+and falls back to a Python load generator (httpx on asyncio, the same connections, bounds and
+JSON), labelled "python-httpx (fallback)" in the report: it shares the cores with the server and
+saturates before uvicorn does, so its figures are a floor, not the server's.
 
 Prints one JSON document with every figure on stdout, progress and a markdown table on stderr.
 Results go in docs/benchmarks.md.
@@ -94,21 +98,53 @@ from fastapi import FastAPI
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
 
+from api.deps import IndexedDep  # after the path fix: the probe route's annotation
+
 #: The framework's ceiling: the trivial endpoint, served by the same uvicorn command line.
 app = FastAPI(title="ping", openapi_url=None, docs_url=None, redoc_url=None)
 
 
 @app.get("/ping")
-def ping() -> dict[str, bool]:
-    """The trivial endpoint."""
+async def ping() -> dict[str, bool]:
+    """The trivial endpoint: FastAPI's own ceiling (no thread, no middleware)."""
     return {"ok": True}
+
+
+@app.get("/ping-sync")
+def ping_sync() -> dict[str, bool]:
+    """The same as a plain `def`, as the API's routes are: FastAPI runs it in its thread pool."""
+    return {"ok": True}
+
+
+def create_probe_app() -> FastAPI:
+    """The API's own app (every middleware, the same settings from the environment) plus three
+    trivial routes, to split a route's cost: the middleware, the thread hop, the indexed block."""
+    from api.main import create_app
+
+    probe = create_app()
+
+    @probe.get("/probe/async")
+    async def probe_async() -> dict[str, bool]:
+        return {"ok": True}
+
+    @probe.get("/probe/sync")
+    def probe_sync() -> dict[str, bool]:
+        return {"ok": True}
+
+    @probe.get("/probe/indexed")
+    def probe_indexed(indexed: IndexedDep) -> dict[str, int]:
+        return {"block": indexed.block_number}
+
+    return probe
 
 
 ROOT = Path(__file__).resolve().parent.parent
 PING_MODULE = "patentpool_bench_ping"
-DEFAULT_RATE_LIMIT = "1000000/second"
-#: Targets in the order a round loads them; the ceiling first.
-TARGETS = ("ping", "pools", "members-deep", "asset", "verify")
+DEFAULT_RATE_LIMIT = "100000000/minute"
+#: Targets in the order a round loads them; the ceiling first. The `api-*` ones are the cost ladder.
+TARGETS = ("ping", "ping-sync", "api-async", "api-sync", "api-indexed", "pools", "members-deep", "asset", "verify")
+LADDER = {"api-async": "/probe/async", "api-sync": "/probe/sync", "api-indexed": "/probe/indexed"}
+API_TARGETS = ("pools", "members-deep", "asset", "verify")
 LISTINGS = ("pools", "members-deep")
 AIM_SHARE = 0.40
 AIM_P99_MS = 50.0
@@ -461,7 +497,12 @@ def find_targets(api_url: str, demo: Demo) -> Targets:
 
 
 def verify_against_call(api_url: str, rpc: str, demo: Demo, path: str, iterations: int) -> dict[str, Any]:
-    """Sequential verify requests alternating with bare web3 isLicensed eth_calls; medians."""
+    """Sequential verify requests, each followed by a bare web3 isLicensed eth_call; their medians.
+
+    Also timed in each iteration, to take the route's time apart: the latest block read (as the
+    route reads the head) and the same eth_call through a contract object made for the call, as
+    `api.chain.ChainReader.call` makes one (`registry.client.contract_at`) each time.
+    """
     from web3 import Web3
 
     from registry.client import contract_at
@@ -470,8 +511,7 @@ def verify_against_call(api_url: str, rpc: str, demo: Demo, path: str, iteration
     pool = contract_at(w3, "PatentPool", demo.pool)
     moment = int(w3.eth.get_block("latest")["timestamp"])
     who = Web3.to_checksum_address(demo.member)
-    calls: list[float] = []
-    routes: list[float] = []
+    times: dict[str, list[float]] = {"route": [], "call": [], "head": [], "freshContractCall": []}
     answers: set[bool] = set()
     with httpx.Client(base_url=api_url, timeout=30) as client:
         for _ in range(10):  # warm both paths
@@ -483,21 +523,29 @@ def verify_against_call(api_url: str, rpc: str, demo: Demo, path: str, iteration
             t1 = time.perf_counter()
             licensed = pool.functions.isLicensed(who, demo.asset, moment).call()
             t2 = time.perf_counter()
+            head = int(w3.eth.get_block("latest")["number"])
+            t3 = time.perf_counter()
+            contract_at(w3, "PatentPool", demo.pool).functions.isLicensed(who, demo.asset, moment).call(
+                block_identifier=head
+            )
+            t4 = time.perf_counter()
             if answer.status_code != 200:
                 raise SystemExit(f"verify answered {answer.status_code}: {answer.text[:500]}")
-            routes.append((t1 - t0) * 1000)
-            calls.append((t2 - t1) * 1000)
+            for key, seconds in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                times[key].append(seconds * 1000)
             answers.add(bool(licensed))
             answers.add(bool(answer.json()["data"]["licensed"]))
-    route_ms, call_ms = statistics.median(routes), statistics.median(calls)
+    route_ms, call_ms = statistics.median(times["route"]), statistics.median(times["call"])
     return {
         "iterations": iterations,
         "verifyMedianMs": round(route_ms, 3),
-        "verifyP90Ms": round(percentile(sorted(routes), 90), 3),
+        "verifyP90Ms": round(percentile(sorted(times["route"]), 90), 3),
         "ethCallMedianMs": round(call_ms, 3),
-        "ethCallP90Ms": round(percentile(sorted(calls), 90), 3),
+        "ethCallP90Ms": round(percentile(sorted(times["call"]), 90), 3),
         "ratio": round(route_ms / call_ms, 2),
         "withinTwoTimes": route_ms <= AIM_VERIFY_RATIO * call_ms,
+        "latestBlockReadMedianMs": round(statistics.median(times["head"]), 3),
+        "freshContractCallMedianMs": round(statistics.median(times["freshContractCall"]), 3),
         "answers": sorted(answers),
     }
 
@@ -575,10 +623,11 @@ def summarize(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
             "socketErrors": sum(x["socketErrors"] for x in runs),
             "runs": runs,
         }
-        if name != "ping":
-            shares = [r[name]["requestsPerSecond"] / r["ping"]["requestsPerSecond"] for r in rounds]
-            out[name]["shareOfPing"] = round(statistics.median(shares), 3)
-            out[name]["shareOfPingByRound"] = [round(s, 3) for s in shares]
+        for reference, key in (("ping", "shareOfPing"), ("ping-sync", "shareOfPingSync")):
+            if name != reference and reference in rounds[0]:
+                shares = [r[name]["requestsPerSecond"] / r[reference]["requestsPerSecond"] for r in rounds]
+                out[name][key] = round(statistics.median(shares), 3)
+                out[name][key + "ByRound"] = [round(s, 3) for s in shares]
     return out
 
 
@@ -602,25 +651,110 @@ def aims(by_workers: dict[str, Any]) -> dict[str, Any]:
 
 def markdown(report: dict[str, Any]) -> str:
     lines = [
-        "| workers | target | requests/s | share of ping | p50 ms | p99 ms (worst round) | non-200 |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| workers | target | requests/s | of ping | of ping-sync | p50 ms | p99 ms (worst round) | non-200 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+
+    def share(t: dict[str, Any], key: str) -> str:
+        return f"{t[key] * 100:.0f} %" if key in t else "-"
+
     for workers, result in report["results"].items():
         for name, t in result["targets"].items():
-            share = f"{t['shareOfPing'] * 100:.0f} %" if "shareOfPing" in t else "-"
             lines.append(
-                f"| {workers} | {name} | {t['requestsPerSecond']:,.0f} | {share} | {t['p50Ms']:.1f} | "
-                f"{t['p99Ms']:.1f} ({t['worstP99Ms']:.1f}) | {t['non200']} |"
+                f"| {workers} | {name} | {t['requestsPerSecond']:,.0f} | {share(t, 'shareOfPing')} | "
+                f"{share(t, 'shareOfPingSync')} | {t['p50Ms']:.1f} | {t['p99Ms']:.1f} ({t['worstP99Ms']:.1f}) | "
+                f"{t['non200']} |"
             )
-    lines += ["", "| workers | verify median ms | bare eth_call median ms | ratio |", "| --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "| workers | verify median ms | bare eth_call ms | ratio | latest block read ms | call, new contract ms |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for workers, result in report["results"].items():
         v = result.get("verifyVsEthCall")
         if v:
-            lines.append(f"| {workers} | {v['verifyMedianMs']:.2f} | {v['ethCallMedianMs']:.2f} | {v['ratio']:.2f}x |")
+            lines.append(
+                f"| {workers} | {v['verifyMedianMs']:.2f} | {v['ethCallMedianMs']:.2f} | {v['ratio']:.2f}x | "
+                f"{v['latestBlockReadMedianMs']:.2f} | {v['freshContractCallMedianMs']:.2f} |"
+            )
+    for workers, result in report["results"].items():
+        for name, profile in result.get("profile", {}).items():
+            packages = ", ".join(f"{k} {v:.0f} %" for k, v in list(profile["byPackage"].items())[:8])
+            lines.append(f"\nprofile, {workers} worker, {name} (GIL held {profile['gilBusy'] * 100:.0f} %): {packages}")
     return "\n".join(lines)
 
 
 # --- main ------------------------------------------------------------------------------------------
+
+
+def find_py_spy() -> str | None:
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
+def profile_load(load: Load, url: str, pid: int, seconds: float, workdir: Path, name: str) -> dict[str, Any]:
+    """py-spy samples of the thread holding the interpreter lock in process `pid` while `url` is
+    under load: the share of samples by package and the functions most often on top."""
+    py_spy = find_py_spy()
+    assert py_spy is not None
+    rate = 200
+    raw = workdir / f"profile-{name}.txt"
+    command = [py_spy, "record", "-p", str(pid), "--gil", "--nonblocking", "-r", str(rate)]
+    command += ["-d", str(max(1, round(seconds))), "-f", "raw", "-o", str(raw)]
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    under_load = put_load(load, url, seconds)
+    _, err = spy.communicate(timeout=seconds + 60)
+    if spy.returncode != 0 or not raw.exists():
+        return {"error": f"py-spy failed ({spy.returncode}): {err[-500:]}"}
+    packages: dict[str, int] = {}
+    leaves: dict[str, int] = {}
+    ours: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = [_frame(f) for f in stack.split(";")]
+        package = _package(frames[-1][1])
+        packages[package] = packages.get(package, 0) + n
+        leaves[frames[-1][0]] = leaves.get(frames[-1][0], 0) + n
+        for function in {f[0] for f in frames if _package(f[1]) == "api"}:
+            ours[function] = ours.get(function, 0) + n
+
+    def shares(counts: dict[str, int], top: int) -> dict[str, float]:
+        ordered = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
+        return {k: round(100 * v / max(1, total), 1) for k, v in ordered}
+
+    return {
+        "samples": total,
+        "gilBusy": round(total / (rate * seconds), 2),
+        "requestsPerSecondWhileProfiled": under_load["requestsPerSecond"],
+        "byPackage": shares(packages, 12),
+        "topFunctions": shares(leaves, 15),
+        "apiFunctionsInclusive": shares(ours, 15),
+    }
+
+
+def _frame(text: str) -> tuple[str, str]:
+    """(function (file), file) of a py-spy raw frame `function (path:line)`."""
+    function, _, where = text.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    return f"{function} ({path.rsplit('site-packages/', 1)[-1]})", path
+
+
+def _package(path: str) -> str:
+    """The top-level package of a frame's file (py-spy names site-packages files from there)."""
+    if "site-packages/" in path:
+        path = path.split("site-packages/", 1)[1]
+    elif path.startswith(f"{ROOT}/"):
+        path = path[len(str(ROOT)) + 1 :]
+    elif path.startswith("/"):
+        return "stdlib " + path.rsplit("/", 1)[-1]
+    top, _, rest = path.partition("/")
+    return top if rest else f"stdlib {top}"
 
 
 def measure_workers(
@@ -639,11 +773,23 @@ def measure_workers(
         link.symlink_to(Path(__file__).resolve())
     api = Uvicorn("api.main:create_app", workers, env, workdir / f"api-{workers}.log", factory=True)
     trivial = Uvicorn(f"{PING_MODULE}:app", workers, {}, workdir / f"ping-{workers}.log", app_dir=ping_dir)
+    servers = [api, trivial]
+    probe = None
+    if args.ladder:
+        probe = Uvicorn(
+            f"{PING_MODULE}:create_probe_app", workers, env, workdir / f"probe-{workers}.log", True, ping_dir
+        )
+        servers.append(probe)
     try:
         api.wait_ready("/healthz")
         trivial.wait_ready("/ping")
+        if probe:
+            probe.wait_ready("/probe/indexed")
         targets = find_targets(api.url, demo)
-        urls = {"ping": trivial.url + "/ping"} | {n: api.url + p for n, p in targets.paths.items()}
+        urls = {"ping": trivial.url + "/ping", "ping-sync": trivial.url + "/ping-sync"}
+        if probe:
+            urls |= {name: probe.url + path for name, path in LADDER.items()}
+        urls |= {n: api.url + p for n, p in targets.paths.items()}
         urls = {n: urls[n] for n in TARGETS if n in urls}
         log(f"{workers} worker(s): warming up {', '.join(urls)} ({args.warmup} s each)")
         for url in urls.values():
@@ -661,7 +807,7 @@ def measure_workers(
                 )
             )
         result: dict[str, Any] = {
-            "command": " ".join(api.command[1:]).replace(str(sys.executable), "python"),
+            "command": " ".join(api.command[1:]),
             "paths": targets.paths,
             "notes": targets.notes,
             "memberPagesWalked": targets.deep_page,
@@ -676,10 +822,18 @@ def measure_workers(
                 f"verify median {v['verifyMedianMs']:.2f} ms, "
                 f"bare eth_call {v['ethCallMedianMs']:.2f} ms: {v['ratio']}x"
             )
+        if args.profile and workers == 1:
+            # With one worker, uvicorn serves in the process it was started as.
+            profiled = {"api-indexed": probe.process.pid} if probe else {}
+            profiled |= {name: api.process.pid for name in API_TARGETS if name in urls}
+            result["profile"] = {
+                name: profile_load(load, urls[name], pid, args.duration, workdir, name)
+                for name, pid in profiled.items()
+            }
         return result
     finally:
-        api.stop()
-        trivial.stop()
+        for server in servers:
+            server.stop()
 
 
 def main() -> None:
@@ -698,9 +852,17 @@ def main() -> None:
         "--database-url", default=None, help="a PostgreSQL server URL: a fresh database on it (default: a SQLite file)"
     )
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk is there")
+    parser.add_argument(
+        "--no-ladder", dest="ladder", action="store_false", help="leave out the api-* targets (the cost ladder)"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy the one-worker API under each target's load once more"
+    )
     args = parser.parse_args()
     if args.runs < 1 or args.duration <= 0 or any(w < 1 for w in args.workers):
         parser.error("--runs, --duration and --workers must be positive")
+    if args.profile and find_py_spy() is None:
+        parser.error("--profile needs py-spy (.venv/bin/pip install py-spy)")
     tool = "wrk" if find_wrk() and not args.python_load else "python-httpx (fallback)"
     if tool != "wrk":
         log("wrk is not installed (apt-get install -y wrk): using the Python load generator, a floor, not the server's")
