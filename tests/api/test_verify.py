@@ -152,19 +152,32 @@ def test_an_unknown_asset_or_pool_is_a_404_not_an_answer(client: httpx.Client, s
     assert "no pool at" in response.json()["detail"]
 
 
-def test_a_moment_before_the_membership_began_is_not_covered(client: httpx.Client, seeded: Seeded, w3: Web3) -> None:
+def test_a_moment_before_the_membership_began_is_not_covered(
+    client: httpx.Client,
+    seeded: Seeded,
+    w3: Web3,
+    keys: list[LocalAccount],
+    chain_change: Callable[[], None],
+) -> None:
     result = seeded.pool("blockchain")
-    member = result.member_sample[0]
-    now = verify(client, w3, result.address, member, result.asset_sample[0])
+    asset = result.asset_sample[0]
+    # A member who joins a day after the demo (anvil key 2): the asset was in the pool before it.
+    advance(w3, 86_400)
+    member = PatentPoolClient(Chain(w3, keys[2]), result.address)
+    fee = int(member.tier_fee(0))
+    coin = _coin(w3, keys[2], seeded)
+    coin.mint(keys[2].address, fee)
+    coin.approve(result.address, fee)
+    member.join(0, fee)
+    chain_change()
+    now = verify(client, w3, result.address, keys[2].address, asset)
     began = now["reason"]["membership"]["validFrom"]["unix"]
-    pool = contract_at(w3, "PatentPool", result.address)
-    # An asset that was already in the pool a second before the member joined.
-    asset = next(a for a in result.asset_sample if 0 < pool.functions.poolAsset(a).call()[2] < began)
-    data = verify(client, w3, result.address, member, asset, at=began - 1)
+    assert contract_at(w3, "PatentPool", result.address).functions.poolAsset(asset).call()[2] < began
+    data = verify(client, w3, result.address, keys[2].address, asset, at=began - 1)
     assert data["licensed"] is False and data["agree"] is True
     assert data["reason"]["code"] == "not_member"
     assert now["reason"]["membership"]["validFrom"]["iso"] in data["reason"]["explanation"]
-    assert verify(client, w3, result.address, member, asset, at=began)["licensed"] is True
+    assert verify(client, w3, result.address, keys[2].address, asset, at=began)["licensed"] is True
 
 
 def test_a_moment_before_the_asset_was_contributed_is_not_covered(
@@ -376,8 +389,13 @@ def test_a_withdrawn_asset_stays_licensed_to_terms_paid_before_and_not_to_terms_
     w3.provider.make_request("anvil_impersonateAccount", [founder])  # type: ignore[arg-type]
     try:
         contract.functions.announceWithdrawal(asset).transact({"from": founder})
-        advance(w3, int(contract.functions.withdrawalNotice().call()) + 1)
-        contract.functions.completeWithdrawal(asset).transact({"from": founder})
+        # The block that reaches the effective time, set exactly: a relative evm_increaseTime can
+        # fall short here when an earlier test's reverted blocks left anvil's clock behind them.
+        # The transaction goes into that block with a fixed gas limit (no estimate against anvil's
+        # pending clock).
+        effective_at = int(contract.functions.poolAsset(asset).call()[3])
+        w3.provider.make_request("evm_setNextBlockTimestamp", [effective_at])  # type: ignore[arg-type]
+        contract.functions.completeWithdrawal(asset).transact({"from": founder, "gas": 500_000})
     finally:
         w3.provider.make_request("anvil_stopImpersonatingAccount", [founder])  # type: ignore[arg-type]
     withdrawn_at = contract.functions.poolAsset(asset).call()[4]
