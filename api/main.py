@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from limits import parse as parse_limit
 
 from api import pages
@@ -57,7 +58,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         finally:
             engine.dispose()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs (Swagger UI) and /redoc from files shipped in the package, not a CDN.
+    app = FastAPIOffline(
         title="patentpool public API",
         version="1.0.0",
         summary="A transparent, verifiable registry of patent pools, mirrored from the chain.",

@@ -4,6 +4,7 @@ sends generated requests to every operation of a real uvicorn and checks each an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -86,6 +87,12 @@ def test_docs_serve_the_document(client: httpx.Client, document: dict[str, Any])
     assert page.headers["content-type"].startswith("text/html")
     assert "/openapi.json" in page.text
     assert client.get("/openapi.json").json() == document
+    # Swagger UI comes from this server, not a CDN: the page works on a machine with no internet.
+    scripts = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page.text)
+    assert scripts
+    for url in scripts:
+        assert url.startswith("/"), f"/docs loads {url} from elsewhere"
+        assert client.get(url).status_code == 200, url
 
 
 # --- Schemathesis over the whole document ----------------------------------------------------------
