@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import Depends, Request, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -79,11 +80,20 @@ def read_checkpoint(session: Session) -> Checkpoint:
     """The mirror's checkpoint; a 503 problem while there is none or the database fails."""
     try:
         checkpoint = session.get(Checkpoint, 1)
-    except DATABASE_FAILURES as exc:
-        raise Problem(503, f"the mirror's database is unavailable: {reason(exc)}", kind="database") from None
+    except (*DATABASE_FAILURES, sa.exc.ProgrammingError) as exc:
+        if _no_schema(exc):
+            checkpoint = None
+        else:
+            raise Problem(503, f"the mirror's database is unavailable: {reason(exc)}", kind="database") from None
     if checkpoint is None:
         raise Problem(503, "nothing is indexed yet: run `patentpool index` against this database", kind="not-indexed")
     return checkpoint
+
+
+def _no_schema(exc: Exception) -> bool:
+    """Whether a database error says the mirror's tables are not there (never indexed, not migrated)."""
+    text = reason(exc).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
 
 
 def _etag(checkpoint: Checkpoint, request: Request) -> str:

@@ -19,6 +19,7 @@ from indexer.schema import Checkpoint
 from registry.chain import Chain
 from registry.client import PatentAssetClient, PatentPoolClient, PoolFactoryClient, contract_at
 from tests.api.conftest import Mirror, Seeded, Server, api_settings, free_port, get_json
+from tests.indexer.conftest import new_database
 
 #: These tests share one client address with the rest of the module; no rate limit is met here.
 NO_LIMIT = "1000000/minute"
@@ -242,3 +243,19 @@ def test_stats_are_the_contracts_own_numbers(client: httpx.Client, seeded: Seede
     current = sum(pools[a].membership(m)["validUntil"] > latest for a, m in members)
     assert stats["currentMembers"] == current > 0
     assert body["indexed"]["blockNumber"] == w3.eth.block_number
+
+
+def test_a_database_never_migrated_is_not_indexed_yet_not_an_error(
+    mirror: Mirror, tmp_path: Path, api_backend: str, postgres_unavailable: str | None
+) -> None:
+    """The API started before the first `patentpool index` (no tables at all): 503, on both backends."""
+    urls = new_database(api_backend, tmp_path, postgres_unavailable)
+    url = next(urls)
+    try:
+        with Server(settings_over(mirror, database_url=url)) as server, httpx.Client(base_url=server.url) as http:
+            for path in ("/v1/pools", "/v1/pools/0x" + "12" * 20, "/readyz", "/v1/status"):
+                response = http.get(path)
+                assert response.status_code == 503, (path, response.text)
+                assert "nothing is indexed yet" in response.json()["detail"]
+    finally:
+        next(urls, None)
