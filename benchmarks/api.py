@@ -73,6 +73,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import platform
 import shutil
@@ -135,6 +136,9 @@ def create_probe_app() -> FastAPI:
     def probe_indexed(indexed: IndexedDep) -> dict[str, int]:
         return {"block": indexed.block_number}
 
+    # First in the routing table, so they are matched as soon as the API's first routes are.
+    routes = probe.router.routes
+    routes[:] = routes[-3:] + routes[:-3]
     return probe
 
 
@@ -422,7 +426,7 @@ async def _python_load(load: Load, url: str, duration: float) -> dict[str, Any]:
 
 def percentile(ordered: list[float], q: float) -> float:
     """The `q`th percentile of sorted values (nearest rank, as wrk's histogram reports it)."""
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
 
 
@@ -757,6 +761,16 @@ def _package(path: str) -> str:
     return top if rest else f"stdlib {top}"
 
 
+def ping_folder(workdir: Path) -> Path:
+    """A folder holding this file as `patentpool_bench_ping.py` (a link), for uvicorn's --app-dir."""
+    folder = workdir / "ping"
+    folder.mkdir(exist_ok=True)
+    link = folder / f"{PING_MODULE}.py"
+    if not link.exists():
+        link.symlink_to(Path(__file__).resolve())
+    return folder
+
+
 def measure_workers(
     workers: int,
     args: argparse.Namespace,
@@ -766,11 +780,7 @@ def measure_workers(
     rpc: str,
     demo: Demo,
 ) -> dict[str, Any]:
-    ping_dir = workdir / "ping"
-    ping_dir.mkdir(exist_ok=True)
-    link = ping_dir / f"{PING_MODULE}.py"
-    if not link.exists():
-        link.symlink_to(Path(__file__).resolve())
+    ping_dir = ping_folder(workdir)
     api = Uvicorn("api.main:create_app", workers, env, workdir / f"api-{workers}.log", factory=True)
     trivial = Uvicorn(f"{PING_MODULE}:app", workers, {}, workdir / f"ping-{workers}.log", app_dir=ping_dir)
     servers = [api, trivial]
