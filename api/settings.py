@@ -45,6 +45,13 @@ class ApiSettings(BaseSettings):
     stream_max_seconds: float = Field(default=300.0, gt=0)
     #: How often the event stream sends a keep-alive comment while there is nothing new (seconds).
     stream_ping_interval: float = Field(default=15.0, gt=0)
+    #: A folder of dossier files (docs/dossier.md): an asset's scorecard and dossier are shown from
+    #: the file whose dossier hash equals the chain's (found by content; no URI is ever fetched).
+    dossier_dir: Path | None = None
+    #: At most this many `*.json` files of the dossier folder are indexed (the first by name).
+    dossier_max_files: int = Field(default=20_000, gt=0)
+    #: Dossier files larger than this (bytes) are skipped.
+    dossier_max_bytes: int = Field(default=262_144, gt=0)
 
 
 @lru_cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +23,7 @@ from patentpool._common import (
     KeyOption,
     KeystoreOption,
     RpcOption,
+    command_chain,
     err,
     fail,
     out,
@@ -137,19 +139,43 @@ def deploy(
         bool | None,
         typer.Option("--stablecoin/--no-stablecoin", help="Deploy TestStablecoin (default: only on local chains)."),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an existing deployments/<chainId>.json; the old one is kept as <chainId>.<UTC time>.json.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Deploy PatentAsset, the pool implementation, PoolFactory (and TestStablecoin locally)."""
-    from registry.chain import Chain, connect
-    from registry.deploy import deploy_suite, write_deployment
+    from registry.chain import connect
+    from registry.deploy import deploy_suite, manifest_path, write_deployment
 
     url = settings_rpc(rpc)
     w3 = connect(url, expected_chain_id=chain_id)
-    signer = resolve_cli_signer(int(w3.eth.chain_id), private_key, keystore)
-    chain = Chain(w3, signer)
+    node_chain = int(w3.eth.chain_id)
+    directory = settings_deployments_dir(deployments_dir)
+    existing = manifest_path(node_chain, directory)
+    # A second suite would orphan the first one's pools: the manifest is the only record of them.
+    if existing.exists() and not force:
+        fail(
+            f"{existing} already records a deployment on chain {node_chain}; replacing it would lose its pools. "
+            "Pass --force to deploy anew (the old manifest is kept beside it), or use --deployments-dir"
+        )
+    signer = resolve_cli_signer(node_chain, private_key, keystore)
+    chain = command_chain(w3, signer)
     deployment = deploy_suite(chain, with_stablecoin=stablecoin)
-    path = write_deployment(deployment, settings_deployments_dir(deployments_dir))
-    data = deployment.to_json() | {"manifest": str(path)}
+    kept = None
+    if existing.exists():
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        kept = existing.with_name(f"{node_chain}.{stamp}.json")
+        n = 1
+        while kept.exists():  # two forced deploys within a second keep both old manifests
+            kept, n = existing.with_name(f"{node_chain}.{stamp}-{n}.json"), n + 1
+        existing.replace(kept)
+    path = write_deployment(deployment, directory)
+    data = deployment.to_json() | {"manifest": str(path), "previousManifest": str(kept) if kept else None}
     if as_json:
         print_json(data)
         return
@@ -160,6 +186,8 @@ def deploy(
         table.add_row(name, d.address, str(d.block_number), d.tx_hash)
     out.print(table)
     out.print(f"manifest written to {path}", highlight=False)
+    if kept is not None:
+        out.print(f"the previous manifest was kept as {kept}", highlight=False)
 
 
 @app.command()
@@ -262,7 +290,7 @@ def demo(
         else:
             _print_demo(data)
         if node is not None and wait:
-            api = _serve_demo(url, manifest, api_port)
+            api = _serve_demo(url, manifest, api_port, Path(result.dossier_dir))
             out.print(f"the API and pages are at http://127.0.0.1:{api_port} (JSON under /v1, docs at /docs)")
             out.print(
                 f"anvil keeps running at {url} and the indexer follows it; Ctrl-C stops all three", highlight=False
@@ -276,8 +304,8 @@ def demo(
             node.stop()
 
 
-def _serve_demo(url: str, manifest: Path, port: int) -> Any:
-    """The API over the demo's mirror, served by uvicorn in a thread of this process; returns the server."""
+def _serve_demo(url: str, manifest: Path, port: int, dossier_dir: Path) -> Any:
+    """The API over the demo's mirror and its dossier files, served by uvicorn in a thread; returns the server."""
     import threading
 
     import uvicorn
@@ -286,7 +314,9 @@ def _serve_demo(url: str, manifest: Path, port: int) -> Any:
     from api.settings import ApiSettings
     from indexer.settings import get_settings
 
-    settings = ApiSettings(database_url=get_settings().database_url, rpc_url=url, deployment=manifest)
+    settings = ApiSettings(
+        database_url=get_settings().database_url, rpc_url=url, deployment=manifest, dossier_dir=dossier_dir
+    )
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="api", daemon=True)
     thread.start()

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from api.deps import IndexedDep, SessionDep
+from api.deps import IndexedDep, SessionDep, SettingsDep
+from api.dossiers import FACTOR_RULES, DossierFolder, describe, dossier_folder, recompute
 from api.models import ApiModel, Item, Page, Provenance, Time, provenance, time_of
 from api.pagination import PageParamsDep, page
 from api.problems import PROBLEM_RESPONSES, Problem
@@ -20,14 +21,19 @@ from api.queries import STATUSES, name_of, parse_address, pool_or_404
 from api.responses import CSV_RESPONSE, FormatQuery, respond
 from api.routes.disputes import PoolDisputeOut, dispute_out
 from indexer.schema import Asset, Contribution, Dispute, Evaluation, Patent, Pool
+from registry.dossier import Dossier
+from registry.stability import MODEL_VERSION
 
 __all__ = [
     "SUBLIST_LIMIT",
     "AssetDetail",
     "AssetSummary",
+    "DossiersDep",
     "PatentOut",
+    "ScorecardOut",
     "asset_summary",
     "bounded",
+    "get_dossiers",
     "patent_out",
     "router",
 ]
@@ -111,6 +117,127 @@ class AssetPoolOut(ApiModel):
     provenance: Provenance
 
 
+class ScorecardFactorOut(ApiModel):
+    """One line of the stability scorecard (docs/stability-model.md) for this dossier."""
+
+    name: str = Field(examples=["grantedOffices"])
+    raw: int = Field(description="The factor's input read from the dossier (a count, or days of term).")
+    contribution_bps: int = Field(description="What it adds to the score (negative: a penalty).")
+    bound_bps: int = Field(description="Its cap (a credit) or floor (a penalty), in basis points.")
+    rule: str = Field(description="How the points follow from the input.")
+
+
+class ScorecardInputsOut(ApiModel):
+    """The facts the scorecard read from the dossier on the evaluation date."""
+
+    granted_offices: list[str]
+    patents: int
+    latest_granted_expiry: str | None = Field(examples=["2040-02-03"])
+    remaining_term_days: int
+    forward_citations: int
+    maintained: int
+    amended: int
+    pending_challenges: int
+    revoked_patents: int
+
+
+class ScorecardOut(ApiModel):
+    """The family's dossier (found by its hash) scored again, and whether that is what the chain recorded."""
+
+    dossier_hash: str = Field(description="keccak-256 of the dossier file served; equal to the chain's dossierHash.")
+    dossier_url: str = Field(description="The dossier document itself.", examples=["/v1/assets/1/dossier"])
+    model_version: str = Field(description="The model the report was recomputed with.", examples=[MODEL_VERSION])
+    as_of: str | None = Field(description="The evaluation date of the recomputed report.", examples=["2026-01-01"])
+    as_of_rule: str | None = Field(
+        description="Which date: evaluation-date (the UTC day of the latest evaluation, as `patentpool asset "
+        "evaluate` scores), else demo-date (the demo's fixed date), whichever gives the recorded report hash.",
+        examples=["evaluation-date", "demo-date"],
+    )
+    inputs: ScorecardInputsOut | None
+    factors: list[ScorecardFactorOut] = Field(description="In the scorecard's order; empty when never evaluated.")
+    score_bps: int | None = Field(description="The recomputed score: the factors' sum, clamped to 0..10000.")
+    report_hash: str | None = Field(description="keccak-256 of the recomputed report's canonical JSON.")
+    recorded_score_bps: int | None = Field(description="The chain's latest evaluation: its score.")
+    recorded_report_hash: str | None = Field(description="The chain's latest evaluation: its report hash.")
+    recorded_model_version: str | None
+    verified: bool = Field(description="Whether the recomputed report hash and score equal the chain's.")
+    mismatches: list[str] = Field(
+        description="What differs from the chain's latest evaluation: modelVersion, scoreBps, reportHash "
+        "(evaluation: none recorded yet).",
+        examples=[[]],
+    )
+    verdict: str
+
+
+def get_dossiers(settings: SettingsDep) -> DossierFolder | None:
+    """The configured dossier folder's index (None: PATENTPOOL_DOSSIER_DIR is not set)."""
+    return dossier_folder(settings.dossier_dir, settings.dossier_max_files, settings.dossier_max_bytes)
+
+
+DossiersDep = Annotated[DossierFolder | None, Depends(get_dossiers)]
+
+
+def scorecard_out(asset: Asset, latest: Evaluation | None, dossier: Dossier, digest: str) -> ScorecardOut:
+    """The scorecard of `dossier` (whose hash is the asset's) against the latest evaluation."""
+    common: dict[str, Any] = {
+        "dossier_hash": digest,
+        "dossier_url": f"/v1/assets/{asset.asset_id}/dossier",
+        "model_version": MODEL_VERSION,
+    }
+    if latest is None:
+        return ScorecardOut(
+            **common,
+            as_of=None,
+            as_of_rule=None,
+            inputs=None,
+            factors=[],
+            score_bps=None,
+            report_hash=None,
+            recorded_score_bps=None,
+            recorded_report_hash=None,
+            recorded_model_version=None,
+            verified=False,
+            mismatches=["evaluation"],
+            verdict="not evaluated on chain yet: there is no recorded report to check",
+        )
+    found = recompute(dossier, latest.evaluated_at, latest.score_bps, latest.report_hash, latest.model_version)
+    report, inputs = found.report, found.report.inputs
+    return ScorecardOut(
+        **common,
+        as_of=report.asOf.isoformat(),
+        as_of_rule=found.as_of_rule,
+        inputs=ScorecardInputsOut(
+            granted_offices=list(inputs.grantedOffices),
+            patents=inputs.patents,
+            latest_granted_expiry=inputs.latestGrantedExpiry.isoformat() if inputs.latestGrantedExpiry else None,
+            remaining_term_days=inputs.remainingTermDays,
+            forward_citations=inputs.forwardCitations,
+            maintained=inputs.maintained,
+            amended=inputs.amended,
+            pending_challenges=inputs.pendingChallenges,
+            revoked_patents=inputs.revokedPatents,
+        ),
+        factors=[
+            ScorecardFactorOut(
+                name=f.name,
+                raw=f.raw,
+                contribution_bps=f.contributionBps,
+                bound_bps=FACTOR_RULES[f.name][0],
+                rule=FACTOR_RULES[f.name][1],
+            )
+            for f in report.factors
+        ],
+        score_bps=report.scoreBps,
+        report_hash="0x" + found.report_hash.hex(),
+        recorded_score_bps=latest.score_bps,
+        recorded_report_hash=latest.report_hash,
+        recorded_model_version=latest.model_version,
+        verified=not found.mismatches,
+        mismatches=list(found.mismatches),
+        verdict=describe(found.mismatches, MODEL_VERSION, latest.model_version),
+    )
+
+
 class AssetDetail(AssetSummary):
     """A family with its patents by office, every evaluation, the pools it is in and disputes."""
 
@@ -120,6 +247,10 @@ class AssetDetail(AssetSummary):
     pools: list[AssetPoolOut]
     disputes: list[PoolDisputeOut] = Field(description="Against it, in any pool.")
     truncated: bool = Field(description=f"Whether a list above was cut at {SUBLIST_LIMIT} rows.")
+    scorecard: ScorecardOut | None = Field(
+        description="The latest evaluation's factors, recomputed from the dossier file whose hash is the chain's "
+        "(null: the server has no such file; PATENTPOOL_DOSSIER_DIR)."
+    )
 
 
 def bounded(session: Session, statement: SelectOfScalar[R], limit: int = SUBLIST_LIMIT) -> tuple[list[R], bool]:
@@ -199,12 +330,19 @@ def list_assets(
     return respond(request, Page[AssetSummary](data=data, next_cursor=cursor, limit=params.limit, indexed=indexed), fmt)
 
 
-@router.get("/{assetId}", response_model=Item[AssetDetail])
-def get_asset(asset_id: AssetIdPath, session: SessionDep, indexed: IndexedDep) -> Item[AssetDetail]:
-    """One family: patents by office, every evaluation, the pools it is in and disputes against it."""
+def _asset_or_404(session: Session, asset_id: int) -> Asset:
     asset = session.get(Asset, asset_id)
     if asset is None:
         raise Problem(404, f"no asset {asset_id} in this registry", kind="unknown-asset")
+    return asset
+
+
+@router.get("/{assetId}", response_model=Item[AssetDetail])
+def get_asset(
+    asset_id: AssetIdPath, session: SessionDep, indexed: IndexedDep, dossiers: DossiersDep = None
+) -> Item[AssetDetail]:
+    """One family: patents by office, evaluations with the latest one's scorecard, pools and disputes."""
+    asset = _asset_or_404(session, asset_id)
     chain_id = indexed.chain_id
     patents, cut_patents = bounded(
         session,
@@ -261,5 +399,32 @@ def get_asset(asset_id: AssetIdPath, session: SessionDep, indexed: IndexedDep) -
         ],
         disputes=[dispute_out(d, chain_id) for d in disputes],
         truncated=cut_patents or cut_evaluations or cut_pools or cut_disputes,
+        scorecard=None,
     )
+    found = dossiers.find(asset.dossier_hash) if dossiers is not None and asset.dossier_hash else None
+    if found is not None:
+        latest = evaluations[0] if evaluations else None
+        detail.scorecard = scorecard_out(asset, latest, found.dossier, found.hash_hex)
     return Item[AssetDetail](data=detail, indexed=indexed)
+
+
+@router.get(
+    "/{assetId}/dossier",
+    response_model=Dossier,
+    responses={200: {"description": "The dossier file, byte for byte as the server holds it."}},
+)
+def get_dossier(
+    request: Request, asset_id: AssetIdPath, session: SessionDep, indexed: IndexedDep, dossiers: DossiersDep
+) -> Response:
+    """The family's dossier document, served only when its dossier hash equals the chain's."""
+    asset = _asset_or_404(session, asset_id)
+    found = dossiers.find(asset.dossier_hash) if dossiers is not None and asset.dossier_hash else None
+    if found is None:
+        raise Problem(
+            404,
+            f"this server holds no dossier file whose hash is asset {asset_id}'s dossierHash {asset.dossier_hash}",
+            kind="unknown-dossier",
+        )
+    # The bytes as written: `patentpool asset verify-dossier FILE` on a saved copy recomputes the hash.
+    headers = {**getattr(request.state, "response_headers", {}), "X-Dossier-Hash": found.hash_hex}
+    return Response(found.raw, media_type="application/json", headers=headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,6 +20,17 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option("--workers", help="Worker processes.", min=1, max=64)] = 1,
+    dossier_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--dossier-dir",
+            envvar="PATENTPOOL_DOSSIER_DIR",
+            help="A folder of dossier files: an asset's scorecard and dossier are served from the file whose "
+            "hash is the chain's.",
+            file_okay=False,
+            exists=True,
+        ),
+    ] = None,
 ) -> None:
     """Serve the public API at http://HOST:PORT/v1 over DATABASE_URL's mirror (no key, no write route)."""
     import uvicorn
@@ -30,6 +42,8 @@ def serve(
         overrides: dict[str, object] = {"rpc_url": url}
         if deployment is not None:
             overrides["deployment"] = deployment
+        if dossier_dir is not None:
+            overrides["dossier_dir"] = dossier_dir
         settings = get_settings().model_copy(update=overrides)
         ApiSettings.model_validate(settings.model_dump())
     except ValueError as exc:
@@ -50,6 +64,8 @@ def serve(
     os.environ["PATENTPOOL_RPC_URL"] = url
     if deployment is not None:
         os.environ["PATENTPOOL_DEPLOYMENT"] = str(deployment)
+    if dossier_dir is not None:
+        os.environ["PATENTPOOL_DOSSIER_DIR"] = str(dossier_dir)
     uvicorn.run(
         "api.main:create_app",
         factory=True,

@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
 from sqlmodel import Session, col, select
 from web3 import Web3
 
@@ -17,8 +26,12 @@ from api.routes.assets import bounded
 from indexer.schema import Patent
 from registry.chain import Chain
 from registry.client import PatentAssetClient, PatentPoolClient
+from registry.demo import DEMO_AS_OF
+from registry.deploy import write_deployment
+from registry.dossier import canonical_json, load_dossier
+from registry.stability import MODEL_VERSION, evaluate
 from registry.types import PatentStatus
-from tests.api.conftest import Mirror, Seeded, get_json
+from tests.api.conftest import Mirror, Seeded, Server, api_settings, get_json
 
 DISPUTE_STATUS = {1: "open", 2: "upheld", 3: "dismissed"}
 
@@ -335,3 +348,165 @@ def test_bad_input_is_a_4xx_problem_never_a_500(client: httpx.Client, seeded: Se
         assert response.status_code == status, (path, params, response.text)
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["detail"]
+
+
+# --- the scorecard: dossier files found by their hash, the latest evaluation recomputed ----------
+
+
+@pytest.fixture(scope="module")
+def scored(mirror: Mirror, seeded: Seeded) -> Iterator[httpx.Client]:
+    """A client of the API served with the demo's dossier folder (PATENTPOOL_DOSSIER_DIR)."""
+    with (
+        Server(api_settings(mirror, dossier_dir=Path(seeded.result.dossier_dir))) as running,
+        httpx.Client(base_url=running.url, timeout=30) as http,
+    ):
+        yield http
+
+
+@contextmanager
+def served_with(mirror: Mirror, folder: Path) -> Iterator[httpx.Client]:
+    with Server(api_settings(mirror, dossier_dir=folder)) as running, httpx.Client(base_url=running.url) as http:
+        yield http
+
+
+def dossier_file(seeded: Seeded, registry: PatentAssetClient, asset_id: int) -> Path:
+    return Path(seeded.result.dossier_dir) / f"{registry.family(asset_id)['familyId']}.json"
+
+
+def scored_assets(seeded: Seeded, registry: PatentAssetClient) -> list[int]:
+    """A contributed family of every pool, and a family a pool refused (scored below its minimum or short of grants)."""
+    ids = [p.asset_sample[0] for p in seeded.result.pools if p.asset_sample]
+    refused = next(family for p in seeded.result.pools for family in p.refused)
+    return [*ids, registry.asset_of_family(refused)]
+
+
+def test_a_scorecard_recomputed_from_the_dossier_is_the_report_the_chain_recorded(
+    scored: httpx.Client, seeded: Seeded, registry: PatentAssetClient
+) -> None:
+    for asset_id in scored_assets(seeded, registry):
+        card = get_json(scored, f"/v1/assets/{asset_id}")["data"]["scorecard"]
+        on_chain = registry.evaluation(asset_id)
+        assert card["dossierHash"] == hex32(registry.family(asset_id)["dossierHash"])
+        assert card["dossierUrl"] == f"/v1/assets/{asset_id}/dossier"
+        assert (card["verified"], card["mismatches"]) == (True, []), card["verdict"]
+        assert card["verdict"].startswith("verified")
+        assert card["reportHash"] == card["recordedReportHash"] == hex32(on_chain["reportHash"])
+        assert card["scoreBps"] == card["recordedScoreBps"] == on_chain["scoreBps"]
+        assert card["modelVersion"] == card["recordedModelVersion"] == on_chain["modelVersion"] == MODEL_VERSION
+        # The demo scores every family as of its fixed date, not the day the evaluation was mined.
+        assert (card["asOf"], card["asOfRule"]) == (DEMO_AS_OF.isoformat(), "demo-date")
+        assert sum(f["contributionBps"] for f in card["factors"]) == card["scoreBps"]  # none is clamped here
+        report = evaluate(load_dossier(dossier_file(seeded, registry, asset_id)), DEMO_AS_OF)
+        assert [(f["name"], f["raw"], f["contributionBps"]) for f in card["factors"]] == [
+            (f.name, f.raw, f.contributionBps) for f in report.factors
+        ]
+        assert [f["boundBps"] for f in card["factors"]] == [3000, 1000, 2500, 2000, 1500, -4500, -3000]
+        assert card["inputs"]["patents"] == registry.patent_count(asset_id)
+        assert card["inputs"]["grantedOffices"] == list(report.inputs.grantedOffices)
+
+
+def test_a_new_evaluation_the_dossier_does_not_give_is_shown_unverified_saying_what_differs(
+    scored: httpx.Client,
+    seeded: Seeded,
+    registry: PatentAssetClient,
+    snapshot: None,
+    chain_change: Any,
+    keys: list[LocalAccount],
+    w3: Web3,
+) -> None:
+    asset_id = seeded.pool("metaverse").asset_sample[0]
+    before = get_json(scored, f"/v1/assets/{asset_id}")["data"]["scorecard"]
+    operator = PatentAssetClient(Chain(w3, keys[0]), registry.address)
+    operator.record_evaluation(asset_id, before["scoreBps"], b"\x42" * 32, MODEL_VERSION)
+    chain_change()
+    card = get_json(scored, f"/v1/assets/{asset_id}")["data"]["scorecard"]
+    assert (card["verified"], card["mismatches"]) == (False, ["reportHash"])
+    assert card["recordedReportHash"] == "0x" + "42" * 32 == hex32(registry.evaluation(asset_id)["reportHash"])
+    assert card["verdict"].startswith("NOT verified") and "report hash differs" in card["verdict"]
+    # The factors are still shown, from the date that explains most (here the score), beside the mismatch.
+    assert card["asOfRule"] == "demo-date" and card["scoreBps"] == card["recordedScoreBps"] and card["factors"]
+
+    operator.record_evaluation(asset_id, before["scoreBps"] + 1, hex_bytes(before["reportHash"]), "scorecard-9.9")
+    chain_change()
+    card = get_json(scored, f"/v1/assets/{asset_id}")["data"]["scorecard"]
+    assert (card["verified"], card["mismatches"]) == (False, ["modelVersion", "scoreBps"])
+    assert "'scorecard-9.9'" in card["verdict"] and "score differs" in card["verdict"]
+
+
+def hex_bytes(value: str) -> bytes:
+    return bytes.fromhex(value.removeprefix("0x"))
+
+
+def test_a_server_without_a_dossier_folder_shows_no_scorecard_and_no_dossier(
+    client: httpx.Client, seeded: Seeded
+) -> None:
+    asset_id = seeded.pool("blockchain").asset_sample[0]
+    assert get_json(client, f"/v1/assets/{asset_id}")["data"]["scorecard"] is None
+    response = client.get(f"/v1/assets/{asset_id}/dossier")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "no dossier file" in response.json()["detail"]
+
+
+def test_the_dossier_route_serves_the_file_whose_hash_is_the_chains_and_the_cli_verifies_it(
+    scored: httpx.Client,
+    seeded: Seeded,
+    registry: PatentAssetClient,
+    mirror: Mirror,
+    tmp_path: Path,
+) -> None:
+    asset_id = seeded.pool("digital-connectivity").asset_sample[0]
+    response = scored.get(f"/v1/assets/{asset_id}/dossier")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.content == dossier_file(seeded, registry, asset_id).read_bytes()
+    on_chain = registry.family(asset_id)["dossierHash"]
+    assert bytes(keccak(canonical_json(response.json()))) == on_chain
+    assert response.headers["x-dossier-hash"] == hex32(on_chain)
+    assert int(response.headers["x-indexed-block"]) == get_json(scored, "/v1/status")["indexed"]["blockNumber"]
+
+    saved = tmp_path / "downloaded.json"
+    saved.write_bytes(response.content)
+    manifest = write_deployment(seeded.deployment, tmp_path / "deployments")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATENTPOOL_")}
+    args = ["asset", "verify-dossier", str(saved), "--asset", str(asset_id), "--json"]
+    common = ["--rpc", mirror.anvil.url, "--deployment", str(manifest)]
+    verified = subprocess.run(
+        [sys.executable, "-m", "patentpool", *args, *common], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert json.loads(verified.stdout)["match"] is True
+
+    # Another family's dossier is not this asset's: the route serves by the asset's hash only.
+    other = seeded.pool("metaverse").asset_sample[0]
+    assert scored.get(f"/v1/assets/{other}/dossier").content == dossier_file(seeded, registry, other).read_bytes()
+
+
+def test_a_tampered_copy_of_a_dossier_is_never_matched(
+    mirror: Mirror, seeded: Seeded, registry: PatentAssetClient, tmp_path: Path
+) -> None:
+    asset_id = seeded.pool("blockchain").asset_sample[0]
+    original = dossier_file(seeded, registry, asset_id)
+    document = json.loads(original.read_text(encoding="utf-8"))
+    document["title"] += " (improved)"  # one field changed: still a valid dossier, another hash
+    tampered_only = tmp_path / "tampered"
+    tampered_only.mkdir()
+    (tampered_only / original.name).write_text(json.dumps(document, indent=2), encoding="utf-8")
+    (tampered_only / "broken.json").write_text("{not json", encoding="utf-8")  # skipped, no error
+    with served_with(mirror, tampered_only) as http:
+        assert get_json(http, f"/v1/assets/{asset_id}")["data"]["scorecard"] is None
+        assert http.get(f"/v1/assets/{asset_id}/dossier").status_code == 404
+
+    # Beside the genuine file (sorted first, so indexed first), the genuine one is served.
+    both = tmp_path / "both"
+    both.mkdir()
+    (both / f"0-{original.name}").write_text(json.dumps(document), encoding="utf-8")
+    shutil.copy(original, both / original.name)
+    with served_with(mirror, both) as http:
+        served = http.get(f"/v1/assets/{asset_id}/dossier")
+        assert served.status_code == 200 and served.content == original.read_bytes()
+        assert get_json(http, f"/v1/assets/{asset_id}")["data"]["scorecard"]["verified"] is True
+        # Changed on disk after it was indexed: it is no longer the registered document.
+        (both / original.name).write_text(json.dumps(document), encoding="utf-8")
+        assert http.get(f"/v1/assets/{asset_id}/dossier").status_code == 404
+        assert get_json(http, f"/v1/assets/{asset_id}")["data"]["scorecard"] is None
