@@ -173,9 +173,11 @@ def pool_page(
 
 
 @router.get("/assets/{asset_id}")
-def asset_page(request: Request, asset_id: AssetIdPath, session: SessionDep, indexed: IndexedDep) -> Response:
-    """One patent family: patents by office, evaluations, dossier hash, pools and disputes."""
-    asset = assets.get_asset(asset_id, session, indexed).data
+def asset_page(
+    request: Request, asset_id: AssetIdPath, session: SessionDep, indexed: IndexedDep, dossiers: assets.DossiersDep
+) -> Response:
+    """One patent family: patents by office, evaluations with the scorecard, dossier hash, pools and disputes."""
+    asset = assets.get_asset(asset_id, session, indexed, dossiers).data
     return render(
         request,
         "asset.html",

@@ -21,7 +21,6 @@ from tests.api.conftest import Server
 # The API tests' fixtures, shared: the seeded chain, its indexed mirror, the served app, a client.
 seeded = api.seeded
 mirror = api.mirror
-server = api.server
 client = api.client
 postgres_unavailable = api.postgres_unavailable
 
@@ -48,6 +47,14 @@ def _missing(reason: str) -> None:
 def api_backend() -> str:
     """The pages run over the SQLite mirror (the API tests run both databases)."""
     return "sqlite"
+
+
+@pytest.fixture(scope="module")
+def server(mirror: api.Mirror, seeded: api.Seeded) -> Iterator[Server]:
+    """The API tests' server, given the demo's dossier folder, so asset pages show the scorecard."""
+    settings = api.api_settings(mirror, dossier_dir=Path(seeded.result.dossier_dir))
+    with Server(settings) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,9 @@ from web3 import Web3
 
 from registry.chain import Chain
 from registry.client import PatentAssetClient, PatentPoolClient
+from registry.demo import DEMO_AS_OF
+from registry.dossier import dossier_hash, load_dossier
+from registry.stability import evaluate
 from tests.api.conftest import Mirror, Seeded, Server, api_settings, get_json
 
 
@@ -111,6 +114,38 @@ def test_a_person_follows_a_pool_an_asset_and_a_company_and_comes_back(page: Pag
     page.get_by_role("link", name="Pools", exact=True).first.click()
     page.wait_for_url(re.compile(r"/$"))
     assert page.locator("h1").inner_text() == "Patent pools"
+
+
+def test_an_asset_page_shows_the_scorecard_factors_verified_against_the_chain_and_links_the_dossier(
+    page: Page, seeded: Seeded, reader: Chain
+) -> None:
+    pool = seeded.pool("blockchain")
+    asset_id = pool.asset_sample[0]
+    registry = PatentAssetClient(reader, seeded.deployment.address("PatentAsset"))
+    evaluation = registry.evaluation(asset_id)
+    page.goto(f"/assets/{asset_id}")
+    assert page.locator("#scorecard-verdict").get_attribute("data-verified") == "true"
+    assert text(page, "#scorecard-verdict").startswith("verified")
+    factors = page.locator("#scorecard tbody tr")
+    assert factors.count() == 7
+    report = evaluate(
+        load_dossier(Path(seeded.result.dossier_dir) / f"{registry.family(asset_id)['familyId']}.json"), DEMO_AS_OF
+    )
+    shown = []
+    for i in range(factors.count()):
+        cells = [c.strip() for c in factors.nth(i).locator("td").all_inner_texts()]
+        shown.append((cells[0], int(cells[1]), int(cells[2].removesuffix(" bps"))))
+    assert shown == [(f.name, f.raw, f.contributionBps) for f in report.factors]
+    total = int(page.locator("#scorecard [data-total]").inner_text().removesuffix(" bps"))
+    assert total == sum(points for _, _, points in shown) == evaluation["scoreBps"]
+    full_hashes = page.locator("#scorecard code.hash").evaluate_all("els => els.map(e => e.title)")
+    assert "0x" + bytes(evaluation["reportHash"]).hex() in full_hashes
+
+    link = page.locator("#dossier-json")
+    with page.expect_download() as download:
+        link.click()
+    saved = Path(download.value.path())
+    assert dossier_hash(saved) == registry.family(asset_id)["dossierHash"]
 
 
 def check_licence(page: Page, pool: str, licensee: str, asset: int) -> str:
