@@ -34,6 +34,8 @@ __all__ = [
     "get_indexed",
     "get_session",
     "get_state",
+    "indexed_block",
+    "read_checkpoint",
 ]
 
 
@@ -120,6 +122,11 @@ def get_indexed(request: Request, response: Response, session: SessionDep, setti
         raise NotModified(headers)
     response.headers.update(headers)
     request.state.response_headers = headers
+    return indexed_block(checkpoint)
+
+
+def indexed_block(checkpoint: Checkpoint) -> IndexedBlock:
+    """The checkpoint as the `indexed` field of an answer."""
     return IndexedBlock(
         chain_id=checkpoint.chain_id,
         block_number=checkpoint.block_number,

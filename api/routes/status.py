@@ -14,8 +14,8 @@ from fastapi import APIRouter, Response
 from pydantic import Field
 
 from api.chain import ChainReader, Head
-from api.deps import SessionDep, StateDep, read_checkpoint
-from api.models import ApiModel, IndexedBlock, Item, Time, time_of
+from api.deps import SessionDep, StateDep, indexed_block, read_checkpoint
+from api.models import ApiModel, Item, Time, time_of
 from api.problems import PROBLEM_RESPONSES, Problem, ProblemDetail
 from indexer.schema import Checkpoint
 
@@ -75,16 +75,6 @@ class Readiness(ApiModel):
     max_lag: int
 
 
-def _indexed(checkpoint: Checkpoint) -> IndexedBlock:
-    return IndexedBlock(
-        chain_id=checkpoint.chain_id,
-        block_number=checkpoint.block_number,
-        block_hash=checkpoint.block_hash,
-        digest=checkpoint.digest,
-        event_count=checkpoint.event_count,
-    )
-
-
 def _live_head(chain: ChainReader) -> tuple[Head, int]:
     """The node's head and chain id; a 502 problem when it does not answer."""
     head = chain.head()
@@ -132,7 +122,7 @@ def get_status(session: SessionDep, state: StateDep, response: Response) -> Item
             lag=live.number - checkpoint.block_number,
             chain_id_match=chain_id == checkpoint.chain_id,
         )
-    return Item[Status](data=status, indexed=_indexed(checkpoint))
+    return Item[Status](data=status, indexed=indexed_block(checkpoint))
 
 
 @router.get("/healthz", response_model=Health)
