@@ -11,9 +11,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import Field
 from sqlmodel import Session, col, select
 
-from api.deps import IndexedDep, SessionDep, StateDep, read_checkpoint
+from api.deps import IndexedDep, SessionDep, StateDep, indexed_block, read_checkpoint
 from api.licensing import REASONS, ReasonCode, Term, Verdict, explain, read_evidence
-from api.models import Amount, ApiModel, IndexedBlock, Item, Page, Provenance, Time, amount, provenance, time_of
+from api.models import Amount, ApiModel, Item, Page, Provenance, Time, amount, provenance, time_of
 from api.pagination import PageParamsDep, page
 from api.problems import PROBLEM_RESPONSES, Problem, ProblemDetail
 from api.queries import TIERS, AddressPath, indexed_time, name_of, parse_address, pool_or_404, pool_token
@@ -434,13 +434,7 @@ def verify_licence(
             "X-Indexed-Block-Hash": checkpoint.block_hash,
         }
     )
-    indexed = IndexedBlock(
-        chain_id=checkpoint.chain_id,
-        block_number=checkpoint.block_number,
-        block_hash=checkpoint.block_hash,
-        digest=checkpoint.digest,
-        event_count=checkpoint.event_count,
-    )
+    indexed = indexed_block(checkpoint)
     data = Verification(
         pool=pool_row.address,
         licensee=who,
