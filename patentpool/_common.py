@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -18,10 +20,14 @@ from eth_typing import ChecksumAddress
 from rich.console import Console
 from rich.table import Table
 from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.types import RPCEndpoint
 
 from registry.chain import Chain, TxResult, connect
 from registry.client import PatentAssetClient, PatentPoolClient, PoolFactoryClient, StablecoinClient
 from registry.deploy import Deployment, load_deployment, manifest_path
+from registry.reverts import decode_revert
 
 out = Console()
 err = Console(stderr=True)
@@ -98,11 +104,15 @@ def resolve_cli_signer(chain_id: int, private_key: str | None, keystore: Path | 
     from registry.keys import resolve_signer
     from registry.settings import get_settings
 
+    if private_key and keystore is not None:
+        fail("give --private-key or --keystore, not both: it is unclear which should sign")
     settings = get_settings()
     password = settings.keystore_password.get_secret_value() if settings.keystore_password else None
-    key = private_key or (settings.private_key.get_secret_value() if settings.private_key else None)
+    # An explicit --keystore wins over a key in the environment; a key wins over a keystore setting.
+    from_env = settings.private_key.get_secret_value() if settings.private_key and keystore is None else None
+    key = private_key or from_env
     prompt = (lambda text: str(typer.prompt(text, hide_input=True))) if sys.stdin.isatty() else None
-    return resolve_signer(chain_id, key, keystore or settings.keystore, password, prompt)
+    return resolve_signer(chain_id, key, None if key else keystore or settings.keystore, password, prompt)
 
 
 def parse_address(value: str, what: str) -> ChecksumAddress:
@@ -115,35 +125,81 @@ def parse_address(value: str, what: str) -> ChecksumAddress:
     return Web3.to_checksum_address(text)
 
 
-def parse_amount(text: str, decimals: int, what: str) -> int:
-    """A decimal token amount ("500", "12.5") in the token's smallest units."""
-    try:
-        value = Decimal(text.replace("_", "").replace(",", ""))
-    except InvalidOperation:
-        fail(f"{what} {text!r} is not a number")
-    if value < 0:
+UINT256_MAX = 2**256 - 1
+#: Longest text the command puts on-chain as a name, field, territory or title (the contracts take any length).
+MAX_TEXT = 200
+#: Longest URI the command puts on-chain (a dossier's published address).
+MAX_URI = 2048
+#: Latest moment the command accepts: 9999-12-31T23:59:59Z (a larger number is a typo or milliseconds).
+MAX_TIME = 253_402_300_799
+
+_AMOUNT = re.compile(r"(?P<whole>[0-9]*)(?:\.(?P<frac>[0-9]*))?")
+
+
+def parse_amount(text: str, decimals: int, what: str, *, allow_zero: bool = True) -> int:
+    """A decimal token amount ("500", "12.5", "1_000") in the token's smallest units, exactly.
+
+    Parsed as digits, never through a float or a limited-precision Decimal: an amount with more
+    decimals than the token has, an exponent, a sign, or more than a uint256 holds is refused."""
+    cleaned = text.strip().replace("_", "").replace(",", "")
+    if cleaned.startswith("-"):
         fail(f"{what} {text!r} is negative")
-    units = value * (Decimal(10) ** decimals)
-    if units != units.to_integral_value():
-        fail(f"{what} {text!r} has more than {decimals} decimal places")
-    return int(units)
+    match = _AMOUNT.fullmatch(cleaned.removeprefix("+"))
+    if match is None or not (match["whole"] or match["frac"]):
+        fail(f"{what} {text!r} is not a plain decimal amount (digits and an optional point, no exponent)")
+    whole: str = match["whole"] or "0"
+    frac: str = (match["frac"] or "").rstrip("0")
+    if len(frac) > decimals:
+        fail(f"{what} {text!r} has more than {decimals} decimal places (the token's precision)")
+    # Bound the digits before int(): a uint256 has 78 digits, and Python refuses 4300+.
+    if len(whole.lstrip("0")) + decimals > 78:
+        fail(f"{what} {text!r} is more than the largest amount a contract can hold (2^256 - 1 base units)")
+    units = int(whole + frac.ljust(decimals, "0"))
+    if units > UINT256_MAX:
+        fail(f"{what} {text!r} is more than the largest amount a contract can hold (2^256 - 1 base units)")
+    if units == 0 and not allow_zero:
+        fail(f"{what} must be more than zero")
+    return units
+
+
+def content_uri(path: Path) -> str:
+    """A content address for a file: `sha256:` and the hex SHA-256 of its bytes (anyone holding
+    a copy can check it; a local file:// path would name nothing anyone else can read)."""
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def parse_text(text: str, what: str, *, limit: int = MAX_TEXT, allow_empty: bool = False) -> str:
+    """A string bound for the chain: stripped, not empty (unless allowed) and at most `limit` characters."""
+    value = text.strip()
+    if not value and not allow_empty:
+        fail(f"{what} must not be empty")
+    if len(value) > limit:
+        fail(f"{what} is {len(value):,} characters long; at most {limit} are accepted")
+    return value
 
 
 def format_amount(units: int, decimals: int) -> str:
-    value = Decimal(units) / (Decimal(10) ** decimals)
-    return f"{value:,.{min(decimals, 2)}f}" if value == value.quantize(Decimal("0.01")) else f"{value:,}"
+    """Base units as a decimal amount with thousands separators, exactly (two decimals at least)."""
+    whole, frac = divmod(units, 10**decimals)
+    digits = f"{frac:0{decimals}d}".rstrip("0") if decimals else ""
+    if len(digits) <= 2:
+        digits = digits.ljust(min(decimals, 2), "0")
+    return f"{whole:,}.{digits}" if digits else f"{whole:,}"
 
 
 def iso_time(ts: int) -> str:
     """A unix time as an ISO 8601 date-time in UTC."""
-    return datetime.fromtimestamp(ts, UTC).isoformat()
+    try:
+        return datetime.fromtimestamp(ts, UTC).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return f"unix {ts}"
 
 
 def parse_time(text: str, what: str) -> int:
     """Unix seconds from an integer, an ISO date (midnight UTC) or an ISO date-time."""
     stripped = text.strip()
-    if stripped.isdigit():
-        return int(stripped)
+    if stripped.isascii() and stripped.isdigit():
+        return _bounded_time(int(stripped) if len(stripped) < 40 else 10**40, text, what)
     try:
         if len(stripped) == 10:
             return int(datetime.combine(date.fromisoformat(stripped), datetime.min.time(), UTC).timestamp())
@@ -153,6 +209,14 @@ def parse_time(text: str, what: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
+
+
+def _bounded_time(value: int, text: str, what: str) -> int:
+    if value <= MAX_TIME:
+        return value
+    if value // 1000 <= MAX_TIME:
+        fail(f"{what} {text!r} looks like milliseconds ({iso_time(value // 1000)} in seconds); give unix seconds")
+    fail(f"{what} {text!r} is after the year 9999; give unix seconds or YYYY-MM-DD")
 
 
 def parse_hash_or_text(text: str) -> bytes:
@@ -176,6 +240,104 @@ def tx_json(result: TxResult[Any]) -> dict[str, Any]:
         "blockHash": result.block_hash,
         "gasUsed": result.gas_used,
     }
+
+
+class _CommandChain(Chain):
+    """A Chain whose "cannot pay for gas" failure is one line naming the account and its balance."""
+
+    def transact(self, fn: ContractFunction, events: Contract | None = None) -> TxResult[None]:
+        try:
+            return super().transact(fn, events)
+        except Exception as exc:
+            self._refuse_if_unfunded(exc, fn.fn_name)
+            raise
+
+    def deploy(self, contract: type[Contract], *args: Any) -> TxResult[ChecksumAddress]:
+        try:
+            return super().deploy(contract, *args)
+        except Exception as exc:
+            self._refuse_if_unfunded(exc, "the deployment")
+            raise
+
+    def _refuse_if_unfunded(self, exc: Exception, what: str) -> None:
+        # Nodes word it differently ("Insufficient funds for gas * price + value", "insufficient
+        # funds for transfer"); the JSON-RPC error is otherwise all the caller would see.
+        if "insufficient funds" not in str(exc).lower():
+            return
+        balance = int(self.w3.eth.get_balance(self.address))
+        fail(
+            f"{self.address} has insufficient funds to pay for gas of {what}: it holds "
+            f"{Web3.from_wei(balance, 'ether')} ETH ({balance} wei) on chain {self.chain_id}; fund it and retry"
+        )
+
+
+def command_chain(w3: Web3, signer: LocalAccount) -> Chain:
+    """A signing Chain whose failures for want of gas money are one line naming the account."""
+    return _CommandChain(w3, signer)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One call a command means to send: what to call it in messages, and the encoded call."""
+
+    label: str
+    contract: Contract
+    fn_name: str
+    args: tuple[Any, ...] = ()
+
+    def data(self) -> str:
+        return str(self.contract.encode_abi(self.fn_name, args=list(self.args)))
+
+
+def simulate(s: Session, steps: Sequence[Step]) -> None:
+    """Run `steps` in order, as the signer, in one simulated block (eth_simulateV1) and refuse with
+    exit 2, naming the step, when any would revert: nothing is sent unless the whole sequence
+    would succeed (an approval is never left behind by a call that then fails).
+
+    A node without eth_simulateV1 gets each step by eth_call alone; a step after an approval may
+    then lack the allowance, which is not taken for a refusal."""
+    sender = s.signer.address
+    calls = [{"from": sender, "to": step.contract.address, "data": step.data()} for step in steps]
+    payload = {"blockStateCalls": [{"calls": calls}], "validation": False}
+    response = s.w3.provider.make_request(RPCEndpoint("eth_simulateV1"), [payload, "latest"])
+    error = response.get("error")
+    if error is None:
+        results = response["result"][0]["calls"]
+        for step, result in zip(steps, results, strict=True):
+            if int(result["status"], 16) != 1:
+                _refuse_step(step, result.get("returnData"), result.get("error", {}).get("message", ""))
+        return
+    if not _unsupported(error):
+        fail(f"the node could not simulate {steps[-1].label} before sending: {error.get('message', error)}")
+    approved = False
+    for step, call in zip(steps, calls, strict=True):
+        try:
+            s.w3.eth.call(call)  # type: ignore[arg-type]
+        except Exception as exc:
+            decoded = decode_revert(_revert_bytes(exc))
+            if approved and decoded is not None and decoded.error_name == "ERC20InsufficientAllowance":
+                continue
+            _refuse_step(step, _revert_bytes(exc), str(exc))
+        approved = approved or step.fn_name == "approve"
+
+
+def _unsupported(error: Any) -> bool:
+    text = str(error.get("message", "")).lower() if isinstance(error, dict) else str(error).lower()
+    code = error.get("code") if isinstance(error, dict) else None
+    return code == -32601 or "not supported" in text or "not found" in text or "does not exist" in text
+
+
+def _revert_bytes(exc: Exception) -> Any:
+    data = getattr(exc, "data", None)
+    return data.get("data") if isinstance(data, dict) else data
+
+
+def _refuse_step(step: Step, data: Any, message: str) -> NoReturn:
+    from patentpool.explain import explain_revert
+
+    decoded = decode_revert(data) if data else None
+    why = explain_revert(decoded) if decoded is not None else (message or "it would revert without a reason")
+    fail(f"nothing was sent: {step.label} would be refused by the contract: {why}")
 
 
 @dataclass
@@ -211,7 +373,7 @@ class Session:
 
     @cached_property
     def signer(self) -> Chain:
-        return Chain(self.w3, resolve_cli_signer(self.chain_id, self.private_key, self.keystore))
+        return _CommandChain(self.w3, resolve_cli_signer(self.chain_id, self.private_key, self.keystore))
 
     def chain(self, write: bool) -> Chain:
         return self.signer if write else self.reader

@@ -11,14 +11,17 @@ from rich.progress import Progress
 from rich.table import Table
 
 from patentpool._common import (
+    MAX_URI,
     DeploymentOption,
     JsonOption,
     KeyOption,
     KeystoreOption,
     RpcOption,
+    content_uri,
     done,
     fail,
     out,
+    parse_text,
     parse_time,
     print_json,
     session,
@@ -45,7 +48,12 @@ def _unix(day: date | None) -> int:
 def register(
     dossier: Annotated[Path, typer.Argument(help="Dossier JSON file (see docs/dossier.md).")],
     uri: Annotated[
-        str | None, typer.Option("--uri", help="Where the dossier is published (default: its file URI).")
+        str | None,
+        typer.Option(
+            "--uri",
+            help="Where the dossier is published, e.g. https://... or ipfs://... "
+            "(default: sha256:<hex of the file's bytes>, a content address).",
+        ),
     ] = None,
     rpc: RpcOption = None,
     deployment: DeploymentOption = None,
@@ -58,12 +66,21 @@ def register(
 
     doc = load_dossier(dossier)
     digest = dossier_hash(dossier)
+    # Checked for length only: the on-chain family id must equal the dossier's, byte for byte.
+    parse_text(doc.familyId, "the dossier's familyId")
+    parse_text(doc.title, "the dossier's title")
+    family_id, title = doc.familyId, doc.title
+    published = content_uri(dossier) if uri is None else parse_text(uri, "--uri", limit=MAX_URI)
+    if published.lower().startswith("file:"):
+        fail(f"--uri {published!r} is a path on this machine, which nobody else can read; publish the dossier first")
+    for patent in doc.patents:
+        parse_text(patent.publicationNumber, f"publication number {patent.publicationNumber[:40]!r}")
     s = session(rpc, deployment, private_key, keystore)
     registry = s.assets(write=True)
-    existing = registry.asset_of_family(doc.familyId)
+    existing = registry.asset_of_family(family_id)
     if existing:
-        fail(f"family {doc.familyId!r} is already registered as asset {existing}")
-    result = registry.register_family(doc.familyId, doc.title, digest, uri or dossier.resolve().as_uri())
+        fail(f"family {family_id!r} is already registered as asset {existing}")
+    result = registry.register_family(family_id, title, digest, published)
     asset_id = result.value
     patents: list[dict[str, Any]] = []
     with Progress(console=out, transient=True, disable=as_json) as progress:
@@ -85,6 +102,7 @@ def register(
                 "assetId": asset_id,
                 "familyId": doc.familyId,
                 "dossierHash": digest,
+                "dossierURI": published,
                 "tx": tx_json(result),
                 "patents": patents,
             }
@@ -111,20 +129,21 @@ def add_patent(
     code = office.strip().upper()
     if len(code) != 2 or not code.isalpha() or not code.isascii():
         fail(f"--office {office!r} is not a two-letter office code")
+    number = parse_text(number, "--number")
     s = session(rpc, deployment, private_key, keystore)
-    result = s.assets(write=True).add_patent(asset, code, number.strip())
+    result = s.assets(write=True).add_patent(asset, code, number)
     if as_json:
         print_json(
             {
                 "assetId": asset,
                 "index": result.value,
                 "office": code,
-                "publicationNumber": number.strip(),
+                "publicationNumber": number,
                 "tx": tx_json(result),
             }
         )
     else:
-        done(f"listed {code} {number.strip()} as patent {result.value} of asset {asset}", result)
+        done(f"listed {code} {number} as patent {result.value} of asset {asset}", result)
 
 
 @app.command("verify-patent")

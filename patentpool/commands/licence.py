@@ -14,6 +14,7 @@ from patentpool._common import (
     KeystoreOption,
     PoolArg,
     RpcOption,
+    Step,
     done,
     fail,
     format_amount,
@@ -25,6 +26,7 @@ from patentpool._common import (
     parse_time,
     print_json,
     session,
+    simulate,
     table,
     tx_json,
 )
@@ -108,7 +110,12 @@ def accept(
         fail(f"offer {offer_id} is for {o['licensee']}, not for {s.signer.address}")
     if Lifecycle(reader.profile()["lifecycle"]) != Lifecycle.ACTIVE:
         fail("the pool is not active: offers can be accepted only in an active pool")
-    txs = pay_ready(s, reader, o["price"], f"offer {offer_id}", approve) if o["price"] else []
+    step = Step(f"accepting offer {offer_id}", reader.contract, "acceptOffer", (offer_id,))
+    if o["price"]:
+        txs = pay_ready(s, reader, o["price"], f"offer {offer_id}", approve, step)
+    else:
+        simulate(s, [step])
+        txs = []
     result = s.pool(pool, write=True).accept_offer(offer_id)
     if as_json:
         print_json(
@@ -189,7 +196,10 @@ def verify(
     asset: Annotated[int, typer.Option("--asset", help="Asset (patent family token) id.", min=1)],
     at: Annotated[
         str | None,
-        typer.Option("--at", help="Time to ask about: unix seconds or YYYY-MM-DD (default: the latest block's time)."),
+        typer.Option("--at", help="Time to ask about: unix seconds or YYYY-MM-DD (default: the block's time)."),
+    ] = None,
+    block: Annotated[
+        int | None, typer.Option("--block", help="Ask the chain as it was at this block (default: the latest).", min=0)
     ] = None,
     rpc: RpcOption = None,
     deployment: Annotated[
@@ -198,10 +208,10 @@ def verify(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Ask the pool contract whether an account is licensed for an asset. Exit 0 yes, 1 no, 2 error.
+    """Ask the pool contract whether an account is licensed for an asset, and why. Exit 0 yes, 1 no, 2 error.
 
     Needs only the pool's address: any member can check a licence without a manifest."""
-    from registry.client import PatentPoolClient
+    from registry.licensing import check_licence
 
     pool_address = parse_address(pool, "--pool")
     licensee_address = parse_address(licensee, "--licensee")
@@ -211,28 +221,16 @@ def verify(
         fail(f"no contract at pool address {pool_address} on chain {s.chain_id}")
     if deployment is not None:
         s.pool(pool_address)  # refuses an address that is not a pool of this deployment
-    client = PatentPoolClient(s.reader, pool_address)
-    block = s.w3.eth.get_block("latest")
-    when = when_given if when_given is not None else int(block["timestamp"])
-    licensed = client.is_licensed(licensee_address, asset, when, block=int(block["number"]))
-    result = {
-        "pool": pool_address,
-        "licensee": licensee_address,
-        "assetId": asset,
-        "at": when,
-        "licensed": licensed,
-        "chainId": s.chain_id,
-        "blockNumber": int(block["number"]),
-        "blockHash": "0x" + bytes(block["hash"]).hex(),
-    }
+    check = check_licence(s.w3, pool_address, licensee_address, asset, when_given, block)
     if as_json:
-        print_json(result)
+        print_json(check.to_json())
     else:
-        verdict = "[green]LICENSED[/]" if licensed else "[red]NOT LICENSED[/]"
+        verdict = "[green]LICENSED[/]" if check.licensed else "[red]NOT LICENSED[/]"
         out.print(
-            f"{verdict}: {licensee_address} for asset {asset} at {iso_time(when)}, read at block "
-            f"{result['blockNumber']} ({result['blockHash']})",
+            f"{verdict} ({check.code}): {licensee_address} for asset {asset} at {iso_time(check.at)}, read at block "
+            f"{check.block_number} ({check.block_hash})",
             highlight=False,
             soft_wrap=True,
         )
-    raise typer.Exit(0 if licensed else 1)
+        out.print(f"  {check.explanation}", highlight=False, soft_wrap=True)
+    raise typer.Exit(0 if check.licensed else 1)

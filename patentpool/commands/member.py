@@ -14,6 +14,7 @@ from patentpool._common import (
     PoolArg,
     RpcOption,
     Session,
+    Step,
     done,
     fail,
     format_amount,
@@ -23,6 +24,7 @@ from patentpool._common import (
     parse_amount,
     print_json,
     session,
+    simulate,
     table,
     tx_json,
 )
@@ -44,8 +46,11 @@ def _iso(ts: int) -> str:
     return iso_time(ts) if ts else "-"
 
 
-def pay_ready(s: Session, pool: PatentPoolClient, amount: int, what: str, approve: bool) -> list[dict[str, object]]:
-    """Check the payer can pay `amount` and approve it if needed; returns the approval tx, if any.
+def pay_ready(
+    s: Session, pool: PatentPoolClient, amount: int, what: str, approve: bool, main: Step
+) -> list[dict[str, object]]:
+    """Check the payer can pay `amount`, simulate the approval (when needed) and `main` together,
+    then send the approval; returns the approval tx, if any. The caller sends `main` next.
 
     Every check runs before anything is sent, so a payment that cannot succeed changes nothing.
     """
@@ -60,12 +65,17 @@ def pay_ready(s: Session, pool: PatentPoolClient, amount: int, what: str, approv
         )
     allowance = token.allowance(payer, pool.address)
     if allowance >= amount:
+        simulate(s, [main])
         return []
     if not approve:
         fail(
             f"the pool may spend {format_amount(allowance, decimals)} of your payment token; {what} costs "
             f"{format_amount(amount, decimals)}: approve it or drop --no-approve"
         )
+    simulate(
+        s,
+        [Step(f"approving {format_amount(amount, decimals)}", token.contract, "approve", (pool.address, amount)), main],
+    )
     return [{"approve": amount, "tx": tx_json(token.approve(pool.address, amount))}]
 
 
@@ -112,7 +122,7 @@ def join(
     now = int(s.w3.eth.get_block("latest")["timestamp"])
     if current["validUntil"] > now:
         fail(f"{s.signer.address} is already a member until {_iso(current['validUntil'])}: use `member renew`")
-    txs = pay_ready(s, reader, fee, "joining", approve)
+    txs = pay_ready(s, reader, fee, "joining", approve, Step("joining", reader.contract, "join", (member_tier, limit)))
     result = s.pool(pool, write=True).join(member_tier, limit)
     data = {
         "pool": reader.address,
@@ -151,7 +161,7 @@ def renew(
     if fee == 0:
         fail(f"the pool no longer offers the {Tier(current['tier']).name.lower()} tier")
     limit = _max_fee(s, reader, max_fee, fee)
-    txs = pay_ready(s, reader, fee, "renewing", approve)
+    txs = pay_ready(s, reader, fee, "renewing", approve, Step("renewing", reader.contract, "renew", (limit,)))
     result = s.pool(pool, write=True).renew(limit)
     if as_json:
         print_json(

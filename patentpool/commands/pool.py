@@ -15,18 +15,23 @@ from patentpool._common import (
     PoolArg,
     RpcOption,
     Session,
+    Step,
     done,
     fail,
     format_amount,
     out,
     parse_address,
     parse_amount,
+    parse_text,
     print_json,
     session,
+    simulate,
     table,
     tx_json,
 )
-from registry.client import PatentPoolClient
+from patentpool.explain import explain_revert
+from registry.client import PatentPoolClient, jurisdiction
+from registry.errors import ContractRevert, RegistryError
 from registry.types import Lifecycle, PoolKind, Tier
 
 app = typer.Typer(help="Create, configure and inspect pools; admit founders; contribute assets.", no_args_is_help=True)
@@ -94,8 +99,8 @@ def create(
 ) -> None:
     """Create a pool through the factory (POOL_CREATOR_ROLE); it starts incubating."""
     pool_kind = parse_kind(kind)
-    if not name.strip():
-        fail("--name must not be empty")
+    name = parse_text(name, "--name")
+    field = parse_text(field, "--field")
     s = session(rpc, deployment, private_key, keystore)
     token = parse_address(payment_token, "--payment-token") if payment_token else s.deployment.payment_token
     if token is None:
@@ -151,12 +156,15 @@ def configure(
             "nothing to configure: give at least one of --tier-fee, --jurisdictions/--min-granted/--min-score, "
             "--operator-share, --territory, --withdrawal-notice-days"
         )
-    writer = s.pool(pool, write=True)
-    changes: list[dict[str, Any]] = []
-    for tier, units in fees:
-        changes.append(
-            {"setting": f"tierFee.{tier.name.lower()}", "value": units, "tx": tx_json(writer.set_tier_fee(tier, units))}
+    # Every value is checked before anything is sent, then the whole sequence is simulated.
+    planned: list[tuple[Step, str, Any]] = [
+        (
+            Step(f"tierFee.{t.name.lower()}", reader.contract, "setTierFee", (int(t), units)),
+            f"tierFee.{t.name.lower()}",
+            units,
         )
+        for t, units in fees
+    ]
     if rule_given:
         current = reader.qualification()
         codes = (
@@ -168,29 +176,45 @@ def configure(
             fail(f"--jurisdictions {jurisdictions!r} must be two-letter office codes separated by commas")
         granted = min_granted if min_granted is not None else current["minGranted"]
         score = min_score if min_score is not None else current["minScoreBps"]
-        result = writer.set_qualification(codes, granted, score)
-        changes.append(
-            {
-                "setting": "qualification",
-                "value": {"jurisdictions": codes, "minGranted": granted, "minScoreBps": score},
-                "tx": tx_json(result),
-            }
+        if score > 10_000:
+            fail(f"--min-score {score} is above 10000 bps")
+        rule = [jurisdiction(c) for c in codes]
+        planned.append(
+            (
+                Step("qualification", reader.contract, "setQualification", (rule, granted, score)),
+                "qualification",
+                {"jurisdictions": codes, "minGranted": granted, "minScoreBps": score},
+            )
         )
     if operator_share is not None:
-        changes.append(
-            {
-                "setting": "operatorShareBps",
-                "value": operator_share,
-                "tx": tx_json(writer.set_operator_share(operator_share)),
-            }
+        planned.append(
+            (
+                Step("operatorShareBps", reader.contract, "setOperatorShare", (operator_share,)),
+                "operatorShareBps",
+                operator_share,
+            )
         )
     if territory is not None:
-        changes.append({"setting": "territory", "value": territory, "tx": tx_json(writer.set_territory(territory))})
+        text = parse_text(territory, "--territory", allow_empty=True)
+        planned.append((Step("territory", reader.contract, "setTerritory", (text,)), "territory", text))
     if withdrawal_notice_days is not None:
         seconds = withdrawal_notice_days * 86_400
-        changes.append(
-            {"setting": "withdrawalNotice", "value": seconds, "tx": tx_json(writer.set_withdrawal_notice(seconds))}
+        if seconds >= 2**64:
+            fail(f"--withdrawal-notice-days {withdrawal_notice_days} is too long")
+        planned.append(
+            (Step("withdrawalNotice", reader.contract, "setWithdrawalNotice", (seconds,)), "withdrawalNotice", seconds)
         )
+    writer = s.pool(pool, write=True)
+    simulate(s, [step for step, _, _ in planned])
+    changes: list[dict[str, Any]] = []
+    for number, (step, setting, value) in enumerate(planned, start=1):
+        try:
+            result = writer.chain.transact(writer.contract.functions[step.fn_name](*step.args))
+        except RegistryError as exc:
+            sent = ", ".join(f"{c['setting']} (tx {c['tx']['txHash']})" for c in changes) or "none"
+            why = explain_revert(exc) if isinstance(exc, ContractRevert) else str(exc)
+            fail(f"step {number} of {len(planned)} ({setting}) failed: {why}; already sent: {sent}")
+        changes.append({"setting": setting, "value": value, "tx": tx_json(result)})
     if as_json:
         print_json({"pool": writer.address, "changes": changes})
     else:

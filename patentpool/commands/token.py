@@ -47,7 +47,7 @@ def mint(
         fail("this deployment has no TestStablecoin")
     token = StablecoinClient(s.signer, address)
     decimals = token.decimals()
-    units = parse_amount(amount, decimals, "--amount")
+    units = parse_amount(amount, decimals, "--amount", allow_zero=False)
     recipient = parse_address(to, "--to") if to else s.signer.address
     result = token.mint(recipient, units)
     if as_json:

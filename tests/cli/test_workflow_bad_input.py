@@ -167,3 +167,186 @@ def test_a_missing_manifest_is_refused(setup: tuple[World, Path, str, int], tmp_
     world, _, pool, _ = setup
     message = refused(world, tmp_path / "nowhere.json", "pool", "show", pool)
     assert "no deployment manifest at" in message
+
+
+# --- amounts are parsed exactly or refused -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("pool", "configure", "{pool}", "--tier-fee", "sme=1e80"), "'1e80' is not a plain decimal amount"),
+        (("pool", "configure", "{pool}", "--tier-fee", "startup=600", "--tier-fee", "sme=1e80"), "'1e80'"),
+        (("pool", "configure", "{pool}", "--tier-fee", "sme=NaN"), "is not a plain decimal amount"),
+        (("pool", "configure", "{pool}", "--tier-fee", "sme=" + "9" * 80), "more than the largest amount"),
+        (("pool", "configure", "{pool}", "--tier-fee", f"sme={2**256 // 10**6 + 1}"), "more than the largest amount"),
+        (("pool", "configure", "{pool}", "--tier-fee", "sme=0.0000001"), "more than 6 decimal places"),
+        (("token", "mint", "--amount", "0"), "--amount must be more than zero"),
+        (("token", "mint", "--amount", "0.000"), "--amount must be more than zero"),
+        (("token", "mint", "--amount", "-1"), "is negative"),
+        (("member", "join", "{pool}", "--tier", "startup", "--max-fee", "5e2"), "is not a plain decimal amount"),
+    ],
+)  # fmt: skip
+def test_amounts_that_are_not_exact_token_amounts_are_refused(
+    setup: tuple[World, Path, str, int], args: tuple[str, ...], fragment: str
+) -> None:
+    world, manifest, pool, _ = setup
+    fees = [world.pool.tier_fee(t) for t in range(3)]
+    assert fragment in refused(world, manifest, *(a.format(pool=pool) for a in args))
+    assert [world.pool.tier_fee(t) for t in range(3)] == fees
+
+
+def test_an_amount_with_more_digits_than_a_decimal_context_keeps_every_digit(
+    setup: tuple[World, Path, str, int],
+) -> None:
+    world, manifest, pool, _ = setup
+    result = run(
+        world, manifest, "pool", "configure", pool, "--tier-fee", "enterprise=12345678901234567890123456789.123456"
+    )
+    assert result.returncode == 0, result.stderr
+    assert world.pool.tier_fee(2) == 12345678901234567890123456789123456
+    shown = run(world, manifest, "pool", "show", pool, who=-1)
+    assert "12,345,678,901,234,567,890,123,456,789.123456" in " ".join(shown.stdout.split())
+
+
+# --- one-line errors, not tracebacks --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("at", "fragment"),
+    [
+        ("99999999999999999999999", "is after the year 9999"),
+        ("9" * 5000, "is after the year 9999"),
+        ("1767225600000", "looks like milliseconds (2026-01-01T00:00:00+00:00 in seconds)"),
+    ],
+)
+def test_licence_verify_refuses_a_time_out_of_range(
+    setup: tuple[World, Path, str, int], at: str, fragment: str
+) -> None:
+    world, manifest, pool, asset_id = setup
+    me = world.keys[MEMBER].address
+    args = ("licence", "verify", "--pool", pool, "--licensee", me, "--asset", str(asset_id), "--at", at)
+    assert fragment in refused(world, manifest, *args, who=-1)
+
+
+def test_licence_verify_of_an_erc20_is_refused_even_without_a_manifest(setup: tuple[World, Path, str, int]) -> None:
+    world, _, _, asset_id = setup
+    me = world.keys[MEMBER].address
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATENTPOOL_")}
+    args = ["--pool", world.coin.address, "--licensee", me, "--asset", str(asset_id)]
+    rpc = ["--rpc", world.w3.provider.endpoint_uri]  # type: ignore[attr-defined]
+    result = subprocess.run(
+        [sys.executable, "-m", "patentpool", "licence", "verify", *args, *rpc],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert f"{world.coin.address} is not a PatentPool" in " ".join(result.stderr.split())
+
+
+def test_an_unfunded_key_is_told_it_cannot_pay_for_gas(setup: tuple[World, Path, str, int]) -> None:
+    world, manifest, _, _ = setup
+    poor = Account.from_key("0x" + "5e" * 32)
+    message = refused(
+        world, manifest, "token", "mint", "--amount", "5", who=-1, env={"PATENTPOOL_PRIVATE_KEY": poor.key.hex()}
+    )
+    assert f"{poor.address} has insufficient funds to pay for gas of mint: it holds 0 ETH (0 wei)" in message
+    assert world.w3.eth.get_transaction_count(poor.address) == 0
+
+
+# --- nothing is sent unless the whole sequence would succeed -------------------------------------
+
+
+def test_accepting_an_overlapping_offer_sends_no_approval(setup: tuple[World, Path, str, int]) -> None:
+    world, manifest, pool, _ = setup
+    member = world.keys[MEMBER].address
+    start = int(world.w3.eth.get_block("latest")["timestamp"])
+    first = world.pool.offer_licence(member, [], start, start + 365 * 86_400, 100 * USDC, b"\x01" * 32).value
+    second = world.pool.offer_licence(member, [], start + 86_400, start + 30 * 86_400, 50 * USDC, b"\x02" * 32).value
+    world.fund(MEMBER, 100 * USDC)
+    world.pool_as(MEMBER).accept_offer(first)
+    world.coin.mint(member, 50 * USDC)
+    nonce, balance = world.w3.eth.get_transaction_count(member), world.coin.balance_of(member)
+    message = refused(world, manifest, "licence", "accept", pool, str(second), who=MEMBER)
+    assert f"nothing was sent: accepting offer {second} would be refused by the contract" in message
+    assert "PatentPoolLicenceOverlaps" in message
+    assert world.coin.allowance(member, pool) == 0
+    assert world.w3.eth.get_transaction_count(member) == nonce
+    assert world.coin.balance_of(member) == balance
+
+
+def test_a_configuration_the_contract_would_refuse_midway_sends_no_step(setup: tuple[World, Path, str, int]) -> None:
+    world, manifest, pool, _ = setup
+    rule = world.pool.qualification()
+    args = ("pool", "configure", pool, "--tier-fee", "startup=600", "--jurisdictions", "US,US")
+    message = refused(world, manifest, *args)
+    assert "nothing was sent: qualification would be refused by the contract: PatentPoolInvalidQualification" in message
+    assert world.pool.tier_fee(0) == 500 * USDC
+    assert world.pool.qualification() == rule
+
+
+def test_a_configuration_sends_every_change_in_order(setup: tuple[World, Path, str, int]) -> None:
+    world, manifest, pool, _ = setup
+    args = ("pool", "configure", pool, "--tier-fee", "startup=600", "--tier-fee", "sme=1500.5", "--json")
+    result = run(world, manifest, *args, "--territory", "EU")
+    assert result.returncode == 0, result.stderr
+    changes = json.loads(result.stdout)["changes"]
+    assert [c["setting"] for c in changes] == ["tierFee.startup", "tierFee.sme", "territory"]
+    assert [world.pool.tier_fee(0), world.pool.tier_fee(1)] == [600 * USDC, 1_500_500_000]
+    assert world.pool.profile()["territory"] == "EU"
+
+
+# --- strings bound for the chain are bounded here (the contracts take any length) ----------------
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("pool", "create", "--name", "N" * 5000, "--kind", "technology", "--field", "f"),
+         "--name is 5,000 characters long; at most 200 are accepted"),
+        (("pool", "create", "--name", "   ", "--kind", "technology", "--field", "f"), "--name must not be empty"),
+        (("pool", "create", "--name", "N", "--kind", "technology", "--field", "F" * 201),
+         "--field is 201 characters long"),
+        (("pool", "configure", "{pool}", "--tier-fee", "startup=1", "--territory", "T" * 300),
+         "--territory is 300 characters long"),
+        (("asset", "add-patent", "{asset}", "--office", "US", "--number", "9" * 1000), "--number is 1,000 characters"),
+    ],
+)  # fmt: skip
+def test_overlong_strings_are_refused_before_sending(
+    setup: tuple[World, Path, str, int], args: tuple[str, ...], fragment: str
+) -> None:
+    world, manifest, pool, asset_id = setup
+    pools = world.factory.pool_count()
+    filled = [a.format(pool=pool, asset=asset_id) for a in args]
+    assert fragment in refused(world, manifest, *filled, who=FOUNDER if "asset" in args else 0)
+    assert world.factory.pool_count() == pools
+    assert world.pool.tier_fee(0) == 500 * USDC
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "dossiers"
+
+
+def test_a_dossier_registered_without_a_uri_gets_its_content_address(
+    setup: tuple[World, Path, str, int], tmp_path: Path
+) -> None:
+    import hashlib
+
+    world, manifest, _, _ = setup
+    dossier = tmp_path / "lidar.json"
+    dossier.write_bytes((EXAMPLES / "lidar-flash-us-cn.json").read_bytes())
+    result = run(world, manifest, "asset", "register", str(dossier), "--json", who=FOUNDER)
+    assert result.returncode == 0, result.stderr
+    registered = json.loads(result.stdout)
+    expected = "sha256:" + hashlib.sha256(dossier.read_bytes()).hexdigest()
+    assert registered["dossierURI"] == expected
+    assert world.assets.family(registered["assetId"])["dossierURI"] == expected
+
+
+def test_a_file_uri_for_a_dossier_is_refused(setup: tuple[World, Path, str, int], tmp_path: Path) -> None:
+    world, manifest, _, _ = setup
+    dossier = tmp_path / "lidar.json"
+    dossier.write_bytes((EXAMPLES / "lidar-flash-us-cn.json").read_bytes())
+    total = world.assets.total_assets()
+    message = refused(world, manifest, "asset", "register", str(dossier), "--uri", dossier.as_uri(), who=FOUNDER)
+    assert "is a path on this machine" in message
+    assert world.assets.total_assets() == total
