@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -17,7 +18,7 @@ from eth_account.signers.local import LocalAccount
 from registry.errors import SigningKeyError
 from registry.node import ANVIL_DEV_KEYS, LOCAL_CHAIN_IDS
 
-__all__ = ["account_from_key", "load_keystore", "resolve_signer"]
+__all__ = ["account_from_key", "load_keystore", "read_keystore", "resolve_signer"]
 
 _DEV_KEYS = {k.lower() for k in ANVIL_DEV_KEYS}
 
@@ -39,14 +40,35 @@ def account_from_key(key: str, chain_id: int | None = None) -> LocalAccount:
     return account
 
 
-def load_keystore(path: Path, password: str) -> LocalAccount:
-    """Decrypt an Ethereum V3 keystore file."""
+def read_keystore(path: Path) -> dict[str, Any]:
+    """The JSON of an Ethereum V3 keystore file, checked for its shape before any password is asked."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SigningKeyError(f"keystore file not found: {path}") from None
-    except (OSError, ValueError) as exc:
+    except IsADirectoryError:
+        raise SigningKeyError(f"keystore {path} is a folder, not a keystore file") from None
+    except UnicodeDecodeError:
+        raise SigningKeyError(f"keystore file {path} is not a readable JSON keystore: it is not text") from None
+    except OSError as exc:
+        raise SigningKeyError(f"keystore file {path} cannot be read: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
         raise SigningKeyError(f"keystore file {path} is not a readable JSON keystore: {exc}") from None
+    crypto = data.get("crypto", data.get("Crypto")) if isinstance(data, dict) else None
+    if not isinstance(crypto, dict) or not {"cipher", "ciphertext", "kdf", "mac"} <= crypto.keys():
+        raise SigningKeyError(
+            f"keystore file {path} is not an Ethereum keystore: it is JSON, but has no "
+            "crypto section with cipher, ciphertext, kdf and mac"
+        )
+    keystore: dict[str, Any] = data
+    return keystore
+
+
+def load_keystore(path: Path, password: str) -> LocalAccount:
+    """Decrypt an Ethereum V3 keystore file."""
+    data = read_keystore(path)
     try:
         key = Account.decrypt(data, password)
     except ValueError:
@@ -67,12 +89,16 @@ def resolve_signer(
 ) -> LocalAccount:
     """Pick the signing key: explicit key, then PATENTPOOL_PRIVATE_KEY, then a keystore (password
     from the argument, PATENTPOOL_KEYSTORE_PASSWORD or `prompt`), then, on local chains only,
-    anvil's development key number `dev_index`."""
-    key = private_key or os.environ.get("PATENTPOOL_PRIVATE_KEY")
+    anvil's development key number `dev_index`. An explicit key and keystore together are refused;
+    an explicit keystore wins over PATENTPOOL_PRIVATE_KEY."""
+    if private_key and keystore is not None:
+        raise SigningKeyError("give --private-key or --keystore, not both: it is unclear which should sign")
+    key = private_key or (None if keystore is not None else os.environ.get("PATENTPOOL_PRIVATE_KEY"))
     if key:
         return account_from_key(key, chain_id)
     keystore = keystore or (Path(p) if (p := os.environ.get("PATENTPOOL_KEYSTORE")) else None)
     if keystore is not None:
+        read_keystore(keystore)  # a missing or malformed file is said before a password is asked
         secret = password if password is not None else os.environ.get("PATENTPOOL_KEYSTORE_PASSWORD")
         if secret is None:
             if prompt is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -170,3 +171,74 @@ def test_an_unknown_option_is_a_usage_error_with_exit_code_2() -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "No such option" in result.stderr
+
+
+def test_deploying_twice_keeps_the_first_manifest_unless_forced(
+    anvil: AnvilNode, snapshot: None, tmp_path: Path
+) -> None:
+    w3 = anvil.web3()
+    first = run("deploy", "--rpc", anvil.url, "--deployments-dir", str(tmp_path), "--json")
+    assert first.returncode == 0, first.stderr
+    manifest = tmp_path / "31337.json"
+    before, block = manifest.read_text(), w3.eth.block_number
+    again = run("deploy", "--rpc", anvil.url, "--deployments-dir", str(tmp_path))
+    assert_clean_failure(again, f"{manifest} already records a deployment on chain 31337", "--force")
+    assert manifest.read_text() == before
+    assert w3.eth.block_number == block
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["31337.json"]
+    forced = run("deploy", "--rpc", anvil.url, "--deployments-dir", str(tmp_path), "--force", "--json")
+    assert forced.returncode == 0, forced.stderr
+    kept = Path(json.loads(forced.stdout)["previousManifest"])
+    assert kept.parent == tmp_path
+    assert re.fullmatch(r"31337\.\d{8}T\d{6}Z\.json", kept.name), kept.name
+    assert kept.read_text() == before
+    assert json.loads(manifest.read_text())["contracts"] != json.loads(before)["contracts"]
+
+
+def _keystore_deploy(anvil: AnvilNode, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run(
+        "deploy", "--rpc", anvil.url, "--deployments-dir", str(tmp_path), *extra,
+        env={"PATENTPOOL_KEYSTORE_PASSWORD": "pw"},
+    )  # fmt: skip
+
+
+def test_a_missing_keystore_file_is_said_to_be_missing(anvil: AnvilNode, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.json"
+    # Without a password too: the file is looked at before any password is asked for.
+    result = run("deploy", "--rpc", anvil.url, "--deployments-dir", str(tmp_path), "--keystore", str(missing))
+    assert_clean_failure(result, f"keystore file not found: {missing}")
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ('{"address": "0x00", "version": 3}', "is not an Ethereum keystore"),
+        ("[1, 2, 3]", "is not an Ethereum keystore"),
+        ("not json at all", "is not a readable JSON keystore"),
+        ("\udcff\udcfe", "is not a readable JSON keystore: it is not text"),
+    ],
+    ids=["json-without-crypto", "json-list", "text", "binary"],
+)
+def test_a_garbage_keystore_is_said_not_to_be_a_keystore(
+    anvil: AnvilNode, tmp_path: Path, content: str, fragment: str
+) -> None:
+    keystore = tmp_path / "key.json"
+    keystore.write_bytes(content.encode("utf-8", "surrogateescape"))
+    w3 = anvil.web3()
+    block = w3.eth.block_number
+    assert_clean_failure(_keystore_deploy(anvil, tmp_path, "--keystore", str(keystore)), f"{keystore}", fragment)
+    assert w3.eth.block_number == block
+
+
+def test_a_key_and_a_keystore_together_are_refused(anvil: AnvilNode, tmp_path: Path) -> None:
+    from eth_account import Account
+
+    keystore = tmp_path / "key.json"
+    keystore.write_text(json.dumps(Account.encrypt(HexStr("0x" + "42" * 32), "pw", kdf="pbkdf2", iterations=2)))
+    w3 = anvil.web3()
+    block = w3.eth.block_number
+    result = _keystore_deploy(anvil, tmp_path, "--keystore", str(keystore), "--private-key", "0x" + "43" * 32)
+    assert_clean_failure(result, "give --private-key or --keystore, not both")
+    assert "43" * 32 not in result.stderr
+    assert w3.eth.block_number == block
+    assert not (tmp_path / "31337.json").exists()
