@@ -14,7 +14,7 @@ STAMP_NODE := node_modules/.installed
 
 setup: $(STAMP_PY) $(STAMP_NODE)
 
-$(STAMP_PY): pyproject.toml setup.py indexer/_speedups.c
+$(STAMP_PY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

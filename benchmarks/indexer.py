@@ -67,7 +67,6 @@ from web3 import Web3
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
 
-from indexer import native
 from indexer.db import make_engine, upgrade
 from indexer.decode import event_topic
 from indexer.fetch import LogFetcher
@@ -92,6 +91,7 @@ EVENTS_PER = {"join": 3, "renew": 3, "offer": 1, "accept": 3}
 GAS = {"createPool": 600_000, "mint": 150_000, "approve": 100_000, "join": 400_000, "renew": 400_000}
 GAS |= {"offerLicence": 400_000, "acceptOffer": 450_000, "setTierFee": 100_000, "activate": 150_000}
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def log(message: str) -> None:
@@ -350,6 +350,40 @@ def index_once(url: str, rpc: str, manifest: Path) -> tuple[float, dict[str, Any
     return time.perf_counter() - started, summary
 
 
+#: Runs one index in a fresh interpreter with the code of another checkout first on its path:
+#: argv = tree, database URL, RPC URL, manifest. Prints the seconds of `run_index` alone and its summary.
+_RUNNER = """
+import inspect, json, os, sys, time
+from pathlib import Path
+tree, url, rpc, manifest = sys.argv[1:5]
+sys.path.insert(0, tree)
+from patentpool.commands.index import run_index
+if "database_url" in inspect.signature(run_index).parameters:
+    call = lambda: run_index(rpc, Path(manifest), quiet=True, database_url=url)
+else:  # the code before issue 17 read the database's URL from the environment only
+    os.environ["DATABASE_URL"] = url
+    call = lambda: run_index(rpc, Path(manifest), quiet=True)
+started = time.perf_counter()
+summary = call()
+print(json.dumps({"seconds": time.perf_counter() - started, "summary": summary}))
+"""
+
+
+def index_in(tree: Path, url: str, rpc: str, manifest: Path) -> tuple[float, dict[str, Any]]:
+    """`run_index` with the code of checkout `tree`, in a fresh interpreter (imports not timed)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _RUNNER, str(tree), url, rpc, str(manifest)],
+        capture_output=True,
+        text=True,
+        cwd=tree,
+        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"indexing with {tree} failed:\n{done.stderr}")
+    result = json.loads(done.stdout.splitlines()[-1])
+    return float(result["seconds"]), result["summary"]
+
+
 def index_result(runs: list[tuple[float, dict[str, Any]]], load: list[float]) -> dict[str, Any]:
     """The fastest of `runs` (wall seconds, summary), with every run's seconds."""
     seconds, summary = min(runs, key=lambda run: run[0])
@@ -585,12 +619,23 @@ def machine(postgres_url: str | None) -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "web3": _version("web3"),
         "sqlalchemy": sa.__version__,
-        "indexerCode": native.status(),
+        "indexerCode": _git_head(ROOT),
+        "msgspec": _version("msgspec"),
+        "psycopg": _version("psycopg"),
     }
     if postgres_url:
         with sa.create_engine(postgres_url, connect_args={"connect_timeout": 5}).connect() as conn:
             info["postgres"] = str(conn.execute(sa.text("show server_version")).scalar())
     return info
+
+
+def _git_head(tree: Path) -> str:
+    """The commit of `tree`'s code, with "+changes" when its files differ from it."""
+    head = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        return "not a git checkout"
+    dirty = subprocess.run(["git", "-C", str(tree), "status", "--porcelain", "--", "indexer"], capture_output=True)
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
 
 
 def _version(package: str) -> str:
@@ -614,6 +659,12 @@ def main() -> None:
         "--runs", type=int, default=3, help="rounds of bare fetch and indexers (ratio: the median round's)"
     )
     parser.add_argument("--profile", action="store_true", help="also index once more per backend, timing each stage")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of other code: each round also indexes with it, in turns with this code (both then "
+        "in fresh interpreters, imports not timed)",
+    )
     args = parser.parse_args()
     if args.runs < 1:
         parser.error(f"--runs must be 1 or more, not {args.runs}")
@@ -640,17 +691,51 @@ def main() -> None:
         postgres_runs: list[tuple[float, dict[str, Any]]] = []
         rounds: list[dict[str, float]] = []
         load = loadavg()
+        baseline: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
+
+        def measured(backend: str, url: str, runs: list[tuple[float, dict[str, Any]]], n: int) -> None:
+            """Index with this code (and, with --baseline, with that code too, in alternating order)."""
+            if args.baseline is None:
+                runs.append(index_once(url, rpc, manifest))
+                return
+            for tree in (ROOT, args.baseline) if n % 2 == 0 else (args.baseline, ROOT):
+                with fresh(backend, url) as where:
+                    result = index_in(tree, where, rpc, manifest)
+                (runs.append(result) if tree == ROOT else baseline[backend].append(result[0]))
+
+        @contextmanager
+        def fresh(backend: str, url: str) -> Iterator[str]:
+            if backend == "sqlite":
+                path = Path(url.removeprefix("sqlite:///"))
+                try:
+                    yield url
+                finally:
+                    for leftover in path.parent.glob(f"{path.name}*"):  # the file, its -wal and -shm
+                        leftover.unlink()
+            else:
+                assert postgres is not None
+                with postgres_database(postgres) as new:
+                    yield new
+
         for n in range(args.runs):
             bare_runs.append(bare_fetch(rpc, filters, first, head))
             this = {"bare": bare_runs[-1][0]}
             path = workdir / f"index-{n}.db"
-            sqlite_runs.append(index_once(f"sqlite:///{path}", rpc, manifest))
+            if args.baseline is None:
+                sqlite_runs.append(index_once(f"sqlite:///{path}", rpc, manifest))
+                for leftover in workdir.glob(f"{path.name}*"):  # the file, its -wal and -shm
+                    leftover.unlink()
+            else:
+                measured("sqlite", f"sqlite:///{path}", sqlite_runs, n)
+                this["sqliteBaseline"] = baseline["sqlite"][-1]
             this["sqlite"] = sqlite_runs[-1][0]
-            for leftover in workdir.glob(f"{path.name}*"):  # the file, its -wal and -shm
-                leftover.unlink()
             if postgres:
-                with postgres_database(postgres) as url:
-                    postgres_runs.append(index_once(url, rpc, manifest))
+                if args.baseline is None:
+                    with postgres_database(postgres) as url:
+                        postgres_runs.append(index_once(url, rpc, manifest))
+                else:
+                    measured("postgresql", "", postgres_runs, n)
+                    this["postgresqlBaseline"] = baseline["postgresql"][-1]
                 this["postgresql"] = postgres_runs[-1][0]
             rounds.append(this)
             log(f"round {n + 1}/{args.runs}: " + ", ".join(f"{k} {v:.2f} s" for k, v in this.items()))
@@ -717,6 +802,18 @@ def main() -> None:
                 "atLeastTenTimesNaive": faster >= 10,
             }
         report["ratios"] = ratios
+        if args.baseline is not None:
+            report["baseline"] = {"code": _git_head(args.baseline), "tree": str(args.baseline)}
+            for backend in results:
+                theirs = [r[f"{backend}Baseline"] / r["bare"] for r in rounds]
+                ours = [r[backend] / r[f"{backend}Baseline"] for r in rounds]
+                report["baseline"][backend] = {
+                    "secondsByRound": [round(x, 2) for x in baseline[backend]],
+                    "overBareFetchByRound": [round(x, 2) for x in theirs],
+                    "overBareFetch": round(statistics.median(theirs), 2),
+                    "thisCodeOverBaselineByRound": [round(x, 3) for x in ours],
+                    "thisCodeOverBaseline": round(statistics.median(ours), 3),
+                }
         if args.profile:
             profiles = {"sqlite": profile_index(rpc, manifest, f"sqlite:///{workdir / 'profiled.db'}", "SQLite")}
             if postgres:

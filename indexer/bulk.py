@@ -30,7 +30,6 @@ from eth_utils.crypto import keccak
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
-from indexer.decode import SPEEDUPS
 from indexer.schema import Uint256
 
 __all__ = [
@@ -141,8 +140,9 @@ class PackedRows:
     values: list[Any] = field(default_factory=list)
     #: SQLite: the flat parameters of each multi-row INSERT.
     chunks: list[tuple[Any, ...]] = field(default_factory=list)
-    #: PostgreSQL with the compiled speed-ups: the rows as one binary COPY stream (`_binary_kinds`).
-    binary: bytes | None = None
+    #: PostgreSQL: each column's type name for a binary COPY of `values` (`_binary_types`), or None:
+    #: text COPY.
+    binary: tuple[str, ...] | None = None
 
 
 def pack_rows(dialect: str, table: sa.Table, rows: Sequence[Any]) -> PackedRows:
@@ -155,45 +155,65 @@ def pack_rows(dialect: str, table: sa.Table, rows: Sequence[Any]) -> PackedRows:
 
 def pack_values(dialect: str, table: sa.Table, rows: Sequence[Any], values: list[Any]) -> PackedRows:
     """`pack_rows` of rows whose converted tuples (`values`: JSON as text, in column order) are
-    made already (the indexer's compiled event rows)."""
+    made already."""
     if dialect == "sqlite":
         return PackedRows(table, dialect, rows, chunks=_sqlite_chunks(values, len(table.columns)))
-    binary = None
-    if values and SPEEDUPS is not None and dialect == "postgresql" and (kinds := _binary_kinds(table)):
-        binary = SPEEDUPS.copy_binary(values, kinds)
-    return PackedRows(table, dialect, rows, values, binary=binary)
+    types = _binary_types(table) if values else None
+    if types is not None and not _in_range(values, types):
+        types = None
+    return PackedRows(table, dialect, rows, values, binary=types)
 
 
-#: PostgreSQL column types the compiled binary COPY writes, by the start of their SQL name.
-_BINARY_KINDS = (
-    ("BIGINT", "q"),
-    ("INTEGER", "i"),
-    ("NUMERIC", "n"),
-    ("BOOLEAN", "b"),
-    ("VARCHAR", "t"),
-    ("TEXT", "t"),
-    ("JSONB", "j"),
-    ("JSON", "J"),
+#: Column types psycopg writes in binary COPY for us, by the start of their SQL name: (the name
+#: psycopg knows them by, and the range an integer of that type must be in).
+_BINARY_TYPES: tuple[tuple[str, str, tuple[int, int] | None], ...] = (
+    ("BIGINT", "int8", (-(2**63), 2**63)),
+    ("INTEGER", "int4", (-(2**31), 2**31)),
+    ("NUMERIC", "numeric", None),
+    ("BOOLEAN", "bool", None),
+    ("VARCHAR", "text", None),
+    ("TEXT", "text", None),
+    ("JSONB", "jsonb", None),
+    ("JSON", "json", None),
 )
 
 
 @cache
-def _binary_kinds(table: sa.Table) -> str | None:
-    """A letter per column for `copy_binary` (indexer/_speedups.c), or None when a column is of a
-    type it does not write (arrays, floats, timestamps...): such tables go by text COPY.
+def _binary_types(table: sa.Table) -> tuple[str, ...] | None:
+    """Each column's type for psycopg's binary COPY (`copy.set_types`), or None when a column is of
+    a type not in `_BINARY_TYPES` (arrays, timestamps...): such tables go by text COPY.
 
-    Binary COPY spares the server parsing numbers and the client formatting every value, and the
-    stream is made on the reading thread: the raw events' insert is most of PostgreSQL's share of
-    an index run (docs/benchmarks.md)."""
+    Binary COPY spares the server parsing numbers and the client formatting them: the raw events'
+    insert is most of PostgreSQL's share of an index run (docs/benchmarks.md)."""
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    kinds = []
+    types = []
     for column in table.columns:
         name = column.type.compile(dialect=dialect).upper()
-        kind = next((letter for prefix, letter in _BINARY_KINDS if name.startswith(prefix)), None)
+        kind = next((psycopg for prefix, psycopg, _ in _BINARY_TYPES if name.startswith(prefix)), None)
         if kind is None:
             return None
-        kinds.append(kind)
-    return "".join(kinds)
+        types.append(kind)
+    return tuple(types)
+
+
+_RANGES = {psycopg: bounds for _, psycopg, bounds in _BINARY_TYPES if bounds is not None}
+
+
+def _in_range(values: Sequence[Sequence[Any]], types: Sequence[str]) -> bool:
+    """Whether every integer column holds numbers within its range: psycopg's binary int4 wraps a
+    wider value around without a word. Rows with one that does not go by text COPY, whose refusal
+    (the server's) names the column."""
+    try:
+        for n, kind in enumerate(types):
+            bounds = _RANGES.get(kind)
+            if bounds is None:
+                continue
+            column = [row[n] for row in values if row[n] is not None]
+            if column and (min(column) < bounds[0] or max(column) >= bounds[1]):
+                return False
+    except TypeError:  # a value that is no number
+        return False
+    return True
 
 
 def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[Any]) -> None:
@@ -218,7 +238,7 @@ def insert_packed(conn: Connection, packed: PackedRows) -> None:
         _insert_sqlite(conn, "INSERT", table, packed.chunks)
         return
     columns = _plan(table, dialect)[0]
-    _copy(conn, table.name, ", ".join(f'"{name}"' for name in columns), packed.binary or packed.values)
+    _copy(conn, table.name, ", ".join(f'"{name}"' for name in columns), packed.values, packed.binary)
 
 
 @lru_cache(maxsize=256)  # a batch's last statement per table can hold any count of rows
@@ -237,21 +257,30 @@ def _insert_sqlite(conn: Connection, verb: str, table: sa.Table, chunks: Sequenc
         conn.exec_driver_sql(_sqlite_statement(verb, table, len(params) // width), params)
 
 
-def _copy(conn: Connection, table_name: str, names: str, values: Sequence[Any] | bytes) -> None:
-    """PostgreSQL: COPY `values` (tuples in the order of `names`, or a whole binary COPY stream)
-    into a table."""
+def _as_is(text: str) -> str:
+    return text
+
+
+def _copy(
+    conn: Connection, table_name: str, names: str, values: Sequence[Any], types: Sequence[str] | None = None
+) -> None:
+    """PostgreSQL: COPY `values` (tuples in the order of `names`, JSON as text) into a table; in
+    binary with `types` (psycopg's names of the columns' types), else as text."""
     import psycopg
+    from psycopg.types.json import set_json_dumps
 
     driver = conn.connection.driver_connection
     assert driver is not None
-    statement = f'COPY "{table_name}" ({names}) FROM STDIN' + (" (FORMAT BINARY)" if isinstance(values, bytes) else "")
+    statement = f'COPY "{table_name}" ({names}) FROM STDIN' + (" (FORMAT BINARY)" if types else "")
     try:
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            if isinstance(values, bytes):
-                copy.write(values)
-                return
-            for value in values:
-                copy.write_row(value)
+        with driver.cursor() as cursor:
+            set_json_dumps(_as_is, context=cursor)  # the JSON values are text already
+            with cursor.copy(statement) as copy:
+                if types:
+                    copy.set_types(types)
+                write = copy.write_row
+                for value in values:
+                    write(value)
     except psycopg.Error as exc:  # as SQLAlchemy would raise it (IntegrityError, OperationalError, ...)
         raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error, dialect=conn.dialect) from exc
 
@@ -289,7 +318,7 @@ def update_packed(conn: Connection, packed: PackedRows) -> None:
             conn.exec_driver_sql(statements.values(len(rows)), tuple(chain.from_iterable(packed.values)))
             return
         conn.exec_driver_sql(statements.staging)
-        _copy(conn, statements.staging_name, statements.names, packed.binary or packed.values)
+        _copy(conn, statements.staging_name, statements.names, packed.values, packed.binary)
         conn.exec_driver_sql(statements.from_staging)
         return
     pk = [c.name for c in table.primary_key.columns]

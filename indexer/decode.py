@@ -17,26 +17,21 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from typing import Any, NamedTuple
+from functools import cache
+from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 from eth_utils.crypto import keccak
-from web3 import Web3
 
-from indexer import native
+from indexer.logs import Log, checksum
 from registry.artifacts import load_artifact
 
 __all__ = [
     "DECODED_CONTRACTS",
     "EventAbi",
-    "Log",
     "decode_log",
     "event_abis",
     "event_topic",
-    "log_from_rpc",
-    "logs_from_rpc",
-    "reader_table",
 ]
 
 #: Contracts whose ABIs name the events the indexer reads.
@@ -53,56 +48,6 @@ WordReader = Callable[[str], Any]
 
 class _BadWord(ValueError):
     """A word a strict ABI decoder would refuse (non-zero padding, out-of-range value)."""
-
-
-class Log(NamedTuple):
-    """One log as eth_getLogs returns it, parsed (hex kept lower-case, address checksummed).
-
-    A named tuple: a batch parses hundreds of thousands of these, and a tuple is the cheapest
-    immutable record Python builds."""
-
-    block_number: int
-    block_hash: str
-    tx_hash: str
-    tx_index: int
-    log_index: int
-    address: str
-    topics: tuple[str, ...]
-    data: str
-
-
-def log_from_rpc(raw: dict[str, Any]) -> Log:
-    """Parse one eth_getLogs result object."""
-    topics = raw["topics"]
-    return Log(
-        int(raw["blockNumber"], 16),
-        raw["blockHash"].lower(),
-        raw["transactionHash"].lower(),
-        int(raw["transactionIndex"], 16),
-        int(raw["logIndex"], 16),
-        checksum(raw["address"]),
-        tuple([t.lower() for t in topics]) if topics else (),
-        raw["data"].lower(),
-    )
-
-
-@lru_cache(maxsize=1 << 16)
-def checksum(address: str) -> str:
-    """EIP-55 form of an address (cached: the same few addresses recur in every batch)."""
-    return Web3.to_checksum_address(address)
-
-
-#: The compiled speed-ups (indexer/native.py), or None: the Python code alone.
-SPEEDUPS = native.load()
-if SPEEDUPS is not None:
-    SPEEDUPS.configure(Log, checksum, _BadWord)
-
-
-def logs_from_rpc(raws: Sequence[dict[str, Any]]) -> list[Log]:
-    """`log_from_rpc` of each eth_getLogs result object (in C with the speed-ups)."""
-    if SPEEDUPS is not None:
-        return SPEEDUPS.logs_from_rpc(raws, log_from_rpc)  # type: ignore[no-any-return]
-    return [log_from_rpc(raw) for raw in raws]
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,12 +242,7 @@ def _event_abi(entry: dict[str, Any]) -> EventAbi:
                 offset, read = word_of[item["name"]]
                 plan.append((item["name"], -1, offset, read))
     name = entry["name"]
-    if plan is None:
-        arguments = _dynamic_reader(inputs, topic_of, data_items)
-    else:
-        arguments = _compile_plan(name, plan, types)
-        if SPEEDUPS is not None:
-            arguments = SPEEDUPS.Reader(_native_plan(plan, types), arguments)
+    arguments = _dynamic_reader(inputs, topic_of, data_items) if plan is None else _compile_plan(name, plan, types)
     return EventAbi(
         name=name,
         signature=signature,
@@ -340,32 +280,6 @@ def _compile_plan(
     source = f"def read(topics, data):\n    return {{{', '.join(fields)}}}\n"
     exec(compile(source, f"<decoder of {event}>", "exec"), namespace)  # our own text, from the ABI
     return namespace["read"]  # type: ignore[no-any-return]
-
-
-#: Step kinds of the compiled reader (indexer/_speedups.c): a call of the Python reader on the word
-#: or topic; an unsigned integer word; an address word; an address topic; an unsigned integer topic.
-_CALL, _UINT, _ADDRESS, _TOPIC_ADDRESS, _TOPIC_UINT = range(5)
-_UINT_TYPE = re.compile(r"uint(\d*)")
-
-
-def _native_plan(
-    plan: Sequence[tuple[str, int, int, Callable[[str], Any]]], types: Sequence[str]
-) -> tuple[tuple[str, int, int, int, int, bool, Callable[[str], Any], str], ...]:
-    """`plan` as the compiled reader's steps: (name, topic, offset, kind, bits, as text, Python
-    reader, ABI type). The kinds it reads itself do exactly what the Python readers of those types
-    do (`_word_reader`, `_topic_converter`); any other type is a call of the Python reader."""
-    steps = []
-    for (name, topic, offset, read), kind in zip(plan, types, strict=True):
-        uint = _UINT_TYPE.fullmatch(kind)
-        bits = int(uint.group(1) or 256) if uint else 256
-        if kind == "address":
-            how = _TOPIC_ADDRESS if topic > 0 else _ADDRESS
-        elif uint:
-            how = _TOPIC_UINT if topic > 0 else _UINT
-        else:
-            how = _CALL
-        steps.append((name, topic, offset, how, bits, bits > _MAX_JSON_INT_BITS, read, kind))
-    return tuple(steps)
 
 
 #: How `_dynamic_reader` reads one data value: a word in the head, or a string, bytes or an array
@@ -448,17 +362,6 @@ def event_abis(contracts: Iterable[str] = DECODED_CONTRACTS) -> dict[tuple[str, 
             abi = _event_abi(entry)
             table[(abi.topic0, 1 + len(abi.indexed))] = abi
     return table
-
-
-@cache
-def reader_table() -> dict[str, tuple[tuple[int, str, Callable[[tuple[str, ...], str], dict[str, Any]], int], ...]]:
-    """The events `decode_log` reads without eth_abi, for the compiled event rows: topic0 ->
-    ((topic count, name, reader, data length in hex digits with 0x, or -1: any), ...)."""
-    table: dict[str, list[tuple[int, str, Callable[[tuple[str, ...], str], dict[str, Any]], int]]] = {}
-    for (topic0, count), abi in event_abis().items():
-        if abi.read is not None:
-            table.setdefault(topic0, []).append((count, abi.name, abi.read, abi.data_length))
-    return {topic0: tuple(entries) for topic0, entries in table.items()}
 
 
 def decode_log(log: Log, fast: bool = True) -> tuple[str, dict[str, Any]]:

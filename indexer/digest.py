@@ -20,11 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from eth_utils.crypto import keccak
+from eth_hash.auto import keccak
 
-from indexer.decode import SPEEDUPS
-
-__all__ = ["GENESIS_DIGEST", "LogFields", "block_stream", "next_digest", "python_next_digest"]
+__all__ = ["GENESIS_DIGEST", "LogFields", "block_stream", "next_digest"]
 
 GENESIS_DIGEST = "0x" + "00" * 32
 
@@ -59,14 +57,7 @@ def block_stream(number: int, block_hash: str, logs: Iterable[LogFields]) -> str
     return "".join(parts)
 
 
-def next_digest(previous: str, number: int, block_hash: str, logs: Sequence[LogFields]) -> str:
-    """The running digest after a block that holds `logs` (in log-index order). In C with the
-    speed-ups (indexer/native.py) when the input is plain 0x-prefixed hex, else `python_next_digest`."""
-    if SPEEDUPS is not None and (digest := SPEEDUPS.next_digest(previous, number, block_hash, logs)) is not None:
-        return digest  # type: ignore[no-any-return]
-    return python_next_digest(previous, number, block_hash, logs)
-
-
-def python_next_digest(previous: str, number: int, block_hash: str, logs: Iterable[LogFields]) -> str:
-    """`next_digest` in Python: the reference the compiled one equals."""
+def next_digest(previous: str, number: int, block_hash: str, logs: Iterable[LogFields]) -> str:
+    """The running digest after a block that holds `logs` (in log-index order). keccak-256 by
+    eth-hash, on its compiled backend (pycryptodome)."""
     return "0x" + keccak(bytes.fromhex(previous[2:] + block_stream(number, block_hash, logs))).hex()

@@ -33,6 +33,7 @@ import requests
 import urllib3
 
 from indexer.errors import InvalidSettings, MalformedRequest, RangeTooLarge, RpcError, RpcUnavailable
+from indexer.logs import Log, log_from_rpc, parse_logs
 
 __all__ = [
     "DEFAULT_BATCH_LOGS",
@@ -221,6 +222,10 @@ class Rpc:
         raise RpcUnavailable(self.url, self.attempts, last)
 
     def _post(self, payload: Any) -> Any:
+        return self._json(*self._send(payload))
+
+    def _send(self, payload: Any) -> tuple[int, bytes]:
+        """POST a JSON-RPC payload: (HTTP status, body)."""
         try:
             with self.session.post(
                 self.url, data=orjson.dumps(payload), headers=_JSON_HEADERS, timeout=self.timeout, stream=True
@@ -231,9 +236,13 @@ class Rpc:
                     raise _Transport(f"HTTP {status}", wait)
                 # The body in one read: `response.content` reads it 10 KiB at a time, in Python,
                 # and an eth_getLogs answer runs to megabytes.
-                content = response.raw.read(decode_content=True)
+                content: bytes = response.raw.read(decode_content=True)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise _Transport(f"{type(exc).__name__}: {exc}") from None
+        return status, content
+
+    @staticmethod
+    def _json(status: int, content: bytes) -> Any:
         try:
             return orjson.loads(content)
         except ValueError:
@@ -244,8 +253,25 @@ class Rpc:
     def _next_id(self) -> int:
         return next(self._ids)  # atomic: the indexer's reading threads share one client
 
+    def get_logs(self, query: dict[str, Any], start: int | None = None) -> list[Log]:
+        """eth_getLogs of one filter, parsed (typed by msgspec; any other answer as plain JSON)."""
+        return self._retrying(lambda: self._logs(query, start))  # type: ignore[no-any-return]
+
+    def _logs(self, query: dict[str, Any], start: int | None) -> list[Log]:
+        status, content = self._send(
+            {"jsonrpc": "2.0", "id": self._next_id(), "method": "eth_getLogs", "params": [query]}
+        )
+        logs = parse_logs(content) if status < 400 else None
+        if logs is not None:
+            return logs
+        return [log_from_rpc(raw) for raw in self._result("eth_getLogs", self._json(status, content), start)]
+
     def _single(self, method: str, params: Sequence[Any], start: int | None) -> Any:
         body = self._post({"jsonrpc": "2.0", "id": self._next_id(), "method": method, "params": list(params)})
+        return self._result(method, body, start)
+
+    @staticmethod
+    def _result(method: str, body: Any, start: int | None) -> Any:
         if not isinstance(body, dict):
             raise _Transport("the response is not a JSON-RPC object")
         if body.get("error") is not None:
@@ -356,8 +382,8 @@ class LogFetcher:
         stop: int,
         filters: Sequence[LogFilter],
         before: Callable[[int, int], None] | None = None,
-    ) -> tuple[int, list[dict[str, Any]]]:
-        """The logs of [start, end] for some end <= stop the range allows; returns (end, raw logs).
+    ) -> tuple[int, list[Log]]:
+        """The logs of [start, end] for some end <= stop the range allows; returns (end, logs).
 
         `before(start, end)` runs before each attempt (the indexer reads the end block's hash there,
         to notice a reorg that lands while the logs are read).
@@ -368,10 +394,10 @@ class LogFetcher:
             if before is not None:
                 before(start, end)
             try:
-                logs: list[dict[str, Any]] = []
+                logs: list[Log] = []
                 for f in filters:
                     self.calls += 1
-                    logs.extend(self.rpc.call("eth_getLogs", [f.params(start, end)], start=start))
+                    logs.extend(self.rpc.get_logs(f.params(start, end), start=start))
             except RangeTooLarge as exc:
                 if width <= 1:
                     raise
@@ -385,9 +411,9 @@ class LogFetcher:
                 self.span = min(self.max_range, self.span * 2)
             return end, logs
 
-    def fetch_all(self, start: int, stop: int, filters: Sequence[LogFilter]) -> list[dict[str, Any]]:
+    def fetch_all(self, start: int, stop: int, filters: Sequence[LogFilter]) -> list[Log]:
         """Every log of exactly [start, stop], in as many ranges as it takes."""
-        logs: list[dict[str, Any]] = []
+        logs: list[Log] = []
         while start <= stop and filters:
             end, part = self.fetch(start, stop, filters)
             logs.extend(part)

@@ -41,9 +41,9 @@ from eth_utils.crypto import keccak
 from sqlalchemy.engine import Connection, Engine
 
 from indexer import deferred
-from indexer.bulk import PackedRows, insert_packed, insert_rows, json_text, pack_rows, pack_values
+from indexer.bulk import PackedRows, insert_packed, insert_rows, pack_rows
 from indexer.db import DATABASE_FAILURES
-from indexer.decode import SPEEDUPS, Log, checksum, decode_log, event_topic, logs_from_rpc, reader_table
+from indexer.decode import decode_log, event_topic
 from indexer.digest import GENESIS_DIGEST, next_digest
 from indexer.errors import (
     DatabaseMismatch,
@@ -55,6 +55,7 @@ from indexer.errors import (
 )
 from indexer.fetch import LogFetcher, LogFilter, Rpc
 from indexer.lock import Lock
+from indexer.logs import Log, checksum
 from indexer.projections import Progress, RowCache, Store, apply, rebuild, undo_to
 from indexer.schema import Block, Checkpoint, Event, ProjectionUndo, RecentBlock
 from registry.deploy import Deployment
@@ -106,24 +107,13 @@ def event_rows(
     dialect: str, logs: Sequence[Log], chain_id: int, timestamps: Mapping[int, int]
 ) -> tuple[list[EventRow], PackedRows]:
     """The `event` rows of `logs` (decoded; `timestamps` by block number), and the same rows packed
-    for `dialect`'s bulk insert. In C with the speed-ups (indexer/native.py), which equals
-    `python_event_rows` and `pack_rows`."""
-    if SPEEDUPS is None or dialect not in ("sqlite", "postgresql"):
-        rows = python_event_rows(logs, chain_id, timestamps)
-        return rows, pack_rows(dialect, _EVENT, rows)
-    rows, values = SPEEDUPS.event_rows(
-        list(logs), chain_id, timestamps, reader_table(), decode_log, json_text, EventRow
-    )
-    return rows, pack_values(dialect, _EVENT, rows, values)
-
-
-def python_event_rows(logs: Iterable[Log], chain_id: int, timestamps: Mapping[int, int]) -> list[EventRow]:
-    """`event_rows`' rows in Python: the reference the compiled code equals."""
-    rows = []
+    for `dialect`'s bulk insert."""
+    rows: list[EventRow] = []
+    append_row = rows.append
     for log in logs:
         name, args = decode_log(log)
         number = log.block_number
-        rows.append(
+        append_row(
             EventRow(
                 chain_id,
                 number,
@@ -139,7 +129,7 @@ def python_event_rows(logs: Iterable[Log], chain_id: int, timestamps: Mapping[in
                 log.data,
             )
         )
-    return rows
+    return rows, pack_rows(dialect, _EVENT, rows)
 
 
 @contextmanager
@@ -583,7 +573,7 @@ class Indexer:
         assert self.fetcher is not None
         new_pools: dict[str, str] = {}
         end, raw, end_hash_before = self._read(first, target, pools, known)
-        logs = {_log_key(log): log for log in logs_from_rpc(raw)}
+        logs = {_log_key(log): log for log in raw}
         # Pools created in this batch: read them (and their token transfers) from their block on.
         while True:
             created = sorted(
@@ -605,7 +595,7 @@ class Indexer:
                 break
             for pool, block in fresh:
                 found = self.fetcher.fetch_all(block, end, self._filters({pool: new_pools[pool]}, core=False))
-                for log in logs_from_rpc(found):
+                for log in found:
                     logs[_log_key(log)] = log
         ordered = sorted(logs.values(), key=_log_key)
         headers = self.rpc.headers([first, end, *{log.block_number for log in ordered}])
@@ -631,8 +621,8 @@ class Indexer:
 
     def _read(
         self, first: int, target: int, pools: Mapping[str, str], known: dict[int, str]
-    ) -> tuple[int, list[dict[str, Any]], str | None]:
-        """The logs of the next range from `first` (at most to `target`): (end, raw logs, the end
+    ) -> tuple[int, list[Log], str | None]:
+        """The logs of the next range from `first` (at most to `target`): (end, logs, the end
         block's hash as read before the logs, to notice a reorg landing while they are read).
         `known`: hashes read before this call (and so before the logs); the first attempt takes its
         end's hash from there when it has it, a retry of a smaller range reads it again."""

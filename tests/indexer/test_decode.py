@@ -9,7 +9,8 @@ from eth_abi.abi import encode as abi_encode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.decode import EventAbi, Log, decode_log, event_abis
+from indexer.decode import EventAbi, decode_log, event_abis
+from indexer.logs import Log
 
 _FAST = sorted((abi for abi in event_abis().values() if abi.words is not None), key=lambda a: a.signature)
 _SLOW = sorted((abi for abi in event_abis().values() if abi.words is None), key=lambda a: a.signature)

@@ -64,7 +64,7 @@ def test_ranges_start_at_the_initial_range_and_grow_no_wider_than_the_maximum(wo
     assert proxy.ranges[0][0] == start and proxy.ranges[-1][1] == head
     assert all(b[0] == a[1] + 1 for a, b in zip(proxy.ranges, proxy.ranges[1:], strict=False))
     direct = world.w3.eth.get_logs({"fromBlock": start, "toBlock": head, "address": list(addresses)})
-    assert [(int(log["blockNumber"], 16), int(log["logIndex"], 16)) for log in logs] == [
+    assert [(log.block_number, log.log_index) for log in logs] == [
         (log["blockNumber"], log["logIndex"]) for log in direct
     ]
 
@@ -92,7 +92,7 @@ def test_a_range_dense_with_logs_narrows_so_batches_stay_near_batch_logs(world: 
     assert proxy.widths[0] == whole and len(proxy.widths) >= 4
     assert max(proxy.widths[1:]) <= whole // 3
     assert all(b[0] == a[1] + 1 for a, b in zip(proxy.ranges[1:], proxy.ranges[2:], strict=False))
-    assert [(int(log["blockNumber"], 16), int(log["logIndex"], 16)) for log in logs] == [
+    assert [(log.block_number, log.log_index) for log in logs] == [
         (log["blockNumber"], log["logIndex"]) for log in direct
     ]
 

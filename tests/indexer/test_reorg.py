@@ -3,7 +3,7 @@ database equal, table by table, to a fresh index of the canonical chain, with th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from web3 import Web3
 
 from indexer.fetch import LogFetcher, Rpc
+from indexer.logs import Log
 from indexer.sync import GENESIS_DIGEST, Indexer, StepResult
 from registry.client import PatentPoolClient
 from registry.node import AnvilNode
@@ -323,12 +324,12 @@ def test_a_reorg_that_lands_while_a_batch_reads_its_logs_is_caught_and_read_agai
     calls: list[int] = []
 
     class ReorgWhileReading(Rpc):
-        def call(self, method: str, params: Sequence[Any], start: int | None = None) -> Any:
-            if method == "eth_getLogs" and int(params[0]["fromBlock"], 16) >= height - 2:
-                calls.append(int(params[0]["fromBlock"], 16))
+        def get_logs(self, query: dict[str, Any], start: int | None = None) -> list[Log]:
+            if int(query["fromBlock"], 16) >= height - 2:
+                calls.append(int(query["fromBlock"], 16))
                 if len(calls) == 2:  # after the first filter's logs, before the others'
                     reorg(w3, 3, [(call(world.pool, "setTerritory", "replaced"), 1)])
-            return super().call(method, params, start)
+            return super().get_logs(query, start)
 
     rpc = ReorgWhileReading(anvil.url)
     indexer = Indexer(engine, rpc, world.deployment, fetcher=LogFetcher(rpc, 2, 2))
