@@ -27,6 +27,7 @@ from web3.types import RPCEndpoint
 from registry.chain import Chain, TxResult, connect
 from registry.client import PatentAssetClient, PatentPoolClient, PoolFactoryClient, StablecoinClient
 from registry.deploy import Deployment, load_deployment, manifest_path
+from registry.errors import RegistryError
 from registry.reverts import decode_revert
 
 out = Console()
@@ -242,6 +243,18 @@ def tx_json(result: TxResult[Any]) -> dict[str, Any]:
     }
 
 
+class SignerUnfunded(RegistryError):
+    """The signer cannot pay for the gas of a transaction: nothing of it was sent."""
+
+    def __init__(self, address: str, balance: int, chain_id: int, what: str) -> None:
+        super().__init__(
+            f"{address} has insufficient funds to pay for gas of {what}: it holds "
+            f"{Web3.from_wei(balance, 'ether')} ETH ({balance} wei) on chain {chain_id}; fund it and retry"
+        )
+        self.address = address
+        self.balance = balance
+
+
 class _CommandChain(Chain):
     """A Chain whose "cannot pay for gas" failure is one line naming the account and its balance."""
 
@@ -262,13 +275,10 @@ class _CommandChain(Chain):
     def _refuse_if_unfunded(self, exc: Exception, what: str) -> None:
         # Nodes word it differently ("Insufficient funds for gas * price + value", "insufficient
         # funds for transfer"); the JSON-RPC error is otherwise all the caller would see.
-        if "insufficient funds" not in str(exc).lower():
-            return
-        balance = int(self.w3.eth.get_balance(self.address))
-        fail(
-            f"{self.address} has insufficient funds to pay for gas of {what}: it holds "
-            f"{Web3.from_wei(balance, 'ether')} ETH ({balance} wei) on chain {self.chain_id}; fund it and retry"
-        )
+        if "insufficient funds" in str(exc).lower():
+            raise SignerUnfunded(
+                self.address, int(self.w3.eth.get_balance(self.address)), self.chain_id, what
+            ) from None
 
 
 def command_chain(w3: Web3, signer: LocalAccount) -> Chain:

@@ -350,3 +350,27 @@ def test_a_file_uri_for_a_dossier_is_refused(setup: tuple[World, Path, str, int]
     message = refused(world, manifest, "asset", "register", str(dossier), "--uri", dossier.as_uri(), who=FOUNDER)
     assert "is a path on this machine" in message
     assert world.assets.total_assets() == total
+
+
+def test_a_step_the_chain_refuses_midway_is_named_with_the_steps_already_sent(
+    setup: tuple[World, Path, str, int],
+) -> None:
+    world, manifest, pool, _ = setup
+    operator = Account.from_key("0x" + "0f" * 32)
+    world.pool.grant_role("OPERATOR_ROLE", operator.address)
+    # Ether for the first transaction and a fifth more: the second cannot be paid for, which no
+    # simulation can foresee (simulations do not charge gas), so the chain refuses it mid-way.
+    call = world.pool.contract.functions.setTierFee(0, 600 * USDC)
+    gas = call.estimate_gas({"from": operator.address})
+    base = int(world.w3.eth.get_block("latest")["baseFeePerGas"])
+    need = gas * (int(world.w3.eth.max_priority_fee) + 2 * base)
+    world.w3.provider.make_request("anvil_setBalance", [operator.address, hex(need * 6 // 5)])  # type: ignore[arg-type]
+    args = ("pool", "configure", pool, "--tier-fee", "startup=600", "--tier-fee", "sme=700")
+    result = run(world, manifest, *args, who=-1, env={"PATENTPOOL_PRIVATE_KEY": operator.key.hex()})
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    message = " ".join(result.stderr.split())
+    assert message.startswith("error: step 2 of 2 (tierFee.sme) failed:"), message
+    assert f"{operator.address} has insufficient funds to pay for gas of setTierFee" in message
+    assert "already sent: tierFee.startup (tx 0x" in message
+    assert (world.pool.tier_fee(0), world.pool.tier_fee(1)) == (600 * USDC, 0)
