@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from web3.exceptions import MismatchedABI, Web3ValidationError
 
 from patentpool._common import (
     EXIT_ERROR,
@@ -392,6 +393,15 @@ def main() -> None:
         sys.exit(EXIT_ERROR)
     except RegistryError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_ERROR)
+    except (MismatchedABI, Web3ValidationError) as exc:
+        # A value the command did not bound reached the ABI encoder: say which, in one line.
+        reason = next((line.strip() for line in str(exc).splitlines() if "is not compatible" in line), None)
+        err.print(
+            f"[bold red]error:[/] a value does not fit the contract's argument types: {reason or type(exc).__name__}",
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(EXIT_ERROR)
     except Exception as exc:
         # Usage errors of the click that typer bundles: they know how to show themselves.

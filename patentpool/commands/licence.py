@@ -42,14 +42,15 @@ def offer(
     licensee: Annotated[str, typer.Option("--licensee", help="Who may accept the offer.")],
     price: Annotated[str, typer.Option("--price", help="Price in token units, e.g. 1500.")],
     asset: Annotated[
-        list[int] | None, typer.Option("--asset", help="A covered asset id (repeatable; none: the whole pool).", min=1)
+        list[int] | None,
+        typer.Option("--asset", help="A covered asset id (repeatable; none: the whole pool).", min=1),
     ] = None,
     start: Annotated[
         str | None, typer.Option("--start", help="First day covered, YYYY-MM-DD or unix seconds (default: now).")
     ] = None,
     end: Annotated[str | None, typer.Option("--end", help="First day no longer covered (or use --days).")] = None,
     days: Annotated[
-        int | None, typer.Option("--days", help="Length of the licence in days (default 365).", min=1)
+        int | None, typer.Option("--days", help="Length of the licence in days (default 365).", min=1, max=36_525)
     ] = None,
     terms: Annotated[str, typer.Option("--terms", help="The written terms: a file, a 0x hash, or text (hashed).")] = "",
     rpc: RpcOption = None,

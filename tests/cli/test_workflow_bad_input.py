@@ -374,3 +374,19 @@ def test_a_step_the_chain_refuses_midway_is_named_with_the_steps_already_sent(
     assert f"{operator.address} has insufficient funds to pay for gas of setTierFee" in message
     assert "already sent: tierFee.startup (tx 0x" in message
     assert (world.pool.tier_fee(0), world.pool.tier_fee(1)) == (600 * USDC, 0)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("pool", "contribute", "{pool}", str(10**80)), "a value does not fit the contract's argument types"),
+        (("licence", "show", "{pool}", str(2**256)), "is not compatible with type `uint256`"),
+        (("dispute", "open", "{pool}", str(2**256), "--evidence", "x"), "is not compatible with type `uint256`"),
+        (("pool", "configure", "{pool}", "--min-score", "70000"), "--min-score 70000 is above 10000 bps"),
+    ],
+)
+def test_numbers_too_large_for_the_contract_are_one_line_errors(
+    setup: tuple[World, Path, str, int], args: tuple[str, ...], fragment: str
+) -> None:
+    world, manifest, pool, _ = setup
+    assert fragment in refused(world, manifest, *(a.format(pool=pool) for a in args), who=FOUNDER)
