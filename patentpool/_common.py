@@ -299,10 +299,14 @@ class Step:
         return str(self.contract.encode_abi(self.fn_name, args=list(self.args)))
 
 
-def simulate(s: Session, steps: Sequence[Step]) -> None:
+def simulate(s: Session, steps: Sequence[Step], *, gas_for_all: bool = False) -> None:
     """Run `steps` in order, as the signer, in one simulated block (eth_simulateV1) and refuse with
     exit 2, naming the step, when any would revert: nothing is sent unless the whole sequence
     would succeed (an approval is never left behind by a call that then fails).
+
+    With `gas_for_all`, also refuse when the signer's ether would not pay for the gas of every
+    step (the simulation's gas, a tenth more, at the fee cap the sender will offer), so that the
+    first steps are not sent when the last cannot be.
 
     A node without eth_simulateV1 gets each step by eth_call alone; a step after an approval may
     then lack the allowance, which is not taken for a refusal."""
@@ -316,6 +320,8 @@ def simulate(s: Session, steps: Sequence[Step]) -> None:
         for step, result in zip(steps, results, strict=True):
             if int(result["status"], 16) != 1:
                 _refuse_step(step, result.get("returnData"), result.get("error", {}).get("message", ""))
+        if gas_for_all:
+            _require_gas_money(s, steps, sum(int(r["gasUsed"], 16) for r in results))
         return
     if not _unsupported(error):
         fail(f"the node could not simulate {steps[-1].label} before sending: {error.get('message', error)}")
@@ -329,6 +335,20 @@ def simulate(s: Session, steps: Sequence[Step]) -> None:
                 continue
             _refuse_step(step, _revert_bytes(exc), str(exc))
         approved = approved or step.fn_name == "approve"
+
+
+def _require_gas_money(s: Session, steps: Sequence[Step], gas: int) -> None:
+    latest = s.w3.eth.get_block("latest")
+    # web3 offers maxFeePerGas = tip + 2 * base fee; the node wants that much per gas unit at hand.
+    fee_cap = int(s.w3.eth.max_priority_fee) + 2 * int(latest.get("baseFeePerGas", 0))
+    need = gas * fee_cap * 11 // 10
+    balance = int(s.w3.eth.get_balance(s.signer.address))
+    if balance < need:
+        fail(
+            f"nothing was sent: {s.signer.address} holds {Web3.from_wei(balance, 'ether')} ETH, but "
+            f"{' and '.join(step.label for step in steps)} need about {Web3.from_wei(need, 'ether')} ETH "
+            "of gas; fund it and retry"
+        )
 
 
 def _unsupported(error: Any) -> bool:

@@ -75,6 +75,7 @@ def pay_ready(
     simulate(
         s,
         [Step(f"approving {format_amount(amount, decimals)}", token.contract, "approve", (pool.address, amount)), main],
+        gas_for_all=True,
     )
     return [{"approve": amount, "tx": tx_json(token.approve(pool.address, amount))}]
 

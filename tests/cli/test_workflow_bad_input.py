@@ -390,3 +390,23 @@ def test_numbers_too_large_for_the_contract_are_one_line_errors(
 ) -> None:
     world, manifest, pool, _ = setup
     assert fragment in refused(world, manifest, *(a.format(pool=pool) for a in args), who=FOUNDER)
+
+
+def test_a_member_with_gas_money_for_the_approval_only_sends_neither_approval_nor_join(
+    setup: tuple[World, Path, str, int],
+) -> None:
+    world, manifest, pool, _ = setup
+    member = Account.from_key("0x" + "1d" * 32)
+    world.coin.mint(member.address, 500 * USDC)
+    approve = world.coin.contract.functions.approve(pool, 500 * USDC)
+    world.w3.provider.make_request("anvil_setBalance", [member.address, hex(10**18)])  # type: ignore[arg-type]
+    gas = approve.estimate_gas({"from": member.address})
+    base = int(world.w3.eth.get_block("latest")["baseFeePerGas"])
+    need = gas * (int(world.w3.eth.max_priority_fee) + 2 * base)
+    world.w3.provider.make_request("anvil_setBalance", [member.address, hex(need * 3 // 2)])  # type: ignore[arg-type]
+    args = ("member", "join", pool, "--tier", "startup")
+    message = refused(world, manifest, *args, who=-1, env={"PATENTPOOL_PRIVATE_KEY": member.key.hex()})
+    assert f"nothing was sent: {member.address} holds" in message
+    assert "approving 500.00 and joining need about" in message
+    assert world.coin.allowance(member.address, pool) == 0
+    assert world.w3.eth.get_transaction_count(member.address) == 0
