@@ -235,3 +235,10 @@ def verify(
         )
         out.print(f"  {check.explanation}", highlight=False, soft_wrap=True)
     raise typer.Exit(0 if check.licensed else 1)
+
+
+# Licence certificates: their commands live in patentpool/commands/certificate.py.
+from patentpool.commands.certificate import certify, check  # noqa: E402
+
+app.command("certify")(certify)
+app.command("check")(check)
