@@ -52,6 +52,24 @@ _TEMPLATES: dict[str, str] = {
     "ERC20InsufficientBalance": "{sender} holds {balance} of the payment token; {needed} is needed",
     "ERC20InsufficientAllowance": "the pool may spend {allowance} of your payment token; {needed} is needed (approve it first)",
     "EnforcedPause": "the pool is paused",
+    "PatentPoolInvalidQualification": "a rule needs 1 to 16 distinct two-letter offices, "
+    "at least 1 grant and at most 10000 bps (given {jurisdictionCount} office(s), {minGranted} grant(s), "
+    "{minScoreBps} bps)",
+    "PatentPoolNotContributor": "asset {assetId} was contributed by {founder}, not by {caller}",
+    "PatentPoolTooManyAssets": "an offer may name at most 256 assets; {count} were given",
+    "PatentPoolAssetsNotAscending": "an offer's asset ids must be distinct and ascending (see position {index})",
+    "PatentPoolWithdrawalAlreadyAnnounced": "the withdrawal of asset {assetId} is already announced, "
+    "effective at {effectiveAt}",
+    "PatentPoolWithdrawalNotDue": "the withdrawal of asset {assetId} is not due yet (effective at {effectiveAt}; "
+    "0: never announced)",
+    "PatentPoolZeroAddress": "the zero address is not allowed here",
+    "PoolFactoryEmptyName": "a pool needs a name",
+    "PoolFactoryInvalidKind": "pool kind {kind} does not exist (0 company, 1 industry, 2 technology, 3 geography)",
+    "PoolFactoryInvalidPaymentToken": "{paymentToken} is not a contract that can be the payment token",
+    "PatentAssetEmptyFamilyId": "a family needs a family id",
+    "PatentAssetEmptyPublicationNumber": "a patent needs a publication number",
+    "PatentAssetInvalidDates": "status {status} does not fit grant date {grantDate} and expiry date {expiryDate}",
+    "ERC721IncorrectOwner": "asset {tokenId} belongs to {owner}, not to {sender}",
 }
 
 

@@ -281,6 +281,7 @@ def test_a_configuration_the_contract_would_refuse_midway_sends_no_step(setup: t
     args = ("pool", "configure", pool, "--tier-fee", "startup=600", "--jurisdictions", "US,US")
     message = refused(world, manifest, *args)
     assert "nothing was sent: qualification would be refused by the contract: PatentPoolInvalidQualification" in message
+    assert "a rule needs 1 to 16 distinct two-letter offices" in message
     assert world.pool.tier_fee(0) == 500 * USDC
     assert world.pool.qualification() == rule
 
