@@ -135,6 +135,7 @@ MAX_URI = 2048
 MAX_TIME = 253_402_300_799
 
 _AMOUNT = re.compile(r"(?P<whole>[0-9]*)(?:\.(?P<frac>[0-9]*))?")
+_GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 
 
 def parse_amount(text: str, decimals: int, what: str, *, allow_zero: bool = True) -> int:
@@ -142,18 +143,23 @@ def parse_amount(text: str, decimals: int, what: str, *, allow_zero: bool = True
 
     Parsed as digits, never through a float or a limited-precision Decimal: an amount with more
     decimals than the token has, an exponent, a sign, or more than a uint256 holds is refused."""
-    cleaned = text.strip().replace("_", "").replace(",", "")
+    cleaned = text.strip().replace("_", "")
+    if "," in cleaned:
+        # Thousands separators only: "1,5" is a decimal comma somewhere, and must not become 15.
+        if not _GROUPED.fullmatch(cleaned.lstrip("+-")):
+            fail(f"{what} {text!r} has a comma that does not separate thousands; write decimals with a point")
+        cleaned = cleaned.replace(",", "")
     if cleaned.startswith("-"):
         fail(f"{what} {text!r} is negative")
     match = _AMOUNT.fullmatch(cleaned.removeprefix("+"))
     if match is None or not (match["whole"] or match["frac"]):
         fail(f"{what} {text!r} is not a plain decimal amount (digits and an optional point, no exponent)")
-    whole: str = match["whole"] or "0"
+    whole: str = match["whole"].lstrip("0") or "0"
     frac: str = (match["frac"] or "").rstrip("0")
     if len(frac) > decimals:
         fail(f"{what} {text!r} has more than {decimals} decimal places (the token's precision)")
     # Bound the digits before int(): a uint256 has 78 digits, and Python refuses 4300+.
-    if len(whole.lstrip("0")) + decimals > 78:
+    if len(whole) + decimals > 78:
         fail(f"{what} {text!r} is more than the largest amount a contract can hold (2^256 - 1 base units)")
     units = int(whole + frac.ljust(decimals, "0"))
     if units > UINT256_MAX:

@@ -181,6 +181,8 @@ def test_a_missing_manifest_is_refused(setup: tuple[World, Path, str, int], tmp_
         (("pool", "configure", "{pool}", "--tier-fee", "sme=" + "9" * 80), "more than the largest amount"),
         (("pool", "configure", "{pool}", "--tier-fee", f"sme={2**256 // 10**6 + 1}"), "more than the largest amount"),
         (("pool", "configure", "{pool}", "--tier-fee", "sme=0.0000001"), "more than 6 decimal places"),
+        (("pool", "configure", "{pool}", "--tier-fee", "sme=1,5"), "has a comma that does not separate thousands"),
+        (("pool", "configure", "{pool}", "--tier-fee", "sme=" + "0" * 5000 + "1e3"), "is not a plain decimal amount"),
         (("token", "mint", "--amount", "0"), "--amount must be more than zero"),
         (("token", "mint", "--amount", "0.000"), "--amount must be more than zero"),
         (("token", "mint", "--amount", "-1"), "is negative"),
