@@ -209,13 +209,17 @@ def parse_time(text: str, what: str) -> int:
         return _bounded_time(int(stripped) if len(stripped) < 40 else 10**40, text, what)
     try:
         if len(stripped) == 10:
-            return int(datetime.combine(date.fromisoformat(stripped), datetime.min.time(), UTC).timestamp())
-        moment = datetime.fromisoformat(stripped)
+            moment = datetime.combine(date.fromisoformat(stripped), datetime.min.time(), UTC)
+        else:
+            moment = datetime.fromisoformat(stripped)
     except ValueError:
         fail(f"{what} {text!r} is neither unix seconds nor an ISO date (YYYY-MM-DD) or date-time")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp())
+    seconds = int(moment.timestamp())
+    if seconds < 0:
+        fail(f"{what} {text!r} is before 1970-01-01, which the contracts cannot represent")
+    return seconds
 
 
 def _bounded_time(value: int, text: str, what: str) -> int:

@@ -220,6 +220,8 @@ def test_an_amount_with_more_digits_than_a_decimal_context_keeps_every_digit(
         ("99999999999999999999999", "is after the year 9999"),
         ("9" * 5000, "is after the year 9999"),
         ("1767225600000", "looks like milliseconds (2026-01-01T00:00:00+00:00 in seconds)"),
+        ("1969-12-31", "is before 1970-01-01"),
+        ("0001-01-01T00:00:00+14:00", "is before 1970-01-01"),
     ],
 )
 def test_licence_verify_refuses_a_time_out_of_range(
