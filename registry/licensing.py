@@ -287,7 +287,16 @@ def check_licence(
             explanation=f"licence {ended.licence_id} of {who} ended at {_iso(ended.end)}, at or before {_iso(moment)}",
             licence_id=ended.licence_id,
         )
-    if member_until or whole or named:
+    if member_until > moment:
+        # The views keep only the latest term's end: a term covering the moment would have
+        # licensed, so the moment falls before the first term or between two.
+        return replace(
+            base,
+            code="not_member",
+            explanation=f"{who} is a member until {_iso(member_until)}, but no term of its membership covered "
+            f"{_iso(moment)} (before it joined, or between two terms)",
+        )
+    if whole or named:
         return replace(
             base,
             code="not_member",

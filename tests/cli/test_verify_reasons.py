@@ -117,6 +117,10 @@ def test_block_asks_the_chain_as_it_was(setup: Setup) -> None:
     code, data = verify(world, manifest, pool, MEMBER, asset_id, "--block", str(before))
     assert (code, data["reason"], data["blockNumber"]) == (1, "not_member", before)
     assert data["at"] == world.w3.eth.get_block(before)["timestamp"]
+    # At the latest block, the moment before the join: a member now, but not then.
+    code, data = verify(world, manifest, pool, MEMBER, asset_id, "--at", str(data["at"]))
+    assert (code, data["reason"]) == (1, "not_member")
+    assert "but no term of its membership covered" in data["explanation"]
     code, data = verify(world, manifest, pool, MEMBER, asset_id)
     assert (code, data["reason"]) == (0, "membership")
 
