@@ -275,7 +275,7 @@ def seed(node: AnvilNode, w3: Web3, deployment: Deployment, target: int, pools_n
 
 
 def indexer_filters(deployment: Deployment, pools: list[str], token: str) -> list[dict[str, Any]]:
-    """The indexer's eth_getLogs filters (indexer/sync.py `_filters`), as JSON-RPC objects."""
+    """The indexer's eth_getLogs filters (indexer/reader.py `Reader.filters`), as JSON-RPC objects."""
     pool_list = sorted(pools)
     topics = ["0x" + "00" * 12 + p[2:].lower() for p in pool_list]
     core = [deployment.address("PoolFactory"), deployment.address("PatentAsset"), *pool_list]
@@ -408,18 +408,18 @@ def index_result(runs: list[tuple[float, dict[str, Any]]], load: list[float]) ->
 #: thread), writing (the writer thread) and the database's side of writing (the inserter thread)
 #: overlap, so the columns add up to more than the wall; "..." stages are parts of the one above.
 STAGES: dict[str, tuple[str, str]] = {
-    "read: whole stage (Indexer._next)": ("indexer.sync", "Indexer._next"),
-    "read: eth_getLogs + JSON (LogFetcher.fetch)": ("indexer.fetch", "LogFetcher.fetch"),
+    "read: whole stage (Reader.next)": ("indexer.reader", "Reader.next"),
+    "read: eth_getLogs, typed by msgspec (LogFetcher.fetch)": ("indexer.fetch", "LogFetcher.fetch"),
     "read: block headers (Rpc.headers)": ("indexer.fetch", "Rpc.headers"),
-    "read: decode + digest + rows (Indexer._rows)": ("indexer.sync", "Indexer._rows"),
-    "read: ... of which event rows, packed (event_rows)": ("indexer.sync", "event_rows"),
-    "read: ... of which the digest (next_digest)": ("indexer.sync", "next_digest"),
-    "write: whole stage (Indexer._write)": ("indexer.sync", "Indexer._write"),
-    "write: ... projections in memory (apply)": ("indexer.sync", "apply"),
+    "read: decode + digest + rows (Reader._rows)": ("indexer.reader", "Reader._rows"),
+    "read: ... of which event rows, packed (event_rows)": ("indexer.reader", "event_rows"),
+    "read: ... of which the digest (next_digest)": ("indexer.reader", "next_digest"),
+    "write: whole stage (Writer.write)": ("indexer.writer", "Writer.write"),
+    "write: ... projections in memory (apply)": ("indexer.writer", "apply"),
     "write: ... packing projection rows (Store.flush)": ("indexer.projections", "Store.flush"),
-    "write: ... waiting for the inserter thread (wait)": ("indexer.sync", "wait"),
+    "write: ... waiting for the inserter thread (wait)": ("indexer.writer", "wait"),
     "write: commit": ("sqlalchemy.engine.base", "RootTransaction._do_commit"),
-    "inserter: raw events and blocks into SQL (insert_packed)": ("indexer.sync", "insert_packed"),
+    "inserter: raw events and blocks into SQL (insert_packed)": ("indexer.writer", "insert_packed"),
     "inserter: projection rows into SQL (insert_packed)": ("indexer.projections", "insert_packed"),
     "inserter: projection updates into SQL (update_packed)": ("indexer.projections", "update_packed"),
     "waiting for a thread (Future.result: the reader for the writer, the end for the index builders)": (
@@ -662,8 +662,10 @@ def main() -> None:
     parser.add_argument(
         "--baseline",
         type=Path,
-        help="a checkout of other code: each round also indexes with it, in turns with this code (both then "
-        "in fresh interpreters, imports not timed)",
+        action="append",
+        default=[],
+        help="a checkout of other code (repeatable): each round also indexes with it, in turns with this code "
+        "(the order rotating by round; all then in fresh interpreters, imports not timed)",
     )
     args = parser.parse_args()
     if args.runs < 1:
@@ -691,17 +693,23 @@ def main() -> None:
         postgres_runs: list[tuple[float, dict[str, Any]]] = []
         rounds: list[dict[str, float]] = []
         load = loadavg()
-        baseline: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
+        trees: list[Path] = [ROOT, *args.baseline]
+        #: Seconds by round, by baseline (its position in --baseline), by backend.
+        baseline: dict[tuple[int, str], list[float]] = {}
 
-        def measured(backend: str, url: str, runs: list[tuple[float, dict[str, Any]]], n: int) -> None:
-            """Index with this code (and, with --baseline, with that code too, in alternating order)."""
-            if args.baseline is None:
-                runs.append(index_once(url, rpc, manifest))
-                return
-            for tree in (ROOT, args.baseline) if n % 2 == 0 else (args.baseline, ROOT):
+        def measured(backend: str, url: str, runs: list[tuple[float, dict[str, Any]]], n: int) -> dict[str, float]:
+            """Index with this code and each baseline, the order rotated by round; their seconds."""
+            seconds: dict[str, float] = {}
+            for k in range(len(trees)):
+                which = (k + n) % len(trees)
                 with fresh(backend, url) as where:
-                    result = index_in(tree, where, rpc, manifest)
-                (runs.append(result) if tree == ROOT else baseline[backend].append(result[0]))
+                    result = index_in(trees[which], where, rpc, manifest)
+                if which == 0:
+                    runs.append(result)
+                else:
+                    baseline.setdefault((which - 1, backend), []).append(result[0])
+                    seconds[f"{backend}Baseline{which}"] = result[0]
+            return seconds
 
         @contextmanager
         def fresh(backend: str, url: str) -> Iterator[str]:
@@ -721,21 +729,19 @@ def main() -> None:
             bare_runs.append(bare_fetch(rpc, filters, first, head))
             this = {"bare": bare_runs[-1][0]}
             path = workdir / f"index-{n}.db"
-            if args.baseline is None:
+            if not args.baseline:
                 sqlite_runs.append(index_once(f"sqlite:///{path}", rpc, manifest))
                 for leftover in workdir.glob(f"{path.name}*"):  # the file, its -wal and -shm
                     leftover.unlink()
             else:
-                measured("sqlite", f"sqlite:///{path}", sqlite_runs, n)
-                this["sqliteBaseline"] = baseline["sqlite"][-1]
+                this |= measured("sqlite", f"sqlite:///{path}", sqlite_runs, n)
             this["sqlite"] = sqlite_runs[-1][0]
             if postgres:
-                if args.baseline is None:
+                if not args.baseline:
                     with postgres_database(postgres) as url:
                         postgres_runs.append(index_once(url, rpc, manifest))
                 else:
-                    measured("postgresql", "", postgres_runs, n)
-                    this["postgresqlBaseline"] = baseline["postgresql"][-1]
+                    this |= measured("postgresql", "", postgres_runs, n)
                 this["postgresql"] = postgres_runs[-1][0]
             rounds.append(this)
             log(f"round {n + 1}/{args.runs}: " + ", ".join(f"{k} {v:.2f} s" for k, v in this.items()))
@@ -802,18 +808,20 @@ def main() -> None:
                 "atLeastTenTimesNaive": faster >= 10,
             }
         report["ratios"] = ratios
-        if args.baseline is not None:
-            report["baseline"] = {"code": _git_head(args.baseline), "tree": str(args.baseline)}
+        report["baselines"] = []
+        for k, tree in enumerate(args.baseline, start=1):
+            entry: dict[str, Any] = {"baseline": k, "code": _git_head(tree), "tree": str(tree)}
             for backend in results:
-                theirs = [r[f"{backend}Baseline"] / r["bare"] for r in rounds]
-                ours = [r[backend] / r[f"{backend}Baseline"] for r in rounds]
-                report["baseline"][backend] = {
-                    "secondsByRound": [round(x, 2) for x in baseline[backend]],
+                theirs = [r[f"{backend}Baseline{k}"] / r["bare"] for r in rounds]
+                ours = [r[backend] / r[f"{backend}Baseline{k}"] for r in rounds]
+                entry[backend] = {
+                    "secondsByRound": [round(x, 2) for x in baseline[(k - 1, backend)]],
                     "overBareFetchByRound": [round(x, 2) for x in theirs],
                     "overBareFetch": round(statistics.median(theirs), 2),
                     "thisCodeOverBaselineByRound": [round(x, 3) for x in ours],
                     "thisCodeOverBaseline": round(statistics.median(ours), 3),
                 }
+            report["baselines"].append(entry)
         if args.profile:
             profiles = {"sqlite": profile_index(rpc, manifest, f"sqlite:///{workdir / 'profiled.db'}", "SQLite")}
             if postgres:

@@ -7,6 +7,10 @@ what incremental indexing gave.
 
 Events with no state of their own (Initialized, Approval, ApprovalForAll, RoleAdminChanged,
 Unknown) live in the raw table only.
+
+Longer than 400 lines on purpose: every event's rule is a handler here, and `_HANDLERS` maps each
+event to its handler, so a rule is found in one place, beside the store it changes. (The unit of
+work, `RowCache` and `Store`, is the part that could move to a module of its own.)
 """
 
 from __future__ import annotations
@@ -122,13 +126,18 @@ class Store:
     """The projection rows one batch touches, read on first use and written back by `flush`."""
 
     def __init__(
-        self, conn: Connection, empty: bool = False, record: bool = False, cache: RowCache | None = None
+        self,
+        conn: Connection,
+        empty: bool = False,
+        record: bool = False,
+        cache: RowCache | None = None,
+        settle: Callable[[], object] | None = None,
     ) -> None:
         self.conn = conn
         self.cache = cache
-        #: Called before the store uses the connection: the indexer's writer sets it while another
-        #: thread inserts the batch's raw events on the same connection, to wait for that insert.
-        self.settle: Callable[[], object] = _nothing
+        #: Called before the store uses the connection: the indexer's writer passes it when another
+        #: thread writes the batch's rows on the same connection, to wait for those writes.
+        self.settle: Callable[[], object] = settle or _nothing
         self.empty = empty  # rebuilding: nothing is in the tables, never read them
         self.record = record  # keep every changed row's state from before this store (`undo_rows`)
         self._before: dict[type[SQLModel], dict[tuple[Any, ...], Row | None]] = {}

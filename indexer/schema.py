@@ -6,6 +6,9 @@ index. Token amounts (uint256) are `Uint256` columns: NUMERIC(78, 0) on PostgreS
 SQLite, Python `int` either way. Timestamps and other uint64 values are BIGINT (a value beyond
 2**63 - 1, meaningless as a time, is stored as 2**63 - 1; the raw event keeps the exact value).
 No foreign keys: projections are rebuilt in bulk from the raw events.
+
+Longer than 400 lines: one SQLModel family per mirrored table, all in one module so the
+migrations' test (tests/indexer/test_schema.py) compares every one of them with the migrations.
 """
 
 from __future__ import annotations

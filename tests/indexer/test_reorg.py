@@ -7,17 +7,21 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
+import sqlalchemy as sa
 from hexbytes import HexBytes
 from sqlalchemy.engine import Engine
 from web3 import Web3
 
 from indexer.fetch import LogFetcher, Rpc
 from indexer.logs import Log
+from indexer.schema import Event
 from indexer.sync import GENESIS_DIGEST, Indexer, StepResult
 from registry.client import PatentPoolClient
 from registry.node import AnvilNode
 from tests.conftest import USDC, World
 from tests.indexer.conftest import dump, index_chain
+
+_EVENT = Event.__table__  # type: ignore[attr-defined]
 
 
 def reorg(w3: Web3, depth: int, txs: list[tuple[dict[str, Any], int]]) -> None:
@@ -248,9 +252,9 @@ def test_a_shallow_reorg_undoes_only_the_recent_batches(
     indexer, reorged = _batches_then_reorg(world, anvil, engine, depth)
     # Only the batches above the ancestor are undone: their few changed rows restored and the
     # events between the oldest one's start and the ancestor replayed, not the whole history.
-    assert "restored" in reorged.detail and "rebuilt" not in reorged.detail, reorged.detail
-    replayed = int(reorged.detail.split("replayed ")[1].split()[0])
-    assert replayed == {2: 2, 6: 0}[depth]
+    assert reorged.rollback == "undo", reorged
+    assert reorged.restored_rows > 0, reorged
+    assert reorged.replayed_events == {2: 2, 6: 0}[depth]
     tables = dump(engine)
     assert next(p for p in tables["pool"] if p["address"] == world.pool.address)["territory"] == "three"
     assert_same_as_fresh(engine, indexer, new_engine, anvil, world)
@@ -261,7 +265,11 @@ def test_a_reorg_deeper_than_the_undo_record_rebuilds_every_projection(
 ) -> None:
     # With no reorg window, only the newest batch keeps its undo record; the reorg reaches below it.
     indexer, reorged = _batches_then_reorg(world, anvil, engine, 6, recent_blocks=0)
-    assert "rebuilt every projection" in reorged.detail, reorged.detail
+    assert reorged.rollback == "rebuild", reorged
+    assert reorged.ancestor is not None
+    with engine.connect() as conn:  # every raw event up to the ancestor was replayed
+        kept = sa.select(sa.func.count()).select_from(_EVENT).where(_EVENT.c.block_number <= reorged.ancestor)
+        assert reorged.replayed_events == conn.execute(kept).scalar_one() > 0
     assert_same_as_fresh(engine, indexer, new_engine, anvil, world)
 
 

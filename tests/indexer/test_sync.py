@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from indexer import bulk, projections, sync
+from indexer import bulk, projections, writer
 from indexer.errors import DatabaseMismatch
 from indexer.fetch import LogFetcher, Rpc
 from indexer.sync import GENESIS_DIGEST, Indexer, StepResult
@@ -141,7 +141,7 @@ def test_a_batch_inserts_its_raw_events_beside_its_projections_and_reads_rows_af
 ) -> None:
     insert = _Timed(bulk.insert_packed, pause=0.3)
     select = _Timed(projections._select_by_key)
-    monkeypatch.setattr(sync, "insert_packed", insert)
+    monkeypatch.setattr(writer, "insert_packed", insert)
     monkeypatch.setattr(projections, "_select_by_key", select)
     renewing.run()
     assert insert.calls and {name for name, _, _ in insert.calls} == {"indexer-inserter_0"}
@@ -160,7 +160,7 @@ def test_a_failed_raw_insert_fails_its_batch_and_writes_nothing(
     def broken(*_: Any) -> None:
         raise sa.exc.OperationalError("INSERT INTO event", None, Exception("disk I/O error"))
 
-    monkeypatch.setattr(sync, "insert_packed", broken)
+    monkeypatch.setattr(writer, "insert_packed", broken)
     with pytest.raises(sa.exc.OperationalError, match="disk I/O error"):
         renewing.run()
     assert dump(engine) == before
@@ -171,12 +171,12 @@ def test_a_failing_projection_waits_for_the_raw_insert_before_the_rollback(
 ) -> None:
     before = dump(engine)
     insert = _Timed(bulk.insert_packed, pause=0.3)
-    monkeypatch.setattr(sync, "insert_packed", insert)
+    monkeypatch.setattr(writer, "insert_packed", insert)
 
     def broken(*_: Any) -> None:
         raise RuntimeError("a projection bug")
 
-    monkeypatch.setattr(sync, "apply", broken)
+    monkeypatch.setattr(writer, "apply", broken)
     rollbacks: list[float] = []
     sa.event.listen(engine, "rollback", lambda _conn: rollbacks.append(time.monotonic()))
     with pytest.raises(RuntimeError, match="a projection bug"):
