@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import assets, companies, disputes, events, licences, patents, pools, revenue, stats, status
+from api.routes import (
+    assets,
+    certificates,
+    companies,
+    disputes,
+    events,
+    licences,
+    patents,
+    pools,
+    revenue,
+    stats,
+    status,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -14,6 +26,7 @@ ROUTERS: list[APIRouter] = [
     revenue.router,
     disputes.router,
     licences.router,
+    certificates.router,
     events.router,
     assets.router,
     patents.router,
