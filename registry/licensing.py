@@ -216,8 +216,8 @@ def check_licence(
     base = replace(base, member_until=member_until)
     whole: list[_Licence] = []
     named: list[_Licence] = []
-    for licence_id in range(1, int(counts[3]) + 1):
-        holder, offer_id, start, end, granted_at, _price, whole_pool, revoked = view("licence", licence_id)
+    for licence_id, record in enumerate(_licences(w3, contract, int(counts[3]), number), start=1):
+        holder, offer_id, start, end, granted_at, _price, whole_pool, revoked = record
         if Web3.to_checksum_address(holder) != who:
             continue
         row = _Licence(licence_id, int(start), int(end), int(granted_at), bool(revoked))
@@ -307,6 +307,26 @@ def check_licence(
         code="not_member",
         explanation=f"{who} has never been a member of this pool nor held a licence for asset {asset_id} in it",
     )
+
+
+_BATCH = 500
+
+
+def _licences(w3: Web3, contract: Any, count: int, block: int) -> list[Any]:
+    """Every licence record of the pool at `block`, read in JSON-RPC batches of views (one by one
+    where the node takes no batches)."""
+    records: list[Any] = []
+    for first in range(1, count + 1, _BATCH):
+        ids = range(first, min(first + _BATCH, count + 1))
+        try:
+            with w3.batch_requests() as batch:
+                for licence_id in ids:
+                    batch.add(contract.functions.licence(licence_id).call(block_identifier=block))
+                answers = batch.execute()
+        except Exception:
+            answers = [contract.functions.licence(i).call(block_identifier=block) for i in ids]
+        records.extend(answers)
+    return records
 
 
 def _decider(licences: list[_Licence], at: int) -> _Licence | None:
