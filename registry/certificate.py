@@ -5,8 +5,8 @@ A certificate holds the claim (pool, licensee, asset, moment, answer and the rea
 `registry.licensing.check_licence` read from the pool's views), the block header as RLP, the
 `isLicensed` calldata and return data, and the state the call reads: every account and storage
 slot named by the node's `eth_createAccessList` (the standard method, so any node serves), each
-with its `eth_getProof` proofs, and the code of every contract among them (an EIP-1167 pool clone
-and the implementation it delegates to).
+with its `eth_getProof` proofs (their trie nodes written once in one list), and the code of every
+contract among them (an EIP-1167 pool clone and the implementation it delegates to).
 
 Every request names the block by hash (EIP-1898), so a reorganisation between two requests is an
 error, not a certificate mixing two blocks. The header is rebuilt from `eth_getBlockByHash` and
@@ -168,6 +168,9 @@ def make_certificate(
             _slot(k) for k in entry.get("storageKeys", [])
         )
     accounts = []
+    # The proofs' trie nodes, each once (in the order first met): the proofs of one block share
+    # their upper nodes, and a set of nodes proves every path it holds.
+    nodes: dict[str, None] = {}
     for address in sorted(reads):
         slots = sorted(reads[address])
         proof = _rpc(w3, "eth_getProof", [address, slots, ref])
@@ -179,12 +182,10 @@ def make_certificate(
             "balance": int(proof["balance"], 16),
             "codeHash": proof["codeHash"],
             "storageHash": proof["storageHash"],
-            "accountProof": list(proof["accountProof"]),
-            "storage": [
-                {"key": _slot(s["key"]), "value": hex(int(s["value"], 16)), "proof": list(s["proof"])}
-                for s in proof["storageProof"]
-            ],
+            "storage": [{"key": _slot(s["key"]), "value": hex(int(s["value"], 16))} for s in proof["storageProof"]],
         }
+        for node in [*proof["accountProof"], *(n for s in proof["storageProof"] for n in s["proof"])]:
+            nodes.setdefault(node.lower(), None)
         if code_hash != keccak(b""):
             code = _rpc(w3, "eth_getCode", [address, ref])
             if keccak(_bytes(code)) != code_hash:
@@ -217,6 +218,7 @@ def make_certificate(
             "returnData": return_data,
         },
         "accounts": accounts,
+        "trieNodes": list(nodes),
         "madeAt": int(time.time()),
     }
     return MadeCertificate(document, check)

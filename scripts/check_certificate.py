@@ -213,19 +213,26 @@ def trusted_hash_from_nodes(urls: Sequence[str], chain_id: int, number: int) -> 
 # ------------------------------------------------------------------ proofs
 
 
-def _proof_nodes(value: Any, part: str) -> list[bytes]:
+def trie_nodes(value: Any) -> list[Any]:
+    """The certificate's trie nodes, decoded (as the trie package takes a proof)."""
     if not isinstance(value, list) or not value:
-        raise Invalid(part, f"{part} has no nodes")
-    return [_hex(node, part) for node in value]
+        raise Invalid("trie nodes", "the certificate has no trie nodes")
+    decoded = []
+    for n, node in enumerate(value):
+        data = _hex(node, f"trie node {n}")
+        try:
+            decoded.append(rlp.decode(data))
+        except rlp.exceptions.DecodingError:
+            raise Invalid("trie nodes", f"trie node {n} is not RLP") from None
+    return decoded
 
 
-def _from_proof(root: bytes, key: bytes, nodes: list[bytes], part: str) -> bytes:
+def _from_proof(root: bytes, key: bytes, nodes: list[Any], part: str) -> bytes:
     try:
-        decoded = [rlp.decode(node) for node in nodes]
-        return bytes(HexaryTrie.get_from_proof(root, key, decoded))
+        return bytes(HexaryTrie.get_from_proof(root, key, nodes))
     except BadTrieProof:
         raise Invalid(part, f"{part} does not verify against its root: a node is missing or altered") from None
-    except Exception as exc:  # a node that is no RLP, or a path the nodes do not describe
+    except Exception as exc:  # nodes that do not describe a path (a branch where a leaf should be, say)
         raise Invalid(part, f"{part} does not verify against its root: {type(exc).__name__}: {exc}") from None
 
 
@@ -238,20 +245,21 @@ class _Proven:
     slots: set[tuple[bytes, int]] = field(default_factory=set)
 
 
-def verify_proofs(accounts: Any, state_root: bytes) -> _Proven:
+def verify_proofs(accounts: Any, nodes: Any, state_root: bytes) -> _Proven:
     """Step 2: every account proof against the state root, every storage proof against its account's
-    storage root, every code against its code hash; returns the proven state."""
+    storage root (the proofs: paths through the certificate's trie nodes), every code against its
+    code hash; returns the proven state."""
     if not isinstance(accounts, list) or not accounts:
         raise Invalid("accounts", "the certificate proves no account")
+    decoded = trie_nodes(nodes)
     proven = _Proven()
+    proven.nodes.update((keccak(rlp.encode(node)), rlp.encode(node)) for node in decoded)
     for n, entry in enumerate(accounts):
         if not isinstance(entry, dict):
             raise Invalid("accounts", f"account entry {n} is not an object")
         address = _address(entry.get("address"), f"account {n} address")
         name = _checksum(address)
-        part = f"account proof of {name}"
-        nodes = _proof_nodes(entry.get("accountProof"), part)
-        encoded = _from_proof(state_root, keccak(address), nodes, part)
+        encoded = _from_proof(state_root, keccak(address), decoded, f"account proof of {name}")
         if encoded:
             nonce, balance, storage_root, code_hash = rlp.decode(encoded)
             fields = (int.from_bytes(nonce, "big"), int.from_bytes(balance, "big"), storage_root, code_hash)
@@ -268,7 +276,6 @@ def verify_proofs(accounts: Any, state_root: bytes) -> _Proven:
                 raise Invalid(f"account {name}", f"the {label} of {name} is not the one its account proof proves")
         storage_root, code_hash = fields[2], fields[3]
         proven.accounts.add(address)
-        proven.nodes.update((keccak(node), node) for node in nodes)
         storage = entry.get("storage", [])
         if not isinstance(storage, list):
             raise Invalid(f"storage of {name}", f"the storage of {name} is not a list")
@@ -277,14 +284,12 @@ def verify_proofs(accounts: Any, state_root: bytes) -> _Proven:
                 raise Invalid(f"storage of {name}", f"storage entry {m} of {name} is not an object")
             key = _hex(slot.get("key"), f"storage key {m} of {name}", 32)
             slot_part = f"storage proof of {name} slot 0x{key.hex()}"
-            slot_nodes = _proof_nodes(slot.get("proof"), slot_part)
-            value_rlp = _from_proof(storage_root, keccak(key), slot_nodes, slot_part)
+            value_rlp = _from_proof(storage_root, keccak(key), decoded, slot_part)
             value = int.from_bytes(rlp.decode(value_rlp), "big") if value_rlp else 0
             claimed_value = slot.get("value")
             if not isinstance(claimed_value, str) or int(_hex_int(claimed_value, slot_part)) != value:
                 raise Invalid(slot_part, f"the value of {name} slot 0x{key.hex()} is not the one its proof proves")
             proven.slots.add((address, int.from_bytes(key, "big")))
-            proven.nodes.update((keccak(node), node) for node in slot_nodes)
         if "code" in entry:
             code = _hex(entry["code"], f"code of {name}")
             if keccak(code) != code_hash:
@@ -474,7 +479,7 @@ def _check(
         raise Invalid("block number", f"the header is block {int.from_bytes(header[_NUMBER], 'big')}, not {number}")
 
     # 2. the proofs
-    proven = verify_proofs(document.get("accounts"), header[_STATE_ROOT])
+    proven = verify_proofs(document.get("accounts"), document.get("trieNodes"), header[_STATE_ROOT])
 
     # 3. the call
     call = document.get("call")

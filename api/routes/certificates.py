@@ -63,22 +63,20 @@ class CertificateCall(ApiModel):
 
 
 class ProvenSlot(ApiModel):
-    """A storage slot the call reads, with its eth_getProof storage proof."""
+    """A storage slot the call reads and its value (proven by a path through `trieNodes`)."""
 
     key: str
     value: str
-    proof: list[str]
 
 
 class ProvenAccount(ApiModel):
-    """An account the call reads, with its eth_getProof account proof, its slots and (a contract) its code."""
+    """An account the call reads (proven by a path through `trieNodes`), its slots and (a contract) its code."""
 
     address: str
     nonce: int
     balance: int
     code_hash: str
     storage_hash: str
-    account_proof: list[str]
     storage: list[ProvenSlot]
     code: str | None = None
 
@@ -92,6 +90,9 @@ class Certificate(ApiModel):
     block: CertificateBlock
     call: CertificateCall
     accounts: list[ProvenAccount]
+    trie_nodes: list[str] = Field(
+        description="The trie nodes of every eth_getProof account and storage proof, each once (RLP, 0x-hex)."
+    )
     made_at: int
 
 

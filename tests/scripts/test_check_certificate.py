@@ -47,9 +47,9 @@ def run(python: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def tamper_one_character(path: Path) -> Path:
-    """The certificate with one hex digit of its storage proofs changed, as a careless or dishonest editor would."""
+    """The certificate with one hex digit of its first trie node (the state root's) changed."""
     text = path.read_text()
-    at = text.index('"0x', text.index('"proof": [')) + 3 + 40
+    at = text.index('"0x', text.index('"trieNodes": [')) + 3 + 40
     changed = path.with_name("changed.json")
     changed.write_text(text[:at] + ("1" if text[at] != "1" else "2") + text[at + 1 :])
     return changed
@@ -104,7 +104,7 @@ def test_the_script_alone_in_a_fresh_virtualenv(
     changed = tamper_one_character(path)
     invalid = run(python, "-I", "check_certificate.py", changed.name, "--block-hash", trusted, cwd=folder)
     assert invalid.returncode == 1, invalid.stderr
-    assert invalid.stdout.startswith("INVALID (storage proof of ")
+    assert invalid.stdout.startswith("INVALID (account proof of ")
 
     (folder / "notes.txt").write_text("not a certificate")
     unusable = run(python, "-I", "check_certificate.py", "notes.txt", "--block-hash", trusted, cwd=folder)
@@ -140,7 +140,7 @@ def test_patentpool_licence_certify_and_check(certificate: tuple[World, Path, di
     checked = patentpool("licence", "check", changed.name, "--block-hash", trusted, "--json")
     assert checked.returncode == 1, checked.stderr
     verdict = json.loads(checked.stdout)
-    assert (verdict["verdict"], verdict["failed"].split(" of ")[0]) == ("INVALID", "storage proof")
+    assert (verdict["verdict"], verdict["failed"].split(" of ")[0]) == ("INVALID", "account proof")
 
     other = "0x" + "ab" * 32
     checked = patentpool("licence", "check", "mine.json", "--block-hash", other)
