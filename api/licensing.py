@@ -23,11 +23,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
 
 from sqlmodel import Session, col, select
 
 from indexer.schema import Block, Contribution, Dispute, Event, Licence
+from registry.licensing import COVERED, REASONS, ReasonCode
 
 __all__ = [
     "COVERED",
@@ -39,36 +39,6 @@ __all__ = [
     "explain",
     "read_evidence",
 ]
-
-ReasonCode = Literal[
-    "membership",
-    "licence",
-    "not_member",
-    "membership_ended",
-    "licence_ended",
-    "licence_revoked",
-    "asset_not_in_pool",
-    "asset_not_yet_in_pool",
-    "asset_withdrawn",
-    "asset_suspended",
-]
-
-#: Each reason code and what it means, for the OpenAPI description.
-REASONS: dict[str, str] = {
-    "membership": "licensed: a membership term (join or renewal) covers the moment",
-    "licence": "licensed: an unrevoked unified licence (whole pool, or naming the asset) covers the moment",
-    "not_member": "not licensed: no membership term or licence of this address had begun by then",
-    "membership_ended": "not licensed: the address was a member, but its latest term had ended by then",
-    "licence_ended": "not licensed: the address held a licence, but it had ended by then",
-    "licence_revoked": "not licensed: a licence that would cover the moment was revoked by the operator",
-    "asset_not_in_pool": "not licensed: the asset was never contributed to this pool",
-    "asset_not_yet_in_pool": "not licensed: the asset was contributed to the pool after that moment",
-    "asset_withdrawn": "not licensed: the asset was withdrawn, and the covering term or licence was paid no earlier",
-    "asset_suspended": "not licensed: the asset is suspended by an upheld dispute (for every moment)",
-}
-
-#: The codes under which the address is licensed.
-COVERED: frozenset[str] = frozenset({"membership", "licence"})
 
 _TERM_EVENTS = ("MemberJoined", "MembershipRenewed")
 

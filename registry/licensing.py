@@ -30,8 +30,19 @@ from web3.exceptions import BlockNotFound
 from registry.client import contract_at
 from registry.errors import RegistryError
 
-__all__ = ["LicenceCheck", "NotAPool", "ReasonCode", "UnknownAsset", "UnknownBlock", "check_licence"]
+__all__ = [
+    "COVERED",
+    "REASONS",
+    "LicenceCheck",
+    "NotAPool",
+    "ReasonCode",
+    "UnknownAsset",
+    "UnknownBlock",
+    "check_licence",
+]
 
+#: Why an address is or is not licensed: the codes of this chain-side check and of the API's
+#: mirror-side one (api/licensing.py), kept in this one place.
 ReasonCode = Literal[
     "membership",
     "licence",
@@ -44,6 +55,23 @@ ReasonCode = Literal[
     "asset_withdrawn",
     "asset_suspended",
 ]
+
+#: Each reason code and what it means, for the OpenAPI description.
+REASONS: dict[str, str] = {
+    "membership": "licensed: a membership term (join or renewal) covers the moment",
+    "licence": "licensed: an unrevoked unified licence (whole pool, or naming the asset) covers the moment",
+    "not_member": "not licensed: no membership term or licence of this address had begun by then",
+    "membership_ended": "not licensed: the address was a member, but its latest term had ended by then",
+    "licence_ended": "not licensed: the address held a licence, but it had ended by then",
+    "licence_revoked": "not licensed: a licence that would cover the moment was revoked by the operator",
+    "asset_not_in_pool": "not licensed: the asset was never contributed to this pool",
+    "asset_not_yet_in_pool": "not licensed: the asset was contributed to the pool after that moment",
+    "asset_withdrawn": "not licensed: the asset was withdrawn, and the covering term or licence was paid no earlier",
+    "asset_suspended": "not licensed: the asset is suspended by an upheld dispute (for every moment)",
+}
+
+#: The codes under which the address is licensed.
+COVERED: frozenset[str] = frozenset({"membership", "licence"})
 
 _UPHELD = 2
 
