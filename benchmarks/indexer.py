@@ -71,7 +71,6 @@ from indexer.db import make_engine, upgrade
 from indexer.decode import event_topic
 from indexer.fetch import LogFetcher
 from indexer.schema import Event
-from indexer.settings import get_settings
 from patentpool.commands.index import run_index
 from registry.artifacts import load_artifact
 from registry.batch import BatchSender
@@ -343,10 +342,8 @@ def postgres_database(admin_url: str) -> Iterator[str]:
 
 def index_once(url: str, rpc: str, manifest: Path) -> tuple[float, dict[str, Any]]:
     """`run_index` into the database at `url`; (wall seconds, summary)."""
-    os.environ["DATABASE_URL"] = url
-    get_settings.cache_clear()
     started = time.perf_counter()
-    summary = run_index(rpc, manifest, quiet=True)
+    summary = run_index(rpc, manifest, quiet=True, database_url=url)
     return time.perf_counter() - started, summary
 
 

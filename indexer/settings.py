@@ -1,4 +1,6 @@
-"""Settings of the indexer, from the environment (`DATABASE_URL`, `PATENTPOOL_*`)."""
+"""Settings of the indexer: the environment's (`DATABASE_URL`, `PATENTPOOL_*`), read and
+validated once by pydantic-settings (`get_settings`), with a command's options over them
+(`IndexerSettings.resolve`)."""
 
 from __future__ import annotations
 
@@ -67,6 +69,29 @@ class IndexerSettings(BaseSettings):
                 f"above 0, not {value}"
             )
         return value
+
+    def resolve(
+        self,
+        *,
+        database_url: str | None = None,
+        finality_depth: int | None = None,
+        poll_interval: float | None = None,
+        log_range: int | None = None,
+        max_log_range: int | None = None,
+    ) -> IndexerSettings:
+        """These settings with a command's options over them (None: not given), each option checked
+        by the rule its variable is checked by, and named with it when it breaks one (raises
+        InvalidSettings). The log ranges come out resolved: `log_range` is never None."""
+        initial, maximum = self.log_ranges(log_range, max_log_range)
+        return self.model_copy(
+            update={
+                "database_url": self.database_url if database_url is None else database_url,
+                "finality_depth": self.depth(finality_depth),
+                "poll_interval": self.poll_seconds(poll_interval),
+                "log_range": initial,
+                "max_log_range": maximum,
+            }
+        )
 
     def depth(self, option: int | None = None) -> int | None:
         """Blocks to stay behind the head: the option where given, else this setting (None: not set)."""

@@ -125,68 +125,49 @@ def run_index(
     quiet: bool = False,
     log_range: int | None = None,
     max_log_range: int | None = None,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
     """Index to the head (or follow it until Ctrl-C) and return the summary; `quiet` hides progress.
 
-    `log_range` and `max_log_range` (blocks per eth_getLogs call: the first, and the most adaptive
-    growth reaches) default to PATENTPOOL_LOG_RANGE and PATENTPOOL_MAX_LOG_RANGE.
+    The indexer starts through `indexer.startup.start`. Settings are the environment's
+    (DATABASE_URL, PATENTPOOL_*), each argument given here over its own: `database_url`,
+    `finality_depth`, `poll_interval`, and `log_range` and `max_log_range` (blocks per eth_getLogs
+    call: the first, and the most adaptive growth reaches).
     """
-    from indexer.db import DATABASE_FAILURES, make_engine, reason, redacted, upgrade
+    from indexer.db import DATABASE_FAILURES, reason, redacted
     from indexer.errors import IndexerError
-    from indexer.fetch import LogFetcher, Rpc
-    from indexer.lock import Lock
     from indexer.settings import get_settings
+    from indexer.startup import start
     from patentpool._common import settings_deployments_dir, settings_rpc
     from registry.chain import connect
     from registry.deploy import load_deployment, manifest_path
-    from registry.node import LOCAL_CHAIN_IDS
     from registry.settings import redact_url
 
     try:
-        settings = get_settings()
-        initial_range, max_range = settings.log_ranges(log_range, max_log_range)
-        interval = settings.poll_seconds(poll_interval)
-        depth = settings.depth(finality_depth)
+        settings = get_settings().resolve(
+            database_url=database_url,
+            finality_depth=finality_depth,
+            poll_interval=poll_interval,
+            log_range=log_range,
+            max_log_range=max_log_range,
+        )
     except IndexerError as exc:
         fail(str(exc))
     url = settings_rpc(rpc)
     chain_id = int(connect(url).eth.chain_id)
     path = deployment or manifest_path(chain_id, settings_deployments_dir(deployments_dir))
     manifest = load_deployment(path, chain_id=chain_id)
-    if depth is None:
-        depth = 0 if chain_id in LOCAL_CHAIN_IDS else 64
     try:
-        engine = make_engine(settings.database_url)
-        upgrade(engine)
-        lock = Lock(engine, stale_after=settings.lock_stale_after)
-        lock.acquire()
+        with start(url, manifest, settings, from_block) as indexer:
+            try:
+                summary = _run(indexer, follow, rebuild, settings.poll_interval, quiet)
+            except DATABASE_FAILURES as exc:  # the server went away, the disk filled
+                fail(
+                    f"the database {redacted(indexer.engine.url)} failed while indexing: {reason(exc)}; every batch "
+                    "committed before that is kept: run the command again to go on"
+                )
     except IndexerError as exc:
         fail(str(exc))
-    try:
-        lock.start_heartbeat()
-        node = Rpc(url)
-        summary = _run(
-            engine,
-            node,
-            LogFetcher(node, initial_range=initial_range, max_range=max_range),
-            manifest,
-            lock,
-            depth,
-            from_block,
-            follow,
-            rebuild,
-            interval,
-            quiet,
-        )
-    except IndexerError as exc:
-        fail(str(exc))
-    except DATABASE_FAILURES as exc:  # the server went away, the disk filled
-        fail(
-            f"the database {redacted(engine.url)} failed while indexing: {reason(exc)}; every batch committed "
-            "before that is kept: run the command again to go on"
-        )
-    finally:
-        lock.release()
     return {"rpc": redact_url(url), "deployment": str(path), **summary}
 
 
@@ -224,25 +205,13 @@ def _rebuild(indexer: Indexer, quiet: bool) -> int:
         return indexer.rebuild_projections(lambda done, total: progress.update(task, completed=done, total=total))
 
 
-def _run(
-    engine: Any,
-    rpc: Any,
-    fetcher: Any,
-    manifest: Any,
-    lock: Any,
-    depth: int,
-    from_block: int | None,
-    follow: bool,
-    rebuild: bool,
-    poll_interval: float,
-    as_json: bool,
-) -> dict[str, Any]:
+def _run(indexer: Indexer, follow: bool, rebuild: bool, poll_interval: float, as_json: bool) -> dict[str, Any]:
     from sqlmodel import SQLModel
 
     from indexer.db import redacted
-    from indexer.sync import Indexer, StepResult, table_counts
+    from indexer.sync import StepResult, table_counts
 
-    indexer = Indexer(engine, rpc, manifest, finality_depth=depth, from_block=from_block, lock=lock, fetcher=fetcher)
+    engine, manifest, depth = indexer.engine, indexer.deployment, indexer.finality_depth
     indexer.prepare()
     unmirrored = indexer.pools_before_start()
     if unmirrored and not as_json:

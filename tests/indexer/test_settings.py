@@ -132,3 +132,20 @@ def test_the_poll_interval_and_depth_options_win_over_the_environment(monkeypatc
     assert (settings.depth(), settings.depth(0)) == (12, 0)
     with pytest.raises(InvalidSettings, match=r"--finality-depth or PATENTPOOL_FINALITY_DEPTH\) must be 0 or more"):
         settings.depth(-1)
+
+
+def test_resolved_settings_take_the_options_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///from-the-environment.db")
+    monkeypatch.setenv("PATENTPOOL_LOG_RANGE", "500")
+    monkeypatch.setenv("PATENTPOOL_POLL_INTERVAL", "2.5")
+    settings = get_settings()
+    resolved = settings.resolve(database_url="sqlite:///given.db", max_log_range=800, finality_depth=3)
+    assert resolved.database_url == "sqlite:///given.db"
+    assert (resolved.log_range, resolved.max_log_range) == (500, 800)
+    assert settings.resolve(log_range=300).log_range == 300
+    assert (resolved.poll_interval, resolved.finality_depth) == (2.5, 3)
+    assert settings.database_url == "sqlite:///from-the-environment.db"  # the environment's stay as read
+    assert settings.resolve().database_url == "sqlite:///from-the-environment.db"
+    assert settings.resolve().log_range == 500
+    with pytest.raises(InvalidSettings, match=r"--poll-interval or PATENTPOOL_POLL_INTERVAL\) must be"):
+        settings.resolve(poll_interval=-1.0)
