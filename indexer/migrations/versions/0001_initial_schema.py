@@ -14,14 +14,17 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 from sqlmodel.sql.sqltypes import AutoString
 
-import indexer.schema
-
 _JSON_ARGS = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+#: An unsigned 256-bit integer as indexer/schema.py's `Uint256` stored it when this migration was
+#: written: NUMERIC(78, 0) on PostgreSQL, decimal text elsewhere. Spelled out here, not imported, so
+#: a later change to the live type cannot change what this migration creates.
+_UINT256 = sa.Numeric(precision=78, scale=0).with_variant(sa.String(78), "sqlite")
 
 
 def upgrade() -> None:
@@ -82,7 +85,7 @@ def upgrade() -> None:
         sa.Column("log_index", sa.Integer(), nullable=False),
         sa.Column("pool", AutoString(length=42), nullable=False),
         sa.Column("account", AutoString(length=42), nullable=False),
-        sa.Column("amount", indexer.schema.Uint256(precision=78, scale=0), nullable=False),
+        sa.Column("amount", _UINT256, nullable=False),
         sa.Column("claimed_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("block_number", "log_index"),
     )
@@ -210,7 +213,7 @@ def upgrade() -> None:
         sa.Column("whole_pool", sa.Boolean(), nullable=False),
         sa.Column("start", sa.BigInteger(), nullable=False),
         sa.Column("end", sa.BigInteger(), nullable=False),
-        sa.Column("price", indexer.schema.Uint256(precision=78, scale=0), nullable=False),
+        sa.Column("price", _UINT256, nullable=False),
         sa.Column("granted_at", sa.BigInteger(), nullable=False),
         sa.Column("status", AutoString(length=16), nullable=False),
         sa.Column("reason_hash", AutoString(length=66), nullable=False),
@@ -232,7 +235,7 @@ def upgrade() -> None:
         sa.Column("valid_from", sa.BigInteger(), nullable=False),
         sa.Column("valid_until", sa.BigInteger(), nullable=False),
         sa.Column("renewals", sa.Integer(), nullable=False),
-        sa.Column("total_paid", indexer.schema.Uint256(precision=78, scale=0), nullable=False),
+        sa.Column("total_paid", _UINT256, nullable=False),
         sa.Column("joined_block", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("pool", "member"),
     )
@@ -251,7 +254,7 @@ def upgrade() -> None:
         sa.Column("asset_ids", sa.JSON(), nullable=False),
         sa.Column("start", sa.BigInteger(), nullable=False),
         sa.Column("end", sa.BigInteger(), nullable=False),
-        sa.Column("price", indexer.schema.Uint256(precision=78, scale=0), nullable=False),
+        sa.Column("price", _UINT256, nullable=False),
         sa.Column("terms_hash", AutoString(length=66), nullable=False),
         sa.Column("status", AutoString(length=16), nullable=False),
         sa.Column("licence_id", sa.BigInteger(), nullable=False),
@@ -290,11 +293,11 @@ def upgrade() -> None:
         sa.Column("log_index", sa.Integer(), nullable=False),
         sa.Column("pool", AutoString(length=42), nullable=False),
         sa.Column("payer", AutoString(length=42), nullable=False),
-        sa.Column("amount", indexer.schema.Uint256(precision=78, scale=0), nullable=False),
-        sa.Column("operator_amount", indexer.schema.Uint256(precision=78, scale=0), nullable=False),
-        sa.Column("founder_amount", indexer.schema.Uint256(precision=78, scale=0), nullable=False),
-        sa.Column("unallocated_amount", indexer.schema.Uint256(precision=78, scale=0), nullable=False),
-        sa.Column("acc_revenue_per_weight", indexer.schema.Uint256(precision=78, scale=0), nullable=False),
+        sa.Column("amount", _UINT256, nullable=False),
+        sa.Column("operator_amount", _UINT256, nullable=False),
+        sa.Column("founder_amount", _UINT256, nullable=False),
+        sa.Column("unallocated_amount", _UINT256, nullable=False),
+        sa.Column("acc_revenue_per_weight", _UINT256, nullable=False),
         sa.Column("paid_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("block_number", "log_index"),
     )
@@ -332,9 +335,9 @@ def upgrade() -> None:
         sa.Column("offer_count", sa.Integer(), nullable=False),
         sa.Column("licence_count", sa.Integer(), nullable=False),
         sa.Column("dispute_count", sa.Integer(), nullable=False),
-        sa.Column("total_revenue", indexer.schema.Uint256(precision=78, scale=0), nullable=False),
-        sa.Column("total_claimed", indexer.schema.Uint256(precision=78, scale=0), nullable=False),
-        sa.Column("acc_revenue_per_weight", indexer.schema.Uint256(precision=78, scale=0), nullable=False),
+        sa.Column("total_revenue", _UINT256, nullable=False),
+        sa.Column("total_claimed", _UINT256, nullable=False),
+        sa.Column("acc_revenue_per_weight", _UINT256, nullable=False),
         sa.Column("created_block", sa.BigInteger(), nullable=False),
         sa.Column("created_tx", AutoString(length=66), nullable=False),
         sa.PrimaryKeyConstraint("address"),
@@ -372,7 +375,7 @@ def upgrade() -> None:
         sa.Column("log_index", sa.Integer(), nullable=False),
         sa.Column("pool", AutoString(length=42), nullable=False),
         sa.Column("tier", sa.Integer(), nullable=False),
-        sa.Column("annual_fee", indexer.schema.Uint256(precision=78, scale=0), nullable=False),
+        sa.Column("annual_fee", _UINT256, nullable=False),
         sa.PrimaryKeyConstraint("pool", "tier"),
     )
     with op.batch_alter_table("tier_fee", schema=None) as batch_op:
@@ -387,7 +390,7 @@ def upgrade() -> None:
         sa.Column("token", AutoString(length=42), nullable=False),
         sa.Column("from_address", AutoString(length=42), nullable=False),
         sa.Column("to_address", AutoString(length=42), nullable=False),
-        sa.Column("value", indexer.schema.Uint256(precision=78, scale=0), nullable=False),
+        sa.Column("value", _UINT256, nullable=False),
         sa.PrimaryKeyConstraint("block_number", "log_index"),
     )
     with op.batch_alter_table("token_transfer", schema=None) as batch_op:
