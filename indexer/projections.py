@@ -1,7 +1,7 @@
 """Current-state tables from events: `apply` one event, `rebuild` every table from the raw events.
 
 Rows a batch touches are read once into memory (`Store`), changed there and written back in bulk
-(executemany INSERT for new rows, executemany UPDATE for existing ones) when the batch commits.
+(indexer/bulk.py: new rows inserted, changed ones upserted) before the batch commits.
 Projections are a pure function of the ordered raw events, so rebuilding from them gives exactly
 what incremental indexing gave.
 
@@ -289,15 +289,6 @@ class Store:
                     }
                 )
         return rows
-
-    def clear(self) -> None:
-        """Forget cached rows (after a flush, to bound memory on a long rebuild)."""
-        self._rows.clear()
-        self._existing.clear()
-        self._dirty.clear()
-        self._appended.clear()
-        self._before.clear()
-        self._read.clear()
 
 
 def _nothing() -> None:

@@ -33,7 +33,6 @@ __all__ = [
     "Evaluation",
     "Event",
     "EventBase",
-    "EventPublic",
     "Founder",
     "IndexerLock",
     "Licence",
@@ -43,7 +42,6 @@ __all__ = [
     "Payment",
     "Pool",
     "PoolBase",
-    "PoolPublic",
     "ProjectionUndo",
     "Provenance",
     "RecentBlock",
@@ -121,10 +119,6 @@ class Event(EventBase, table=True):
     )
     topics: list[str] = Field(default_factory=list, sa_type=JSON)
     data: str = Field(default="0x", sa_type=sa.Text)
-
-
-class EventPublic(EventBase):
-    pass
 
 
 class Block(SQLModel, table=True):
@@ -230,10 +224,6 @@ class Pool(PoolBase, Provenance, table=True):
     """A pool created by the factory, with its profile, rule and running totals."""
 
     __tablename__ = "pool"
-
-
-class PoolPublic(PoolBase, Provenance):
-    pass
 
 
 class TierFee(Provenance, table=True):

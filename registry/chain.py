@@ -107,7 +107,6 @@ class Chain:
         self.w3 = w3
         self.signer = signer
         self.chain_id = int(w3.eth.chain_id)
-        self._nonce: int | None = None
 
     @property
     def address(self) -> ChecksumAddress:
