@@ -31,9 +31,9 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-import rlp
+import rlp  # type: ignore[import-untyped]
 from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
 from eth.vm.execution_context import ExecutionContext
@@ -44,8 +44,8 @@ from eth.vm.forks.shanghai.state import ShanghaiState
 from eth.vm.interrupt import EVMMissingData
 from eth.vm.message import Message
 from eth_hash.auto import keccak
-from trie import HexaryTrie
-from trie.exceptions import BadTrieProof
+from trie import HexaryTrie  # type: ignore[import-untyped]
+from trie.exceptions import BadTrieProof  # type: ignore[import-untyped]
 
 __all__ = ["REQUIREMENTS", "Unusable", "Verdict", "check", "main"]
 
@@ -336,7 +336,9 @@ def _state_class(fields: int, proven: _Proven) -> type[Any]:
 
     ProvenAccountDB.proven = proven
 
-    class State(_STATES[fields]):  # type: ignore[misc]
+    base: type[Any] = _STATES[fields]
+
+    class State(base):  # type: ignore[misc]
         account_db_class = ProvenAccountDB
 
         def set_system_contracts(self) -> None:
@@ -348,10 +350,10 @@ def _state_class(fields: int, proven: _Proven) -> type[Any]:
 class _NoAncestors:
     """BLOCKHASH is not proven by a certificate: a call that asks fails the check."""
 
-    def __iter__(self) -> _NoAncestors:
+    def __iter__(self) -> Any:
         return self
 
-    def __next__(self) -> bytes:
+    def __next__(self) -> Any:
         raise NotProven("the call asked for an earlier block's hash (BLOCKHASH), which the certificate does not prove")
 
 
@@ -362,12 +364,13 @@ def execute(header: list[bytes], proven: _Proven, chain_id: int, to: bytes, call
     def num(i: int) -> int:
         return int.from_bytes(header[i], "big")
 
+    # py-evm's NewTypes (Address, Hash32, BlockNumber) are bytes and int at run time.
     context = ExecutionContext(
-        coinbase=header[_COINBASE],
+        coinbase=cast(Any, header[_COINBASE]),
         timestamp=num(_TIMESTAMP),
-        block_number=num(_NUMBER),
+        block_number=cast(Any, num(_NUMBER)),
         difficulty=num(_DIFFICULTY),
-        mix_hash=header[_MIX_HASH],
+        mix_hash=cast(Any, header[_MIX_HASH]),
         gas_limit=num(_GAS_LIMIT),
         prev_hashes=_NoAncestors(),
         chain_id=chain_id,
@@ -380,8 +383,8 @@ def execute(header: list[bytes], proven: _Proven, chain_id: int, to: bytes, call
     state_class = _state_class(fields, proven)
     try:
         state = state_class(db, context, header[_STATE_ROOT])
-        caller = b"\0" * 20
-        message = Message(gas=gas, to=to, sender=caller, value=0, data=calldata, code=state.get_code(to))
+        caller: Any = b"\0" * 20
+        message = Message(gas=gas, to=cast(Any, to), sender=caller, value=0, data=calldata, code=state.get_code(to))
         transaction_context = state.get_transaction_context_class()(
             gas_price=0, origin=caller, blob_versioned_hashes=[]
         )
