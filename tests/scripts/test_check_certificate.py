@@ -147,3 +147,8 @@ def test_patentpool_licence_certify_and_check(certificate: tuple[World, Path, di
     assert checked.returncode == 1
     assert "INVALID (header): the header hashes to" in " ".join(checked.stdout.split())
     assert patentpool("licence", "check", "missing.json", "--block-hash", other).returncode == 2
+    refused = patentpool("licence", "certify", "--pool", claim["pool"], "--licensee", claim["licensee"],
+                         "--asset", "9999")  # fmt: skip
+    assert refused.returncode == 2
+    assert " ".join(refused.stderr.split()).startswith("error: asset 9999 does not exist")
+    assert "Traceback" not in refused.stderr
