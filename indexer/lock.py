@@ -1,7 +1,10 @@
 """One writer per database: a lock row with a heartbeat.
 
-`acquire` takes the row when it is free or its heartbeat is older than `stale_after` (the holder
-crashed), with a compare-and-set so two starters cannot both win. Every batch re-checks ownership
+`acquire` takes the row when it is free, when its heartbeat is older than `stale_after` (the holder
+crashed), or at once when its holder is provably dead: a process of this host (by the owner that
+`default_owner` writes: host name and process id) that no longer runs, as after a `kill -9`; a
+holder on another host, or named otherwise, is waited out. A compare-and-set makes sure two
+starters cannot both win. Every batch re-checks ownership
 inside its own transaction (`check`), so an indexer whose lock was taken over never commits again.
 A daemon thread refreshes the heartbeat while a long batch is read, every 5 s or a third of
 `stale_after`, whichever is shorter.
@@ -11,11 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -25,7 +30,7 @@ from indexer.db import DATABASE_FAILURES
 from indexer.errors import IndexerLocked, LockLost
 from indexer.schema import IndexerLock
 
-__all__ = ["Lock", "default_owner"]
+__all__ = ["Lock", "default_owner", "holder_is_dead"]
 
 _T = IndexerLock.__table__  # type: ignore[attr-defined]
 _HEARTBEAT_EVERY = 5.0
@@ -33,6 +38,35 @@ _HEARTBEAT_EVERY = 5.0
 
 def default_owner() -> str:
     return f"{socket.gethostname()} pid {os.getpid()} #{uuid.uuid4().hex[:8]}"
+
+
+_OWNER = re.compile(r"(?P<host>.+) pid (?P<pid>[0-9]+) #[0-9a-f]{8}")
+
+
+def holder_is_dead(owner: str) -> bool:
+    """Whether `owner` (as `default_owner` writes it) names a process of this host that is gone.
+
+    False whenever that cannot be proved: another host, another form of owner, a process id in use
+    (even by a process that reused it: the lock is then waited out, as before)."""
+    match = _OWNER.fullmatch(owner)
+    if match is None or match["host"] != socket.gethostname():
+        return False
+    pid = int(match["pid"])
+    return pid != os.getpid() and not _running(pid)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it runs
+        return True
+    try:  # a zombie (killed, not yet reaped by its parent) holds nothing either
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 @dataclass
@@ -66,8 +100,9 @@ class Lock:
                     conn.execute(sa.insert(_T).values(id=1, owner=self.owner, acquired_at=now, heartbeat_at=now))
                 else:
                     age = now - float(row["heartbeat_at"])
-                    if row["owner"] != self.owner and age < self.stale_after:
-                        raise IndexerLocked(str(row["owner"]), age)
+                    owner = str(row["owner"])
+                    if owner != self.owner and age < self.stale_after and not holder_is_dead(owner):
+                        raise IndexerLocked(owner, age)
                     taken = conn.execute(
                         sa.update(_T)
                         .where(_T.c.id == 1, _T.c.owner == row["owner"], _T.c.heartbeat_at == row["heartbeat_at"])

@@ -1,7 +1,16 @@
 """One writer per database: a second indexer is refused while the first's heartbeat is fresh, may
-take over a stale lock, and the first then never commits again."""
+take over a stale lock, and the first then never commits again; a holder killed on this host is
+taken over at once."""
 
 from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -9,11 +18,12 @@ from sqlalchemy.engine import Engine
 
 from indexer.errors import IndexerLocked, LockLost
 from indexer.fetch import Rpc
-from indexer.lock import Lock
+from indexer.lock import Lock, holder_is_dead
 from indexer.schema import Checkpoint, Event, IndexerLock
 from indexer.sync import Indexer
 from registry.node import AnvilNode
 from tests.conftest import World
+from tests.indexer.conftest import wait_for
 
 
 def test_a_second_indexer_is_refused_while_the_first_holds_the_lock(engine: Engine) -> None:
@@ -99,3 +109,69 @@ def test_the_heartbeat_comes_well_within_the_staleness(engine: Engine) -> None:
             time.sleep(0.1)
     finally:
         holder.release()
+
+
+#: Holds the lock of the database at argv[1] (with the default owner: this host, this process id)
+#: and says so, then sleeps until killed.
+_HOLDER = """
+import sys, time
+from indexer.db import make_engine
+from indexer.lock import Lock
+lock = Lock(make_engine(sys.argv[1]))
+lock.acquire()
+print(lock.owner, flush=True)
+time.sleep(600)
+"""
+
+
+def _hold_in_a_process(engine: Engine) -> tuple[subprocess.Popen[str], str]:
+    url = engine.url.render_as_string(hide_password=False)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, url], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None
+    owner = holder.stdout.readline().strip()
+    assert owner.endswith(tuple("0123456789abcdef")) and f" pid {holder.pid} #" in owner, owner
+    return holder, owner
+
+
+def test_a_lock_whose_holder_was_killed_on_this_host_is_taken_over_at_once(engine: Engine) -> None:
+    holder, owner = _hold_in_a_process(engine)
+    try:
+        with pytest.raises(IndexerLocked) as info:  # alive: refused, whatever its age
+            Lock(engine, stale_after=60).acquire()
+        assert info.value.owner == owner
+        assert not holder_is_dead(owner)
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    assert holder_is_dead(owner)
+    restarted = Lock(engine, stale_after=60)  # the heartbeat is fresh, the holder gone: no wait
+    restarted.acquire()
+    assert restarted.holder() == restarted.owner
+    restarted.release()
+
+
+def test_a_killed_holder_not_yet_reaped_is_dead_too(engine: Engine) -> None:
+    holder, owner = _hold_in_a_process(engine)
+    os.kill(holder.pid, signal.SIGKILL)
+    try:
+        wait_for(lambda: Path(f"/proc/{holder.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z", "a zombie")
+        assert holder_is_dead(owner)
+    finally:
+        holder.wait()
+
+
+#: Owners no one can prove dead, by what they are (built in the test: they name this process).
+_UNPROVABLE: dict[str, Callable[[], str]] = {
+    "not the default form": lambda: "indexer on host-a pid 42",
+    "another host": lambda: f"elsewhere.example pid {2**22 + 7} #0123abcd",
+    "this very process": lambda: f"{socket.gethostname()} pid {os.getpid()} #0123abcd",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_UNPROVABLE))
+def test_a_holder_that_cannot_be_proved_dead_is_waited_out(engine: Engine, kind: str) -> None:
+    owner = _UNPROVABLE[kind]()
+    Lock(engine, owner=owner).acquire()
+    assert not holder_is_dead(owner)
+    with pytest.raises(IndexerLocked):
+        Lock(engine, stale_after=60).acquire()
