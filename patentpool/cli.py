@@ -176,7 +176,7 @@ def deploy(
             kept, n = existing.with_name(f"{node_chain}.{stamp}-{n}.json"), n + 1
         existing.replace(kept)
     path = write_deployment(deployment, directory)
-    data = deployment.to_json() | {"manifest": str(path), "previousManifest": str(kept) if kept else None}
+    data = deployment.to_json() | {"manifest": str(path)} | ({"previousManifest": str(kept)} if kept else {})
     if as_json:
         print_json(data)
         return

@@ -388,14 +388,16 @@ def test_a_withdrawn_asset_stays_licensed_to_terms_paid_before_and_not_to_terms_
     # The founder's key is the demo's own; anvil lets the test send as it instead.
     w3.provider.make_request("anvil_impersonateAccount", [founder])  # type: ignore[arg-type]
     try:
-        contract.functions.announceWithdrawal(asset).transact({"from": founder})
+        announced = contract.functions.announceWithdrawal(asset).transact({"from": founder})
+        assert w3.eth.wait_for_transaction_receipt(announced)["status"] == 1
         # The block that reaches the effective time, set exactly: a relative evm_increaseTime can
         # fall short here when an earlier test's reverted blocks left anvil's clock behind them.
         # The transaction goes into that block with a fixed gas limit (no estimate against anvil's
         # pending clock).
         effective_at = int(contract.functions.poolAsset(asset).call()[3])
         w3.provider.make_request("evm_setNextBlockTimestamp", [effective_at])  # type: ignore[arg-type]
-        contract.functions.completeWithdrawal(asset).transact({"from": founder, "gas": 500_000})
+        completed = contract.functions.completeWithdrawal(asset).transact({"from": founder, "gas": 500_000})
+        assert w3.eth.wait_for_transaction_receipt(completed)["status"] == 1
     finally:
         w3.provider.make_request("anvil_stopImpersonatingAccount", [founder])  # type: ignore[arg-type]
     withdrawn_at = contract.functions.poolAsset(asset).call()[4]
