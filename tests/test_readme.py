@@ -52,7 +52,7 @@ def test_the_readme_command_line_walk_through_runs_word_for_word(
     text = README.read_text()
     walk = text[text.index("## Operator walk-through") : text.index("### A pool from a file")]
     blocks = re.findall(r"```sh\n(.*?)```", walk, re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     script = "\n".join(line for b in blocks for line in b.splitlines() if not line.startswith("patentpool node"))
     # The API's port: a free one instead of 8000, which a running demo may hold.
     with socket.socket() as probe:
@@ -79,3 +79,6 @@ def test_the_readme_command_line_walk_through_runs_word_for_word(
     assert '"licensed": false' in result.stdout
     assert "asset_suspended" in result.stdout
     assert "member,tier" in result.stdout.replace('"', "")
+    # The certificate: VALID as made, INVALID once changed.
+    assert "VALID" in result.stdout
+    assert "a changed certificate is INVALID" in result.stdout
