@@ -90,8 +90,10 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     uint256 private _offerCount;
 
     mapping(uint256 licenceId => Licence) private _licences;
-    mapping(address licensee => mapping(uint256 scope => uint256 licenceId)) private _latestLicence;
-    mapping(uint256 licenceId => mapping(uint256 scope => uint256 previousId)) private _previousLicence;
+    // Per licensee and scope (an asset id, or _WHOLE_POOL): keyed by licence start, value the
+    // licence id. Licences of a scope never overlap, so the checkpoint at or before `at` names
+    // the only licence that can cover `at`.
+    mapping(address licensee => mapping(uint256 scope => Checkpoints.Trace208)) private _coverage;
     uint256 private _licenceCount;
 
     mapping(uint256 disputeId => Dispute) private _disputes;
@@ -335,7 +337,8 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         bytes32 termsHash
     ) external onlyRole(OPERATOR_ROLE) inLifecycle(Lifecycle.Active) returns (uint256 offerId) {
         if (licensee == address(0)) revert PatentPoolZeroAddress();
-        if (start >= end || end <= block.timestamp) revert PatentPoolInvalidPeriod(start, end);
+        // Checkpoint keys are 48-bit times (millions of years): a later end is no real period.
+        if (start >= end || end <= block.timestamp || end > type(uint48).max) revert PatentPoolInvalidPeriod(start, end);
         uint256 n = assetIds.length;
         if (n > _MAX_OFFER_ASSETS) revert PatentPoolTooManyAssets(n);
         // Bounded by _MAX_OFFER_ASSETS: the operator's own list, not the pool's assets.
@@ -386,7 +389,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         o.open = false;
         o.licenceId = licenceId;
         _licences[licenceId] =
-            Licence(msg.sender, offerId, o.start, o.end, uint64(block.timestamp), o.price, wholePool, false);
+            Licence(msg.sender, offerId, o.start, o.end, uint64(block.timestamp), o.price, wholePool, false, 0);
         emit LicenceGranted(licenceId, offerId, msg.sender, o.start, o.end, o.price);
         _collect(o.price);
     }
@@ -396,22 +399,21 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         Licence storage l = _licences[licenceId];
         if (l.licensee == address(0) || l.revoked) revert PatentPoolLicenceNotRevocable(licenceId);
         l.revoked = true;
+        l.revokedAt = uint64(block.timestamp);
         emit LicenceRevoked(licenceId, l.licensee, reasonHash);
     }
 
     /// @inheritdoc IPatentPool
     function isLicensed(address licensee, uint256 assetId, uint64 at) external view returns (bool) {
         PoolAsset storage a = _poolAssets[assetId];
-        if (a.contributedAt == 0 || a.suspended || at < a.contributedAt) return false;
-        uint64 withdrawnAt = a.withdrawnAt;
+        uint64 contributedAt = a.contributedAt;
+        if (contributedAt == 0 || at < contributedAt) return false;
+        // A suspension takes effect when it happens: earlier answers stay as they were.
+        if (a.suspended && at >= a.suspendedAt) return false;
         uint48 key = at > type(uint48).max ? type(uint48).max : uint48(at);
-        uint208 term = _members[licensee].terms.upperLookupRecent(key);
-        if (term != 0) {
-            uint64 end = uint64(term >> 64);
-            uint64 paidAt = uint64(term);
-            if (at < end && (withdrawnAt == 0 || paidAt < withdrawnAt)) return true;
-        }
-        return _licenceCovers(licensee, _WHOLE_POOL, at, withdrawnAt) || _licenceCovers(licensee, assetId, at, withdrawnAt);
+        uint208 term = _lookup(_members[licensee].terms, key);
+        if (term != 0 && at < uint64(term >> 64) && _binds(a, uint64(term))) return true;
+        return _licenceCovers(licensee, _WHOLE_POOL, key, at, a) || _licenceCovers(licensee, assetId, key, at, a);
     }
 
     // ------------------------------------------------------------------ revenue
@@ -461,6 +463,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
             uint64 weight = a.weight;
             _removeWeight(a);
             a.suspended = true;
+            a.suspendedAt = uint64(block.timestamp);
             emit AssetSuspended(assetId, disputeId, weight);
         }
     }
@@ -625,31 +628,59 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         a.weight = 0;
     }
 
-    /// Puts a licence at the head of a licensee's chain for one scope. Unrevoked licences of a
-    /// scope never overlap, so each chain is ordered in time and lookups stop at the first hit.
+    /// Records a licence as the latest of a licensee's scope. Licences of a scope are granted in
+    /// time order and never overlap: the new one starts at or after the time the latest one stops
+    /// covering (its end, or the moment it was revoked, but never before its own start). One
+    /// checkpoint read and one write, however many licences the licensee had.
     function _linkLicence(address licensee, uint256 scope, uint256 licenceId, uint64 start) private {
-        uint256 head = _latestLicence[licensee][scope];
-        // Skips only licences the operator revoked; the first unrevoked one is the latest in time.
-        uint256 id = head;
-        while (id != 0 && _licences[id].revoked) {
-            id = _previousLicence[id][scope];
-        }
-        if (id != 0 && _licences[id].end > start) revert PatentPoolLicenceOverlaps(id, scope);
-        _previousLicence[licenceId][scope] = head;
-        _latestLicence[licensee][scope] = licenceId;
+        Checkpoints.Trace208 storage coverage = _coverage[licensee][scope];
+        // Licence ids start at 1: 0 means the scope has no licence yet.
+        uint256 latestId = coverage.latest();
+        if (latestId != 0 && start < _coveredUntil(_licences[latestId])) revert PatentPoolLicenceOverlaps(latestId, scope);
+        // offerLicence bounds every end, so every start, to 48 bits; a licence id never reaches 2**208.
+        // slither-disable-next-line unused-return -- Checkpoints.push returns the previous and new values, which are not needed
+        coverage.push(uint48(start), uint208(licenceId));
     }
 
-    function _licenceCovers(address licensee, uint256 scope, uint64 at, uint64 withdrawnAt) private view returns (bool) {
-        uint256 id = _latestLicence[licensee][scope];
-        // Walks back only past revoked licences and licences that start after `at`.
-        while (id != 0) {
-            Licence storage l = _licences[id];
-            if (!l.revoked && at >= l.start) {
-                return at < l.end && (withdrawnAt == 0 || l.grantedAt < withdrawnAt);
-            }
-            id = _previousLicence[id][scope];
-        }
-        return false;
+    /// The first second a licence no longer covers: its end, or the moment it was revoked if that
+    /// came first (clamped to its start when it was revoked before it began).
+    function _coveredUntil(Licence storage l) private view returns (uint64) {
+        uint64 end = l.end;
+        if (!l.revoked) return end;
+        uint64 revokedAt = l.revokedAt;
+        if (revokedAt >= end) return end;
+        return revokedAt > l.start ? revokedAt : l.start;
+    }
+
+    function _licenceCovers(address licensee, uint256 scope, uint48 key, uint64 at, PoolAsset storage a)
+        private
+        view
+        returns (bool)
+    {
+        uint256 id = _lookup(_coverage[licensee][scope], key);
+        if (id == 0) return false;
+        Licence storage l = _licences[id];
+        // The checkpoint at or before `at` is the only licence of the scope that can cover it; a
+        // revocation ends its cover from the moment it happened, not before.
+        if (at >= l.end || (l.revoked && at >= l.revokedAt)) return false;
+        return _binds(a, l.grantedAt);
+    }
+
+    /// Whether a term or licence paid at `paidAt` covers an asset: once the asset has left the
+    /// pool, only what was paid before it left does.
+    function _binds(PoolAsset storage a, uint64 paidAt) private view returns (bool) {
+        uint64 withdrawnAt = a.withdrawnAt;
+        return withdrawnAt == 0 || paidAt < withdrawnAt;
+    }
+
+    /// The value of the checkpoint at or before `key`: the latest one in O(1) (the present and
+    /// the future), an earlier one by binary search over this one trace (a licensee's own terms
+    /// or licences of one scope, never the pool's).
+    function _lookup(Checkpoints.Trace208 storage trace, uint48 key) private view returns (uint208) {
+        (bool exists, uint48 latestKey, uint208 latestValue) = trace.latestCheckpoint();
+        if (!exists) return 0;
+        if (key >= latestKey) return latestValue;
+        return trace.upperLookupRecent(key);
     }
 
     function _requireInPool(uint256 assetId) private view returns (PoolAsset storage a) {

@@ -480,7 +480,12 @@ def _withdrawn(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
 def _suspended(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = _contribution(s, ev, a["assetId"])
     weight = _int(a["weight"])
-    row.update(weight=row["weight"] - weight, suspended=True, suspended_by_dispute=_int(a["disputeId"]))
+    row.update(
+        weight=row["weight"] - weight,
+        suspended=True,
+        suspended_by_dispute=_int(a["disputeId"]),
+        suspended_at=ev.block_timestamp,
+    )
     row["status"] = _status(row)
     _founder_weight(s, ev, row["founder"], -weight)
 
@@ -553,7 +558,7 @@ def _licence_granted(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
 
 def _licence_revoked(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = s.get_or_create(Licence, pool=ev.address, licence_id=_int(a["licenceId"]))
-    _touch(row, ev).update(status="revoked", reason_hash=a["reasonHash"])
+    _touch(row, ev).update(status="revoked", reason_hash=a["reasonHash"], revoked_at=ev.block_timestamp)
 
 
 def _revenue(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:

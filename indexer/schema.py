@@ -332,6 +332,8 @@ class Contribution(Provenance, table=True):
     withdrawal_effective_at: int = _big()
     withdrawn_at: int = _big()
     suspended_by_dispute: int = _big()
+    #: When the suspension took effect (0: not suspended); `isLicensed` for earlier times is unchanged.
+    suspended_at: int = _big()
     contributed_at: int = _big()
 
 
@@ -367,6 +369,8 @@ class Licence(Provenance, table=True):
     granted_at: int = _big()
     status: str = Field(default="active", max_length=16)
     reason_hash: str = Field(default="", max_length=66)
+    #: When the revocation took effect (0: not revoked); the licence still covers the times before.
+    revoked_at: int = _big()
 
 
 class Payment(Provenance, table=True):

@@ -330,7 +330,7 @@ class PatentPoolClient(_Client):
         return int(self._call("totalWeight"))
 
     def pool_asset(self, asset_id: int) -> dict[str, Any]:
-        founder, weight, contributed, effective, withdrawn, suspended = self._call("poolAsset", asset_id)
+        founder, weight, contributed, effective, withdrawn, suspended, suspended_at = self._call("poolAsset", asset_id)
         return {
             "founder": founder,
             "weight": int(weight),
@@ -338,6 +338,7 @@ class PatentPoolClient(_Client):
             "withdrawalEffectiveAt": int(effective),
             "withdrawnAt": int(withdrawn),
             "suspended": bool(suspended),
+            "suspendedAt": int(suspended_at),
         }
 
     def membership(self, member: str) -> dict[str, int]:
@@ -358,7 +359,9 @@ class PatentPoolClient(_Client):
         }
 
     def licence(self, licence_id: int) -> dict[str, Any]:
-        licensee, offer_id, start, end, granted_at, price, whole, revoked = self._call("licence", licence_id)
+        licensee, offer_id, start, end, granted_at, price, whole, revoked, revoked_at = self._call(
+            "licence", licence_id
+        )
         return {
             "licensee": licensee,
             "offerId": int(offer_id),
@@ -368,6 +371,7 @@ class PatentPoolClient(_Client):
             "price": int(price),
             "wholePool": bool(whole),
             "revoked": bool(revoked),
+            "revokedAt": int(revoked_at),
         }
 
     def dispute(self, dispute_id: int) -> dict[str, Any]:

@@ -49,6 +49,8 @@ interface IPatentPool {
     /// @param withdrawalEffectiveAt unix time a announced withdrawal takes effect (0 when none)
     /// @param withdrawnAt unix time it left the pool (0 while in it)
     /// @param suspended whether an upheld dispute suspended it
+    /// @param suspendedAt unix time it was suspended (0 while not suspended); it is licensed to
+    /// nobody from then on, and answers for earlier times stay as they were
     struct PoolAsset {
         address founder;
         uint64 weight;
@@ -56,6 +58,7 @@ interface IPatentPool {
         uint64 withdrawalEffectiveAt;
         uint64 withdrawnAt;
         bool suspended;
+        uint64 suspendedAt;
     }
 
     /// @notice A unified licence granted to a licensee.
@@ -66,7 +69,9 @@ interface IPatentPool {
     /// @param grantedAt unix time it was accepted
     /// @param price what the licensee paid
     /// @param wholePool whether it covers every asset of the pool
-    /// @param revoked whether the operator revoked it (a revoked licence covers nothing)
+    /// @param revoked whether the operator revoked it
+    /// @param revokedAt unix time it was revoked (0 while not revoked): it covers nothing from then
+    /// on, and still covers the times before it
     struct Licence {
         address licensee;
         uint256 offerId;
@@ -76,6 +81,7 @@ interface IPatentPool {
         uint256 price;
         bool wholePool;
         bool revoked;
+        uint64 revokedAt;
     }
 
     /// @notice An offer of a unified licence to one licensee.
@@ -179,7 +185,8 @@ interface IPatentPool {
     /// @param weight the weight removed
     event AssetWithdrawn(uint256 indexed assetId, address indexed founder, uint64 weight);
 
-    /// @notice An upheld dispute suspended an asset: it stops earning and being licensed.
+    /// @notice An upheld dispute suspended an asset: from this block's time on it stops earning and
+    /// being licensed (answers of `isLicensed` for earlier times do not change).
     /// @param assetId the asset
     /// @param disputeId the dispute that was upheld
     /// @param weight the weight removed
@@ -234,7 +241,8 @@ interface IPatentPool {
         uint256 indexed licenceId, uint256 indexed offerId, address indexed licensee, uint64 start, uint64 end, uint256 price
     );
 
-    /// @notice The operator revoked a licence; it covers nothing from now on.
+    /// @notice The operator revoked a licence; it covers nothing from this block's time on, and
+    /// still covers the times before it.
     /// @param licenceId the licence
     /// @param licensee its licensee
     /// @param reasonHash keccak-256 of the written reason
@@ -397,9 +405,10 @@ interface IPatentPool {
     error PatentPoolOfferExpired(uint256 offerId, uint64 end);
 
     /// @notice Licences of one scope are granted to a licensee in time order: the new one starts
-    /// before the end of the licensee's latest unrevoked licence of that scope (so it overlaps it,
-    /// or covers an earlier period than it).
-    /// @param licenceId the latest unrevoked licence of the scope
+    /// before the licensee's latest licence of that scope stops covering (its end; if it was
+    /// revoked, the later of its start and the moment of revocation), so it overlaps it or covers
+    /// an earlier period than it.
+    /// @param licenceId the latest licence of the scope
     /// @param assetId the overlapping scope (0: the whole pool)
     error PatentPoolLicenceOverlaps(uint256 licenceId, uint256 assetId);
 
@@ -530,15 +539,20 @@ interface IPatentPool {
     /// @return licenceId the granted licence
     function acceptOffer(uint256 offerId) external returns (uint256 licenceId);
 
-    /// @notice Revokes a licence; OPERATOR_ROLE only. A revoked licence covers nothing.
+    /// @notice Revokes a licence; OPERATOR_ROLE only. It covers nothing from now on; the times
+    /// before it stay covered (a certificate for a past time stays true).
     /// @param licenceId the licence
     /// @param reasonHash keccak-256 of the written reason
     function revokeLicence(uint256 licenceId, bytes32 reasonHash) external;
 
-    /// @notice Whether an account may practise an asset at a time: true when the asset is not
-    /// suspended, was contributed at or before `at`, and a membership term or an unrevoked licence
-    /// of the account covers `at`; once the asset has left the pool, only terms and licences paid
-    /// for before it left still cover it (granted licences survive withdrawal).
+    /// @notice Whether an account may practise an asset at a time: true when the asset was
+    /// contributed at or before `at` and not suspended at or before `at`, and a membership term or
+    /// a licence of the account covers `at` (a licence revoked at or before `at` does not); once
+    /// the asset has left the pool, only terms and licences paid for before it left still cover it
+    /// (granted licences survive withdrawal). Revocations and suspensions take effect when they
+    /// happen: the answer for a time before them never changes. Cost: O(1) for `at` in the latest
+    /// term or licence of the account; O(log n) in the account's own terms or licences of one
+    /// scope for earlier times; never in the pool's size.
     /// @param licensee the account
     /// @param assetId the asset
     /// @param at the unix time asked about

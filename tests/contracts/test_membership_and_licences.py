@@ -470,6 +470,7 @@ def test_accepting_an_offer_pays_its_price_and_grants_the_licence(world: World) 
         "price": PRICE,
         "wholePool": False,
         "revoked": False,
+        "revokedAt": 0,
     }
     assert world.pool.offer(offer_id)["open"] is False
     assert world.pool.offer(offer_id)["licenceId"] == 1
@@ -642,19 +643,26 @@ def test_a_licence_starting_when_the_latest_ends_is_accepted(world: World) -> No
     assert not licensed(world, LICENSEE, asset_id, t + 2 * YEAR + DAY)
 
 
-def test_revoking_a_licence_emits_the_reason_and_ends_its_cover(world: World) -> None:
+def test_revoking_a_licence_emits_the_reason_and_ends_its_cover_from_then_on(world: World) -> None:
     asset_id = active_pool(world)
     licence_id = licence(world, LICENSEE)
     t = now(world.w3)
     assert licensed(world, LICENSEE, asset_id, t)
+    advance(world.w3, DAY)
 
     result = world.pool.revoke_licence(licence_id, REASON)
+    revoked_at = block_time(world, result)
 
     assert world.pool.events(result, "LicenceRevoked") == [
         {"licenceId": licence_id, "licensee": address(world, LICENSEE), "reasonHash": REASON}
     ]
-    assert world.pool.licence(licence_id)["revoked"] is True
-    assert not licensed(world, LICENSEE, asset_id, t)
+    assert (world.pool.licence(licence_id)["revoked"], world.pool.licence(licence_id)["revokedAt"]) == (
+        True,
+        revoked_at,
+    )
+    assert licensed(world, LICENSEE, asset_id, revoked_at - 1)
+    assert not licensed(world, LICENSEE, asset_id, revoked_at)
+    assert not licensed(world, LICENSEE, asset_id, revoked_at + DAY)
 
 
 def test_a_revoked_or_unknown_licence_cannot_be_revoked(world: World) -> None:
@@ -719,18 +727,82 @@ def test_an_asset_licensee_is_licensed_for_the_covered_asset_only(world: World) 
     assert not licensed(world, LICENSEE, other, t)
 
 
-def test_a_revoked_licensee_is_not_licensed_even_inside_the_period(world: World) -> None:
+def test_a_revoked_licensee_is_not_licensed_for_the_rest_of_the_period(world: World) -> None:
     asset_id = active_pool(world)
     t = now(world.w3)
     whole = licence(world, LICENSEE, start=t, end=t + YEAR)
     specific = licence(world, OTHER, [asset_id], start=t, end=t + YEAR)
+    advance(world.w3, DAY)
 
-    world.pool.revoke_licence(whole, REASON)
+    revoked_at = block_time(world, world.pool.revoke_licence(whole, REASON))
     world.pool.revoke_licence(specific, REASON)
 
     for who in (LICENSEE, OTHER):
-        assert not licensed(world, who, asset_id, t)
+        assert licensed(world, who, asset_id, t)
+        assert not licensed(world, who, asset_id, revoked_at + 1)
         assert not licensed(world, who, asset_id, t + YEAR // 2)
+
+
+def test_a_revocation_does_not_rewrite_past_answers(world: World) -> None:
+    """Issue 14, point 5: before, a revocation turned every past `isLicensed` of the licence from
+    true to false, so a licence certificate for a past time became false after the fact."""
+    asset_id = active_pool(world)
+    t = now(world.w3)
+    whole = licence(world, LICENSEE, start=t - DAY, end=t + YEAR)
+    specific = licence(world, OTHER, [asset_id], start=t - DAY, end=t + YEAR)
+    advance(world.w3, 30 * DAY)
+    # The latest block's second may be the revocation's own: from that second on it applies.
+    before = now(world.w3) - 1
+    past = [t, t + DAY, before]
+    answers = {(who, at): licensed(world, who, asset_id, at) for who in (LICENSEE, OTHER) for at in past}
+    assert all(answers.values())
+
+    world.pool.revoke_licence(whole, REASON)
+    world.pool.revoke_licence(specific, REASON)
+    advance(world.w3, DAY)
+
+    assert {(who, at): licensed(world, who, asset_id, at) for who in (LICENSEE, OTHER) for at in past} == answers
+    assert not licensed(world, LICENSEE, asset_id, now(world.w3))
+    assert not licensed(world, OTHER, asset_id, now(world.w3))
+
+
+def test_an_upheld_dispute_does_not_rewrite_past_answers(world: World) -> None:
+    """Issue 14, point 5: before, suspending an asset turned every past answer for it false."""
+    asset_id = active_pool(world)
+    join(world, MEMBER)
+    t = now(world.w3)
+    licence(world, LICENSEE, start=t, end=t + YEAR)
+    licence(world, OTHER, [asset_id], start=t, end=t + YEAR)
+    advance(world.w3, 10 * DAY)
+    dispute_id = world.pool_as(MEMBER).open_dispute(asset_id, TERMS).value
+
+    result = world.pool.resolve_dispute(dispute_id, True, REASON)
+    suspended_at = block_time(world, result)
+
+    assert world.pool.pool_asset(asset_id)["suspendedAt"] == suspended_at
+    for who in (MEMBER, LICENSEE, OTHER):
+        assert licensed(world, who, asset_id, t + DAY)
+        assert licensed(world, who, asset_id, suspended_at - 1)
+        assert not licensed(world, who, asset_id, suspended_at)
+        assert not licensed(world, who, asset_id, suspended_at + DAY)
+
+
+def test_a_licence_revoked_before_it_starts_never_covers_and_frees_its_slot_from_its_start(world: World) -> None:
+    asset_id = active_pool(world)
+    t = now(world.w3)
+    future = licence(world, LICENSEE, start=t + YEAR, end=t + 2 * YEAR)
+    world.pool.revoke_licence(future, REASON)
+    earlier = offer(world, LICENSEE, start=t + DAY, end=t + YEAR)
+    world.fund(LICENSEE, PRICE)
+
+    # Licences of a scope stay in time order: none may start before the revoked one's start.
+    with pytest.raises(PatentPoolLicenceOverlaps) as exc:
+        world.pool_as(LICENSEE).accept_offer(earlier)
+    assert error_args(exc.value) == {"licenceId": future, "assetId": 0}
+
+    licence(world, LICENSEE, start=t + YEAR, end=t + 3 * YEAR)
+    assert licensed(world, LICENSEE, asset_id, t + YEAR)
+    assert not licensed(world, LICENSEE, asset_id, t + DAY)
 
 
 def test_nobody_is_licensed_for_an_asset_that_is_not_in_the_pool(world: World) -> None:
@@ -764,10 +836,9 @@ def test_a_suspended_asset_is_licensed_to_nobody(world: World) -> None:
     join(world, MEMBER)
     licence(world, LICENSEE)
     licence(world, OTHER, [suspended])
-    t = now(world.w3)
     dispute_id = world.pool_as(MEMBER).open_dispute(suspended, TERMS).value
 
-    world.pool.resolve_dispute(dispute_id, True, REASON)
+    t = block_time(world, world.pool.resolve_dispute(dispute_id, True, REASON))
 
     for who in (MEMBER, LICENSEE, OTHER):
         assert not licensed(world, who, suspended, t)

@@ -188,6 +188,7 @@ def test_founders_members_and_contributions_match_the_views(indexed: tuple[Scena
         assert int(row["withdrawal_effective_at"]) == view["withdrawalEffectiveAt"]
         assert int(row["withdrawn_at"]) == view["withdrawnAt"]
         assert bool(row["suspended"]) == view["suspended"]
+        assert int(row["suspended_at"]) == view["suspendedAt"]
         assert row["status"] == {"a1": "active", "a2": "suspended", "a3": "withdrawn"}[name]
     assert (
         one(engine, "contribution", asset_id=scenario.assets["a2"])["suspended_by_dispute"]
@@ -223,6 +224,7 @@ def test_offers_licences_and_disputes_match_the_views(indexed: tuple[Scenario, E
     assert bool(row["whole_pool"]) == view["wholePool"] is False
     assert _json(row["asset_ids"]) == [scenario.assets["a1"]]
     assert row["status"] == "revoked" and view["revoked"]
+    assert int(row["revoked_at"]) == view["revokedAt"] > 0
     assert row["reason_hash"] == "0x" + Web3.keccak(text="breach").hex()
     for name, dispute_id in scenario.disputes.items():
         row = one(engine, "dispute", pool=scenario.pool, dispute_id=dispute_id)
