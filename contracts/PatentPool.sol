@@ -35,6 +35,12 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     uint256 private constant _MAX_OFFER_ASSETS = 256;
     /// Licence scope key of whole-pool licences; asset ids start at 1, so 0 is free.
     uint256 private constant _WHOLE_POOL = 0;
+    uint16 private constant _DEFAULT_OPERATOR_SHARE_BPS = 1_000;
+    uint64 private constant _DEFAULT_WITHDRAWAL_NOTICE = 90 days;
+    uint64 private constant _DEFAULT_MAX_LICENCE_LENGTH = 5 * 365 days;
+    uint64 private constant _MIN_CHANGE_DELAY = 1 days;
+    uint64 private constant _MAX_CHANGE_DELAY = 365 days;
+    uint64 private constant _MAX_LICENCE_LENGTH_CAP = 100 * 365 days;
 
     struct Founder {
         bool admitted;
@@ -68,6 +74,20 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     bytes2[] private _jurisdictions;
     uint8 private _minGranted;
     uint16 private _minScoreBps;
+
+    // Fixed at creation.
+    uint16 private _maxOperatorShareBps;
+    uint64 private _changeDelay;
+    uint64 private _maxLicenceLength;
+
+    mapping(uint8 parameter => PendingChange) private _pending;
+    bytes2[] private _pendingJurisdictions;
+    uint8 private _pendingMinGranted;
+    uint16 private _pendingMinScoreBps;
+
+    // The one holder of DEFAULT_ADMIN_ROLE, and the account it offered the role to.
+    address private _defaultAdmin;
+    address private _pendingDefaultAdmin;
 
     mapping(uint8 tier => uint256 annualFee) private _tierFees;
 
@@ -116,32 +136,51 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
 
     /// @inheritdoc IPatentPool
     function initialize(
-        string calldata name,
+        string memory name,
         uint8 kind,
-        string calldata field,
+        string memory field,
         address paymentToken,
         address operator,
-        address assetRegistry_
+        address assetRegistry_,
+        uint16 maxOperatorShareBps,
+        uint64 changeDelay
     ) external initializer {
         if (paymentToken == address(0) || operator == address(0) || assetRegistry_ == address(0)) {
             revert PatentPoolZeroAddress();
+        }
+        if (maxOperatorShareBps > _BPS || changeDelay < _MIN_CHANGE_DELAY || changeDelay > _MAX_CHANGE_DELAY) {
+            revert PatentPoolInvalidBounds(maxOperatorShareBps, changeDelay);
         }
         _name = name;
         _kind = kind;
         _field = field;
         _paymentToken = IERC20(paymentToken);
         _assetRegistry = IPatentAsset(assetRegistry_);
+        _defaultAdmin = operator;
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
         _grantRole(OPERATOR_ROLE, operator);
         _grantRole(ARBITER_ROLE, operator);
         emit PoolInitialized(name, kind, field, paymentToken, operator, assetRegistry_);
+        _initializeDefaults(operator, maxOperatorShareBps, changeDelay);
+    }
+
+    /// The bounds and the default parameters of a new pool (a function of its own: `initialize`
+    /// has too many arguments to hold these on the stack too).
+    function _initializeDefaults(address operator, uint16 maxOperatorShareBps, uint64 changeDelay) private {
+        _maxOperatorShareBps = maxOperatorShareBps;
+        _changeDelay = changeDelay;
+        emit PoolBoundsSet(maxOperatorShareBps, changeDelay);
 
         _treasury = operator;
         emit TreasurySet(operator);
-        _operatorShareBps = 1_000;
-        emit OperatorShareSet(1_000);
-        _withdrawalNotice = 90 days;
-        emit WithdrawalNoticeSet(90 days);
+        uint16 share = maxOperatorShareBps < _DEFAULT_OPERATOR_SHARE_BPS ? maxOperatorShareBps : _DEFAULT_OPERATOR_SHARE_BPS;
+        _operatorShareBps = share;
+        emit OperatorShareSet(share);
+        uint64 notice = changeDelay < _DEFAULT_WITHDRAWAL_NOTICE ? changeDelay : _DEFAULT_WITHDRAWAL_NOTICE;
+        _withdrawalNotice = notice;
+        emit WithdrawalNoticeSet(notice);
+        _maxLicenceLength = _DEFAULT_MAX_LICENCE_LENGTH;
+        emit MaxLicenceLengthSet(_DEFAULT_MAX_LICENCE_LENGTH);
         bytes2[] memory defaults = new bytes2[](4);
         defaults[0] = "US";
         defaults[1] = "CN";
@@ -158,8 +197,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     /// @inheritdoc IPatentPool
     function setTierFee(uint8 tier, uint256 annualFee) external onlyRole(OPERATOR_ROLE) {
         if (tier >= _TIER_COUNT) revert PatentPoolInvalidTier(tier);
-        _tierFees[tier] = annualFee;
-        emit TierFeeSet(tier, annualFee);
+        _change(uint8(Parameter.TierFee0) + tier, annualFee);
     }
 
     /// @inheritdoc IPatentPool
@@ -177,17 +215,22 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
             }
         }
         if (!ok) revert PatentPoolInvalidQualification(n, minGranted, minScoreBps);
-        _jurisdictions = jurisdictions;
-        _minGranted = minGranted;
-        _minScoreBps = minScoreBps;
-        emit QualificationSet(jurisdictions, minGranted, minScoreBps);
+        if (_lifecycle == Lifecycle.Incubating) {
+            _setQualification(jurisdictions, minGranted, minScoreBps);
+            return;
+        }
+        uint64 effectiveAt = _announce(uint8(Parameter.Qualification), 0);
+        _pendingJurisdictions = jurisdictions;
+        _pendingMinGranted = minGranted;
+        _pendingMinScoreBps = minScoreBps;
+        emit QualificationChangeAnnounced(jurisdictions, minGranted, minScoreBps, effectiveAt);
     }
 
     /// @inheritdoc IPatentPool
     function setOperatorShare(uint16 bps) external onlyRole(OPERATOR_ROLE) {
         if (bps > _BPS) revert PatentPoolInvalidShare(bps);
-        _operatorShareBps = bps;
-        emit OperatorShareSet(bps);
+        if (bps > _maxOperatorShareBps) revert PatentPoolShareAboveCeiling(bps, _maxOperatorShareBps);
+        _change(uint8(Parameter.OperatorShare), bps);
     }
 
     /// @inheritdoc IPatentPool
@@ -205,8 +248,29 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
 
     /// @inheritdoc IPatentPool
     function setWithdrawalNotice(uint64 noticePeriod) external onlyRole(OPERATOR_ROLE) {
-        _withdrawalNotice = noticePeriod;
-        emit WithdrawalNoticeSet(noticePeriod);
+        if (noticePeriod > _changeDelay) revert PatentPoolInvalidNotice(noticePeriod, _changeDelay);
+        _change(uint8(Parameter.WithdrawalNotice), noticePeriod);
+    }
+
+    /// @inheritdoc IPatentPool
+    function setMaxLicenceLength(uint64 maxLength) external onlyRole(OPERATOR_ROLE) {
+        if (maxLength == 0 || maxLength > _MAX_LICENCE_LENGTH_CAP) revert PatentPoolInvalidLicenceLength(maxLength);
+        _change(uint8(Parameter.MaxLicenceLength), maxLength);
+    }
+
+    /// @inheritdoc IPatentPool
+    function applyParameterChange(uint8 parameter) external {
+        PendingChange storage p = _pending[parameter];
+        uint64 effectiveAt = p.effectiveAt;
+        if (effectiveAt == 0 || block.timestamp < effectiveAt) revert PatentPoolChangeNotDue(parameter, effectiveAt);
+        uint256 value = p.value;
+        delete _pending[parameter];
+        if (parameter == uint8(Parameter.Qualification)) {
+            _setQualification(_pendingJurisdictions, _pendingMinGranted, _pendingMinScoreBps);
+            delete _pendingJurisdictions;
+        } else {
+            _set(parameter, value);
+        }
     }
 
     /// @inheritdoc IPatentPool
@@ -230,6 +294,49 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     /// @inheritdoc IPatentPool
     function unpause() external onlyRole(OPERATOR_ROLE) {
         _unpause();
+    }
+
+    // ------------------------------------------------------------------ admin in two steps
+
+    /// @notice DEFAULT_ADMIN_ROLE changes hands only by `beginDefaultAdminTransfer` and
+    /// `acceptDefaultAdminTransfer`; every other role as in AccessControl.
+    function grantRole(bytes32 role, address account) public override {
+        if (role == DEFAULT_ADMIN_ROLE) revert PatentPoolAdminChangesInTwoSteps();
+        super.grantRole(role, account);
+    }
+
+    /// @notice As `grantRole`: the default admin cannot be revoked, only replaced in two steps.
+    function revokeRole(bytes32 role, address account) public override {
+        if (role == DEFAULT_ADMIN_ROLE) revert PatentPoolAdminChangesInTwoSteps();
+        super.revokeRole(role, account);
+    }
+
+    /// @notice As `grantRole`: the default admin cannot renounce, only hand over in two steps.
+    function renounceRole(bytes32 role, address callerConfirmation) public override {
+        if (role == DEFAULT_ADMIN_ROLE) revert PatentPoolAdminChangesInTwoSteps();
+        super.renounceRole(role, callerConfirmation);
+    }
+
+    /// @inheritdoc IPatentPool
+    function beginDefaultAdminTransfer(address newAdmin) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _pendingDefaultAdmin = newAdmin;
+        emit DefaultAdminTransferBegun(msg.sender, newAdmin);
+    }
+
+    /// @inheritdoc IPatentPool
+    function acceptDefaultAdminTransfer() external {
+        address pending = _pendingDefaultAdmin;
+        if (msg.sender != pending || pending == address(0)) revert PatentPoolNotPendingAdmin(msg.sender, pending);
+        address previous = _defaultAdmin;
+        _pendingDefaultAdmin = address(0);
+        _defaultAdmin = pending;
+        _revokeRole(DEFAULT_ADMIN_ROLE, previous);
+        _grantRole(DEFAULT_ADMIN_ROLE, pending);
+    }
+
+    /// @inheritdoc IPatentPool
+    function defaultAdmin() external view returns (address admin, address pendingAdmin) {
+        return (_defaultAdmin, _pendingDefaultAdmin);
     }
 
     // ------------------------------------------------------------------ founders and assets
@@ -276,17 +383,19 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     }
 
     /// @inheritdoc IPatentPool
-    function announceWithdrawal(uint256 assetId) external whenNotPaused {
+    function announceWithdrawal(uint256 assetId) external {
         PoolAsset storage a = _requireInPool(assetId);
         if (a.founder != msg.sender) revert PatentPoolNotContributor(assetId, msg.sender, a.founder);
         if (a.withdrawalEffectiveAt != 0) revert PatentPoolWithdrawalAlreadyAnnounced(assetId, a.withdrawalEffectiveAt);
+        // The notice is at most the change delay (at most 365 days): no overflow.
         uint64 effectiveAt = uint64(block.timestamp) + _withdrawalNotice;
         a.withdrawalEffectiveAt = effectiveAt;
+        a.withdrawalAnnouncedAt = uint64(block.timestamp);
         emit AssetWithdrawalAnnounced(assetId, msg.sender, effectiveAt);
     }
 
     /// @inheritdoc IPatentPool
-    function completeWithdrawal(uint256 assetId) external whenNotPaused {
+    function completeWithdrawal(uint256 assetId) external {
         PoolAsset storage a = _poolAssets[assetId];
         if (a.contributedAt == 0 || a.withdrawnAt != 0) revert PatentPoolAssetNotInPool(assetId);
         uint64 effectiveAt = a.withdrawalEffectiveAt;
@@ -339,6 +448,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         if (licensee == address(0)) revert PatentPoolZeroAddress();
         // Checkpoint keys are 48-bit times (millions of years): a later end is no real period.
         if (start >= end || end <= block.timestamp || end > type(uint48).max) revert PatentPoolInvalidPeriod(start, end);
+        if (end - start > _maxLicenceLength) revert PatentPoolLicenceTooLong(start, end, _maxLicenceLength);
         uint256 n = assetIds.length;
         if (n > _MAX_OFFER_ASSETS) revert PatentPoolTooManyAssets(n);
         // Bounded by _MAX_OFFER_ASSETS: the operator's own list, not the pool's assets.
@@ -412,7 +522,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         if (a.suspended && at >= a.suspendedAt) return false;
         uint48 key = at > type(uint48).max ? type(uint48).max : uint48(at);
         uint208 term = _lookup(_members[licensee].terms, key);
-        if (term != 0 && at < uint64(term >> 64) && _binds(a, uint64(term))) return true;
+        if (term != 0 && at < uint64(term >> 64) && _binds(a, uint64(term), at)) return true;
         return _licenceCovers(licensee, _WHOLE_POOL, key, at, a) || _licenceCovers(licensee, assetId, key, at, a);
     }
 
@@ -425,7 +535,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     }
 
     /// @inheritdoc IPatentPool
-    function claim() external nonReentrant whenNotPaused returns (uint256 amount) {
+    function claim() external nonReentrant returns (uint256 amount) {
         Founder storage f = _founders[msg.sender];
         _settle(f);
         uint256 founderAmount = f.credit / _PRECISION;
@@ -518,6 +628,31 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     }
 
     /// @inheritdoc IPatentPool
+    function bounds() external view returns (uint16 maxOperatorShareBps, uint64 changeDelay, uint64 maxLicenceLength) {
+        return (_maxOperatorShareBps, _changeDelay, _maxLicenceLength);
+    }
+
+    /// @inheritdoc IPatentPool
+    function pendingChange(uint8 parameter) external view returns (uint256 value, uint64 effectiveAt) {
+        PendingChange storage p = _pending[parameter];
+        return (p.value, p.effectiveAt);
+    }
+
+    /// @inheritdoc IPatentPool
+    function pendingQualification()
+        external
+        view
+        returns (bytes2[] memory jurisdictions, uint8 minGranted, uint16 minScoreBps, uint64 effectiveAt)
+    {
+        return (
+            _pendingJurisdictions,
+            _pendingMinGranted,
+            _pendingMinScoreBps,
+            _pending[uint8(Parameter.Qualification)].effectiveAt
+        );
+    }
+
+    /// @inheritdoc IPatentPool
     function isFounder(address account) external view returns (bool) {
         return _founders[account].admitted;
     }
@@ -573,6 +708,56 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     }
 
     // ------------------------------------------------------------------ internals
+
+    /// Sets a parameter at once while the pool is Incubating (nobody has paid or been paid yet),
+    /// and announces it, to take effect after the change delay, from then on.
+    function _change(uint8 parameter, uint256 value) private {
+        if (_lifecycle == Lifecycle.Incubating) {
+            _set(parameter, value);
+            return;
+        }
+        uint64 effectiveAt = _announce(parameter, value);
+        emit ParameterChangeAnnounced(parameter, value, effectiveAt);
+    }
+
+    /// Records a pending change (replacing any earlier one of the parameter).
+    function _announce(uint8 parameter, uint256 value) private returns (uint64 effectiveAt) {
+        // The delay is at most 365 days: no overflow.
+        effectiveAt = uint64(block.timestamp) + _changeDelay;
+        _pending[parameter] = PendingChange(effectiveAt, value);
+    }
+
+    /// Puts a parameter's new value in force; the values were checked when they were given.
+    function _set(uint8 parameter, uint256 value) private {
+        if (parameter == uint8(Parameter.OperatorShare)) {
+            // Checked against the ceiling (at most 10000) when given.
+            uint16 bps = uint16(value);
+            _operatorShareBps = bps;
+            emit OperatorShareSet(bps);
+        } else if (parameter == uint8(Parameter.WithdrawalNotice)) {
+            // Checked against the change delay (at most 365 days) when given.
+            uint64 notice = uint64(value);
+            _withdrawalNotice = notice;
+            emit WithdrawalNoticeSet(notice);
+        } else if (parameter == uint8(Parameter.MaxLicenceLength)) {
+            // Checked against 100 years when given.
+            uint64 maxLength = uint64(value);
+            _maxLicenceLength = maxLength;
+            emit MaxLicenceLengthSet(maxLength);
+        } else {
+            // TierFee0 .. TierFee2: the tier was checked when the fee was given.
+            uint8 tier = parameter - uint8(Parameter.TierFee0);
+            _tierFees[tier] = value;
+            emit TierFeeSet(tier, value);
+        }
+    }
+
+    function _setQualification(bytes2[] memory jurisdictions, uint8 minGranted, uint16 minScoreBps) private {
+        _jurisdictions = jurisdictions;
+        _minGranted = minGranted;
+        _minScoreBps = minScoreBps;
+        emit QualificationSet(jurisdictions, minGranted, minScoreBps);
+    }
 
     function _feeFor(uint8 tier, uint256 maxFee) private view returns (uint256 fee) {
         fee = _tierFees[tier];
@@ -663,14 +848,18 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         // The checkpoint at or before `at` is the only licence of the scope that can cover it; a
         // revocation ends its cover from the moment it happened, not before.
         if (at >= l.end || (l.revoked && at >= l.revokedAt)) return false;
-        return _binds(a, l.grantedAt);
+        return _binds(a, l.grantedAt, at);
     }
 
-    /// Whether a term or licence paid at `paidAt` covers an asset: once the asset has left the
-    /// pool, only what was paid before it left does.
-    function _binds(PoolAsset storage a, uint64 paidAt) private view returns (bool) {
+    /// Whether a term or licence paid at `paidAt` covers an asset at `at`: once the asset has left
+    /// the pool, only what was paid before it left does; what was paid after the second its founder
+    /// announced the withdrawal covers it only until the withdrawal's effective date (a payment in
+    /// that same second, whichever came first in the block, is given the benefit of the doubt).
+    function _binds(PoolAsset storage a, uint64 paidAt, uint64 at) private view returns (bool) {
         uint64 withdrawnAt = a.withdrawnAt;
-        return withdrawnAt == 0 || paidAt < withdrawnAt;
+        if (withdrawnAt != 0 && paidAt >= withdrawnAt) return false;
+        uint64 announcedAt = a.withdrawalAnnouncedAt;
+        return announcedAt == 0 || paidAt <= announcedAt || at < a.withdrawalEffectiveAt;
     }
 
     /// The value of the checkpoint at or before `key`: the latest one in O(1) (the present and

@@ -42,6 +42,26 @@ interface IPatentPool {
         Dismissed
     }
 
+    /// @notice A parameter the operator changes by announcement (see `setTierFee`): ids used by
+    /// `ParameterChangeAnnounced`, `pendingChange` and `applyParameterChange`.
+    enum Parameter {
+        OperatorShare,
+        WithdrawalNotice,
+        MaxLicenceLength,
+        Qualification,
+        TierFee0,
+        TierFee1,
+        TierFee2
+    }
+
+    /// @notice A change announced and not yet applied.
+    /// @param effectiveAt when it may be applied (0: none pending)
+    /// @param value the new value (unused for Qualification, see `pendingQualification`)
+    struct PendingChange {
+        uint64 effectiveAt;
+        uint256 value;
+    }
+
     /// @notice An asset's standing in the pool.
     /// @param founder the account that contributed it and earns from it
     /// @param weight its share of the founders' revenue (0 once withdrawn or suspended)
@@ -51,6 +71,8 @@ interface IPatentPool {
     /// @param suspended whether an upheld dispute suspended it
     /// @param suspendedAt unix time it was suspended (0 while not suspended); it is licensed to
     /// nobody from then on, and answers for earlier times stay as they were
+    /// @param withdrawalAnnouncedAt unix time its founder announced the withdrawal (0 when none):
+    /// terms and licences paid from then on cover it only until `withdrawalEffectiveAt`
     struct PoolAsset {
         address founder;
         uint64 weight;
@@ -59,6 +81,7 @@ interface IPatentPool {
         uint64 withdrawnAt;
         bool suspended;
         uint64 suspendedAt;
+        uint64 withdrawalAnnouncedAt;
     }
 
     /// @notice A unified licence granted to a licensee.
@@ -126,6 +149,36 @@ interface IPatentPool {
     event PoolInitialized(
         string name, uint8 kind, string field, address indexed paymentToken, address indexed operator, address assetRegistry
     );
+
+    /// @notice The bounds fixed at the pool's creation, for its whole life.
+    /// @param maxOperatorShareBps the most the operator's share can ever be
+    /// @param changeDelay how long after its announcement a parameter change can take effect
+    event PoolBoundsSet(uint16 maxOperatorShareBps, uint64 changeDelay);
+
+    /// @notice The longest period a unified licence may cover was set.
+    /// @param maxLength the length in seconds
+    event MaxLicenceLengthSet(uint64 maxLength);
+
+    /// @notice The operator announced a parameter change; `applyParameterChange` puts it in force
+    /// from `effectiveAt` on (the parameter's `...Set` event then follows).
+    /// @param parameter a `Parameter` (0 operator share, 1 withdrawal notice, 2 maximum licence
+    /// length, 4..6 the annual fee of tier 0..2)
+    /// @param value the new value (bps, seconds or payment-token units)
+    /// @param effectiveAt the earliest time it can take effect
+    event ParameterChangeAnnounced(uint8 indexed parameter, uint256 value, uint64 effectiveAt);
+
+    /// @notice The operator announced a new qualification rule (the `Parameter.Qualification` change).
+    /// @param jurisdictions the required jurisdictions
+    /// @param minGranted how many verified grants across them an asset will need
+    /// @param minScoreBps the minimum stability score
+    /// @param effectiveAt the earliest time it can take effect
+    event QualificationChangeAnnounced(bytes2[] jurisdictions, uint8 minGranted, uint16 minScoreBps, uint64 effectiveAt);
+
+    /// @notice The default admin offered its role to another account (the zero address: withdrew
+    /// the offer); the role changes hands when that account accepts (RoleRevoked, RoleGranted).
+    /// @param admin the current default admin
+    /// @param newAdmin the account that may accept
+    event DefaultAdminTransferBegun(address indexed admin, address indexed newAdmin);
 
     /// @notice The annual fee of a member tier was set.
     /// @param tier 0 startup, 1 SME, 2 enterprise
@@ -307,6 +360,38 @@ interface IPatentPool {
     /// @param bps the rejected share
     error PatentPoolInvalidShare(uint16 bps);
 
+    /// @notice The share is above the ceiling fixed at the pool's creation.
+    /// @param bps the rejected share
+    /// @param maxOperatorShareBps the ceiling
+    error PatentPoolShareAboveCeiling(uint16 bps, uint16 maxOperatorShareBps);
+
+    /// @notice The bounds given at creation are out of range (share ceiling above 10000, change
+    /// delay outside 1 to 365 days).
+    /// @param maxOperatorShareBps the given ceiling
+    /// @param changeDelay the given delay
+    error PatentPoolInvalidBounds(uint16 maxOperatorShareBps, uint64 changeDelay);
+
+    /// @notice A withdrawal notice longer than the change delay (founders could not leave before a
+    /// change they were warned of).
+    /// @param noticePeriod the rejected notice
+    /// @param changeDelay the pool's change delay, the longest notice allowed
+    error PatentPoolInvalidNotice(uint64 noticePeriod, uint64 changeDelay);
+
+    /// @notice A maximum licence length of 0 or above 100 years.
+    /// @param maxLength the rejected length
+    error PatentPoolInvalidLicenceLength(uint64 maxLength);
+
+    /// @notice The offered period is longer than the pool's maximum licence length.
+    /// @param start the given start
+    /// @param end the given end
+    /// @param maxLength the pool's maximum
+    error PatentPoolLicenceTooLong(uint64 start, uint64 end, uint64 maxLength);
+
+    /// @notice No change of the parameter is pending, or its time has not come.
+    /// @param parameter the parameter
+    /// @param effectiveAt when the pending change may be applied (0: none pending)
+    error PatentPoolChangeNotDue(uint8 parameter, uint64 effectiveAt);
+
     /// @notice The qualification rule is malformed (no or over 16 jurisdictions, a duplicate or a
     /// malformed code, a minimum of 0 grants, or a score above 10000).
     /// @param jurisdictionCount how many jurisdictions were given
@@ -424,6 +509,15 @@ interface IPatentPool {
     /// @param disputeId the dispute
     error PatentPoolDisputeNotOpen(uint256 disputeId);
 
+    /// @notice DEFAULT_ADMIN_ROLE is not granted, revoked or renounced directly: it changes hands
+    /// by `beginDefaultAdminTransfer` and `acceptDefaultAdminTransfer`.
+    error PatentPoolAdminChangesInTwoSteps();
+
+    /// @notice Only the account the default admin offered its role to may accept it.
+    /// @param caller the caller
+    /// @param pendingAdmin the account offered the role (zero: none)
+    error PatentPoolNotPendingAdmin(address caller, address pendingAdmin);
+
     /// @notice The account has nothing to claim.
     /// @param account the account
     error PatentPoolNothingToClaim(address account);
@@ -435,28 +529,39 @@ interface IPatentPool {
     /// @param paymentToken the ERC-20 all payments are made in
     /// @param operator receives the admin, operator and arbiter roles and the operator's share
     /// @param assetRegistry the PatentAsset registry
+    /// @param maxOperatorShareBps the ceiling of the operator's share, fixed for the pool's life
+    /// @param changeDelay how long announced parameter changes wait (1 to 365 days), fixed too
     function initialize(
-        string calldata name,
+        string memory name,
         uint8 kind,
-        string calldata field,
+        string memory field,
         address paymentToken,
         address operator,
-        address assetRegistry
+        address assetRegistry,
+        uint16 maxOperatorShareBps,
+        uint64 changeDelay
     ) external;
 
-    /// @notice Sets the annual fee of a member tier; OPERATOR_ROLE only.
+    /// @notice Sets the annual fee of a member tier; OPERATOR_ROLE only. Like every parameter
+    /// change (share, notice, qualification, fees, maximum licence length) it takes effect at once
+    /// while the pool is Incubating; from activation on it is announced
+    /// (`ParameterChangeAnnounced`) and put in force by `applyParameterChange` once the pool's
+    /// change delay has passed, so founders and members can leave first. A new announcement of a
+    /// parameter replaces its pending one and starts the delay again.
     /// @param tier 0 startup, 1 SME, 2 enterprise
     /// @param annualFee the fee in payment-token units; 0 closes the tier: nobody joins or renews at it
     function setTierFee(uint8 tier, uint256 annualFee) external;
 
-    /// @notice Sets the rule contributed assets must pass; OPERATOR_ROLE only.
+    /// @notice Sets the rule contributed assets must pass; OPERATOR_ROLE only; announced once the
+    /// pool is active (see `setTierFee`).
     /// @param jurisdictions the required jurisdictions (1..16 distinct two-letter codes)
     /// @param minGranted verified grants needed across them (at least 1)
     /// @param minScoreBps the minimum stability score (0..10000)
     function setQualification(bytes2[] calldata jurisdictions, uint8 minGranted, uint16 minScoreBps) external;
 
-    /// @notice Sets the operator's share of every payment; OPERATOR_ROLE only.
-    /// @param bps the share in basis points (0..10000)
+    /// @notice Sets the operator's share of every payment; OPERATOR_ROLE only; announced once the
+    /// pool is active (see `setTierFee`).
+    /// @param bps the share in basis points, at most the ceiling fixed at creation
     function setOperatorShare(uint16 bps) external;
 
     /// @notice Sets the territory the pool licenses; OPERATOR_ROLE only.
@@ -468,9 +573,20 @@ interface IPatentPool {
     /// @param treasury the new account
     function setTreasury(address treasury) external;
 
-    /// @notice Sets the notice founders must give before an asset leaves; OPERATOR_ROLE only.
-    /// @param noticePeriod the notice in seconds
+    /// @notice Sets the notice founders must give before an asset leaves; OPERATOR_ROLE only;
+    /// announced once the pool is active (see `setTierFee`).
+    /// @param noticePeriod the notice in seconds, at most the pool's change delay
     function setWithdrawalNotice(uint64 noticePeriod) external;
+
+    /// @notice Sets the longest period a unified licence may cover; OPERATOR_ROLE only; announced
+    /// once the pool is active (see `setTierFee`).
+    /// @param maxLength the length in seconds (1 second to 100 years)
+    function setMaxLicenceLength(uint64 maxLength) external;
+
+    /// @notice Puts an announced change in force once its time has come; anyone may call it. Emits
+    /// the parameter's `...Set` event.
+    /// @param parameter a `Parameter`
+    function applyParameterChange(uint8 parameter) external;
 
     /// @notice Opens the pool to members and licences; OPERATOR_ROLE only, from Incubating.
     function activate() external;
@@ -479,11 +595,26 @@ interface IPatentPool {
     /// claims go on. OPERATOR_ROLE only.
     function close() external;
 
-    /// @notice Stops every state-changing call but the operator's; OPERATOR_ROLE only.
+    /// @notice Stops every state-changing call but the operator's, claims and withdrawals (a pause
+    /// never holds founders' money or assets); OPERATOR_ROLE only.
     function pause() external;
 
     /// @notice Lifts a pause; OPERATOR_ROLE only.
     function unpause() external;
+
+    /// @notice First step of handing DEFAULT_ADMIN_ROLE over: offers it to `newAdmin` (the zero
+    /// address withdraws an offer); DEFAULT_ADMIN_ROLE only. Nothing changes until it accepts.
+    /// @param newAdmin the account that may accept
+    function beginDefaultAdminTransfer(address newAdmin) external;
+
+    /// @notice Second step: the offered account takes DEFAULT_ADMIN_ROLE, which the previous admin
+    /// loses in the same transaction.
+    function acceptDefaultAdminTransfer() external;
+
+    /// @notice The one holder of DEFAULT_ADMIN_ROLE and the account it offered the role to.
+    /// @return admin the default admin
+    /// @return pendingAdmin the account that may accept the role (zero: none)
+    function defaultAdmin() external view returns (address admin, address pendingAdmin);
 
     /// @notice Admits a founder (licensor); OPERATOR_ROLE only.
     /// @param founder the account
@@ -495,7 +626,8 @@ interface IPatentPool {
     function contribute(uint256 assetId) external;
 
     /// @notice Announces that an asset will leave the pool after the notice period; its
-    /// contributor only.
+    /// contributor only, also while paused. Terms and licences paid from now on cover the asset
+    /// only until the withdrawal's effective date.
     /// @param assetId the asset
     function announceWithdrawal(uint256 assetId) external;
 
@@ -513,7 +645,8 @@ interface IPatentPool {
     /// @param maxFee the most the caller agrees to pay
     function renew(uint256 maxFee) external;
 
-    /// @notice Offers a unified licence to one licensee; OPERATOR_ROLE only.
+    /// @notice Offers a unified licence to one licensee; OPERATOR_ROLE only. The period may not be
+    /// longer than the pool's maximum licence length.
     /// @param licensee who may accept it
     /// @param assetIds the covered assets; empty means the whole pool
     /// @param start first second covered
@@ -549,7 +682,8 @@ interface IPatentPool {
     /// contributed at or before `at` and not suspended at or before `at`, and a membership term or
     /// a licence of the account covers `at` (a licence revoked at or before `at` does not); once
     /// the asset has left the pool, only terms and licences paid for before it left still cover it
-    /// (granted licences survive withdrawal). Revocations and suspensions take effect when they
+    /// (granted licences survive withdrawal), and those paid after the founder announced the
+    /// withdrawal cover it only until the withdrawal's effective date. Revocations and suspensions take effect when they
     /// happen: the answer for a time before them never changes. Cost: O(1) for `at` in the latest
     /// term or licence of the account; O(log n) in the account's own terms or licences of one
     /// scope for earlier times; never in the pool's size.
@@ -564,7 +698,7 @@ interface IPatentPool {
     /// @return the amount in payment-token units
     function claimable(address account) external view returns (uint256);
 
-    /// @notice Pays out everything the caller is owed.
+    /// @notice Pays out everything the caller is owed; works while the pool is paused.
     /// @return amount what was paid
     function claim() external returns (uint256 amount);
 
@@ -621,6 +755,28 @@ interface IPatentPool {
     /// @notice The notice founders must give before an asset leaves, in seconds.
     /// @return the notice
     function withdrawalNotice() external view returns (uint64);
+
+    /// @notice The bounds of the operator.
+    /// @return maxOperatorShareBps the share ceiling, fixed at creation
+    /// @return changeDelay the delay of announced changes, fixed at creation
+    /// @return maxLicenceLength the longest period a licence may cover now
+    function bounds() external view returns (uint16 maxOperatorShareBps, uint64 changeDelay, uint64 maxLicenceLength);
+
+    /// @notice The pending change of a parameter.
+    /// @param parameter a `Parameter`
+    /// @return value the announced value
+    /// @return effectiveAt when it may be applied (0: none pending)
+    function pendingChange(uint8 parameter) external view returns (uint256 value, uint64 effectiveAt);
+
+    /// @notice The pending qualification rule.
+    /// @return jurisdictions the announced jurisdictions
+    /// @return minGranted the announced minimum of grants
+    /// @return minScoreBps the announced minimum score
+    /// @return effectiveAt when it may be applied (0: none pending)
+    function pendingQualification()
+        external
+        view
+        returns (bytes2[] memory jurisdictions, uint8 minGranted, uint16 minScoreBps, uint64 effectiveAt);
 
     /// @notice Whether an account is an admitted founder.
     /// @param account the account

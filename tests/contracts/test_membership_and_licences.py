@@ -35,7 +35,7 @@ from registry.reverts import (
     PatentPoolWithdrawalAlreadyAnnounced,
     PatentPoolWithdrawalNotDue,
 )
-from registry.types import PatentStatus
+from registry.types import Parameter, PatentStatus
 from tests.conftest import USDC, YEAR, World, advance, now
 from tests.contracts._library import Offices, library_fixtures
 
@@ -305,6 +305,8 @@ def test_a_renewal_charges_the_members_tier_at_its_current_fee(world: World) -> 
     active_pool(world)
     old_end = join(world, MEMBER, tier=2, fee=ENTERPRISE_FEE).value
     world.pool.set_tier_fee(2, 1_200 * USDC)
+    advance(world.w3, world.pool.bounds()["changeDelay"])
+    world.pool.apply_parameter_change(Parameter.TIER_FEE_2)
     world.fund(MEMBER, 1_200 * USDC)
 
     with pytest.raises(PatentPoolFeeAboveMax) as exc:
