@@ -774,11 +774,19 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         m.terms.push(uint48(start), (uint208(end) << 64) | uint208(uint64(block.timestamp)));
     }
 
-    /// Takes `amount` from the caller and splits it between the treasury and the founders.
+    /// Takes `amount` from the caller and splits what arrived between the treasury and the
+    /// founders. Callers are nonReentrant; the token is called before the books are written
+    /// because only the balance after the transfer says how much arrived.
     function _collect(uint256 amount) private {
         if (amount == 0) return;
-        uint256 toOperator = (amount * _operatorShareBps) / _BPS;
-        uint256 toFounders = amount - toOperator;
+        IERC20 token = _paymentToken;
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        // Credit exactly what arrived: a fee-on-transfer token (or one whose fee is switched on
+        // later) delivers less than `amount`, and the pool must never owe more than it holds.
+        uint256 received = token.balanceOf(address(this)) - before;
+        uint256 toOperator = (received * _operatorShareBps) / _BPS;
+        uint256 toFounders = received - toOperator;
         uint256 unallocated = 0;
         uint256 totalWeight_ = _totalWeight;
         if (totalWeight_ == 0) {
@@ -790,8 +798,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
             _accRemainder = scaled % totalWeight_;
         }
         _credits[_treasury] += toOperator + unallocated;
-        emit RevenueReceived(msg.sender, amount, toOperator, toFounders, unallocated, _accRevenuePerWeight);
-        _paymentToken.safeTransferFrom(msg.sender, address(this), amount);
+        emit RevenueReceived(msg.sender, received, toOperator, toFounders, unallocated, _accRevenuePerWeight);
     }
 
     /// Credits a founder with everything the accumulator owes it so far.
@@ -858,8 +865,11 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     function _binds(PoolAsset storage a, uint64 paidAt, uint64 at) private view returns (bool) {
         uint64 withdrawnAt = a.withdrawnAt;
         if (withdrawnAt != 0 && paidAt >= withdrawnAt) return false;
-        uint64 announcedAt = a.withdrawalAnnouncedAt;
-        return announcedAt == 0 || paidAt <= announcedAt || at < a.withdrawalEffectiveAt;
+        uint64 effectiveAt = a.withdrawalEffectiveAt;
+        // No withdrawal announced, or `at` before it takes effect: the announcement's time (in
+        // another storage slot) need not be read.
+        if (effectiveAt == 0 || at < effectiveAt) return true;
+        return paidAt <= a.withdrawalAnnouncedAt;
     }
 
     /// The value of the checkpoint at or before `key`: the latest one in O(1) (the present and

@@ -7,6 +7,9 @@ pragma solidity 0.8.28;
 /// every payment is split between the operator and the founders, who claim their share.
 ///
 /// Money rules, in one place:
+/// - the pool books what arrived, not what was asked: every payment is measured as the pool's
+///   token balance after the transfer less the balance before (a fee-on-transfer token, or one
+///   whose fee is switched on later, delivers less), so the pool never owes more than it holds;
 /// - every payment (fee, renewal, licence price) is split at once: `operatorShareBps` of it is
 ///   credited to the treasury, the rest to the founders pro rata to contributed weight through an
 ///   O(1) accumulator; everyone withdraws with `claim` (pull payment);
@@ -303,7 +306,7 @@ interface IPatentPool {
 
     /// @notice A payment was received and split.
     /// @param payer who paid
-    /// @param amount the whole payment
+    /// @param amount the whole payment as it arrived (the price or fee, less any fee the token took)
     /// @param operatorAmount credited to the treasury as the operator's share
     /// @param founderAmount credited to the founders pro rata to weight
     /// @param unallocatedAmount founders' part credited to the treasury because no founder weight existed
