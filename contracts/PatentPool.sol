@@ -27,6 +27,8 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
 
     /// @notice Length of one membership term.
     uint64 public constant MEMBERSHIP_TERM = 365 days;
+    /// @notice How long after it is made an offer can be accepted.
+    uint64 public constant OFFER_ACCEPTANCE_WINDOW = 30 days;
 
     uint256 private constant _PRECISION = 1e18;
     uint256 private constant _BPS = 10_000;
@@ -426,6 +428,8 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     function renew(uint256 maxFee) external nonReentrant whenNotPaused inLifecycle(Lifecycle.Active) {
         Member storage m = _members[msg.sender];
         if (m.validUntil == 0) revert PatentPoolNotMember(msg.sender);
+        // At most one term paid ahead: the running term may end no later than a term from now.
+        if (m.validUntil > block.timestamp + MEMBERSHIP_TERM) revert PatentPoolRenewalTooEarly(msg.sender, m.validUntil);
         uint8 tier = m.tier;
         uint256 fee = _feeFor(tier, maxFee);
         uint64 start = m.validUntil > block.timestamp ? m.validUntil : uint64(block.timestamp);
@@ -457,9 +461,11 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
             _requireInPool(assetIds[i]);
         }
         offerId = ++_offerCount;
-        _offers[offerId] = Offer(licensee, start, end, price, termsHash, true, 0);
+        uint64 acceptBy = uint64(block.timestamp) + OFFER_ACCEPTANCE_WINDOW;
+        _offers[offerId] = Offer(licensee, start, end, price, termsHash, true, 0, acceptBy);
         _offerAssets[offerId] = assetIds;
         emit LicenceOffered(offerId, licensee, assetIds, start, end, price, termsHash);
+        emit LicenceOfferDeadline(offerId, acceptBy);
     }
 
     /// @inheritdoc IPatentPool
@@ -482,6 +488,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         if (!o.open) revert PatentPoolOfferNotOpen(offerId);
         if (o.licensee != msg.sender) revert PatentPoolNotOfferee(offerId, msg.sender, o.licensee);
         if (o.end <= block.timestamp) revert PatentPoolOfferExpired(offerId, o.end);
+        if (block.timestamp > o.acceptBy) revert PatentPoolAcceptanceClosed(offerId, o.acceptBy);
 
         licenceId = ++_licenceCount;
         uint256[] storage assetIds = _offerAssets[offerId];
@@ -855,6 +862,9 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         // The checkpoint at or before `at` is the only licence of the scope that can cover it; a
         // revocation ends its cover from the moment it happened, not before.
         if (at >= l.end || (l.revoked && at >= l.revokedAt)) return false;
+        // A whole-pool licence covers the assets in the pool when it was accepted: the set the
+        // licensee was shown and paid for, whose founders shared its price.
+        if (scope == _WHOLE_POOL && a.contributedAt > l.grantedAt) return false;
         return _binds(a, l.grantedAt, at);
     }
 
@@ -864,7 +874,8 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     /// that same second, whichever came first in the block, is given the benefit of the doubt).
     function _binds(PoolAsset storage a, uint64 paidAt, uint64 at) private view returns (bool) {
         uint64 withdrawnAt = a.withdrawnAt;
-        if (withdrawnAt != 0 && paidAt >= withdrawnAt) return false;
+        // Paid in the very second the asset left (the same block, either order): still covers it.
+        if (withdrawnAt != 0 && paidAt > withdrawnAt) return false;
         uint64 effectiveAt = a.withdrawalEffectiveAt;
         // No withdrawal announced, or `at` before it takes effect: the announcement's time (in
         // another storage slot) need not be read.

@@ -587,6 +587,11 @@ def _offered(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     _pool(s, ev)["offer_count"] += 1
 
 
+def _offer_deadline(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = s.get_or_create(Offer, pool=ev.address, offer_id=_int(a["offerId"]))
+    _touch(row, ev)["accept_by"] = _u64(a["acceptBy"])
+
+
 def _offer_cancelled(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = s.get_or_create(Offer, pool=ev.address, offer_id=_int(a["offerId"]))
     _touch(row, ev)["status"] = "cancelled"
@@ -780,6 +785,7 @@ _HANDLERS: dict[str, Handler] = {
     "MembershipRenewed": _member_renewed,
     "LicenceOffered": _offered,
     "OfferCancelled": _offer_cancelled,
+    "LicenceOfferDeadline": _offer_deadline,
     "LicenceGranted": _licence_granted,
     "LicenceRevoked": _licence_revoked,
     "RevenueReceived": _revenue,

@@ -361,6 +361,8 @@ class Offer(Provenance, table=True):
     terms_hash: str = Field(default="", max_length=66)
     status: str = Field(default="open", max_length=16)
     licence_id: int = _big()
+    #: The last second the offer can be accepted (LicenceOfferDeadline).
+    accept_by: int = _big()
 
 
 class Licence(Provenance, table=True):

@@ -407,7 +407,7 @@ class PatentPoolClient(_Client):
         return {"tier": int(tier), "validUntil": int(valid_until)}
 
     def offer(self, offer_id: int) -> dict[str, Any]:
-        licensee, start, end, price, terms, is_open, licence_id = self._call("offer", offer_id)
+        licensee, start, end, price, terms, is_open, licence_id, accept_by = self._call("offer", offer_id)
         return {
             "licensee": licensee,
             "start": int(start),
@@ -416,6 +416,7 @@ class PatentPoolClient(_Client):
             "termsHash": terms,
             "open": bool(is_open),
             "licenceId": int(licence_id),
+            "acceptBy": int(accept_by),
             "assetIds": [int(a) for a in self._call("offerAssets", offer_id)],
         }
 

@@ -118,6 +118,7 @@ interface IPatentPool {
     /// @param termsHash keccak-256 of the written terms (territory, field of use, ...)
     /// @param open whether it can still be accepted
     /// @param licenceId the licence it became (0 until accepted)
+    /// @param acceptBy the last second it can be accepted (30 days after it was made)
     struct Offer {
         address licensee;
         uint64 start;
@@ -126,6 +127,7 @@ interface IPatentPool {
         bytes32 termsHash;
         bool open;
         uint256 licenceId;
+        uint64 acceptBy;
     }
 
     /// @notice A challenge against an asset.
@@ -281,6 +283,11 @@ interface IPatentPool {
         uint256 price,
         bytes32 termsHash
     );
+
+    /// @notice The deadline of an offer, emitted with `LicenceOffered`.
+    /// @param offerId the offer
+    /// @param acceptBy the last second it can be accepted
+    event LicenceOfferDeadline(uint256 indexed offerId, uint64 acceptBy);
 
     /// @notice The operator withdrew an offer that was not accepted.
     /// @param offerId the offer
@@ -500,6 +507,17 @@ interface IPatentPool {
     /// @param assetId the overlapping scope (0: the whole pool)
     error PatentPoolLicenceOverlaps(uint256 licenceId, uint256 assetId);
 
+    /// @notice The offer's acceptance deadline has passed.
+    /// @param offerId the offer
+    /// @param acceptBy its deadline
+    error PatentPoolAcceptanceClosed(uint256 offerId, uint64 acceptBy);
+
+    /// @notice A member may hold at most one term beyond the running one: it renews once its term
+    /// ends within a term from now.
+    /// @param account the member
+    /// @param validUntil the end of its latest term
+    error PatentPoolRenewalTooEarly(address account, uint64 validUntil);
+
     /// @notice There is no such licence, or it is already revoked.
     /// @param licenceId the licence
     error PatentPoolLicenceNotRevocable(uint256 licenceId);
@@ -644,7 +662,8 @@ interface IPatentPool {
     /// @param maxFee the most the caller agrees to pay
     function join(uint8 tier, uint256 maxFee) external;
 
-    /// @notice Renews a membership for 365 days from the later of now and the current end.
+    /// @notice Renews a membership for 365 days from the later of now and the current end; at
+    /// most one term ahead (reverts while the current term ends more than 365 days from now).
     /// @param maxFee the most the caller agrees to pay
     function renew(uint256 maxFee) external;
 
@@ -670,7 +689,8 @@ interface IPatentPool {
     /// @param offerId the offer
     function cancelOffer(uint256 offerId) external;
 
-    /// @notice Accepts an offer by paying its price; the named licensee only.
+    /// @notice Accepts an offer by paying its price; the named licensee only, within 30 days of the
+    /// offer (`acceptBy`). A whole-pool licence covers the assets in the pool at acceptance.
     /// @param offerId the offer
     /// @return licenceId the granted licence
     function acceptOffer(uint256 offerId) external returns (uint256 licenceId);
@@ -685,7 +705,9 @@ interface IPatentPool {
     /// contributed at or before `at` and not suspended at or before `at`, and a membership term or
     /// a licence of the account covers `at` (a licence revoked at or before `at` does not); once
     /// the asset has left the pool, only terms and licences paid for before it left still cover it
-    /// (granted licences survive withdrawal), and those paid after the founder announced the
+    /// (granted licences survive withdrawal; a payment in the very second it left still counts), a
+    /// whole-pool licence covers only assets contributed by its acceptance, and those paid after
+    /// the founder announced the
     /// withdrawal cover it only until the withdrawal's effective date. Revocations and suspensions take effect when they
     /// happen: the answer for a time before them never changes. Cost: O(1) for `at` in the latest
     /// term or licence of the account; O(log n) in the account's own terms or licences of one

@@ -16,6 +16,7 @@ from registry.reverts import (
     AccessControlUnauthorizedAccount,
     EnforcedPause,
     ERC20InsufficientAllowance,
+    PatentPoolAcceptanceClosed,
     PatentPoolAlreadyMember,
     PatentPoolAssetNotInPool,
     PatentPoolAssetsNotAscending,
@@ -30,6 +31,7 @@ from registry.reverts import (
     PatentPoolNotOfferee,
     PatentPoolOfferExpired,
     PatentPoolOfferNotOpen,
+    PatentPoolRenewalTooEarly,
     PatentPoolTierNotOffered,
     PatentPoolTooManyAssets,
     PatentPoolWithdrawalAlreadyAnnounced,
@@ -348,6 +350,7 @@ def test_an_offer_records_its_terms_and_emits_them(world: World) -> None:
         "termsHash": TERMS,
         "open": True,
         "licenceId": 0,
+        "acceptBy": block_time(world, result) + 30 * DAY,
         "assetIds": [asset_id],
     }
     assert world.pool.counts()["offers"] == 1
@@ -827,9 +830,83 @@ def test_nobody_is_licensed_for_an_asset_before_it_was_contributed(world: World)
     later = world.founder_with_asset(FOUNDER_2)
     contributed = world.pool.pool_asset(later)["contributedAt"]
 
-    for who in (MEMBER, LICENSEE):
-        assert not licensed(world, who, later, contributed - 1)
-        assert licensed(world, who, later, contributed)
+    assert not licensed(world, MEMBER, later, contributed - 1)
+    assert licensed(world, MEMBER, later, contributed)
+    # A whole-pool licence covers the assets in the pool when it was accepted, not later ones.
+    assert not licensed(world, LICENSEE, later, contributed)
+
+
+def test_a_whole_pool_licence_covers_the_assets_in_the_pool_when_it_was_accepted(world: World) -> None:
+    """Issue 14, point 6: before, a whole-pool licence also covered every asset contributed after
+    it was paid for, whose founders never shared its price."""
+    first = active_pool(world)
+    t = now(world.w3)
+    licence(world, LICENSEE, start=t, end=t + YEAR)
+    advance(world.w3, DAY)
+    later = world.founder_with_asset(FOUNDER_2)
+    at = now(world.w3) + DAY
+
+    assert licensed(world, LICENSEE, first, at)
+    assert not licensed(world, LICENSEE, later, at)
+    licence(world, LICENSEE, [later], start=t, end=t + YEAR)  # the later asset is licensed on its own
+    assert licensed(world, LICENSEE, later, at)
+
+
+def test_an_offer_cannot_be_accepted_after_its_deadline(world: World) -> None:
+    """Issue 14, point 6: before, an offer stayed open until its period ended, however much the
+    pool (and so what the price bought) had changed meanwhile."""
+    active_pool(world)
+    t = now(world.w3)
+    result = world.pool.offer_licence(address(world, LICENSEE), [], t, t + 3 * YEAR, PRICE, TERMS)
+    offer_id = result.value
+    accept_by = block_time(world, result) + 30 * DAY
+    assert world.pool.events(result, "LicenceOfferDeadline") == [{"offerId": offer_id, "acceptBy": accept_by}]
+    assert world.pool.offer(offer_id)["acceptBy"] == accept_by
+    world.fund(LICENSEE, PRICE)
+    advance(world.w3, 30 * DAY + 1)
+
+    with pytest.raises(PatentPoolAcceptanceClosed) as exc:
+        world.pool_as(LICENSEE).accept_offer(offer_id)
+
+    assert error_args(exc.value) == {"offerId": offer_id, "acceptBy": accept_by}
+    assert world.pool.offer(offer_id)["open"] is True
+
+
+def test_a_member_cannot_prepay_more_than_one_term_ahead(world: World) -> None:
+    """Issue 14, point 6: before, a member could renew again and again, paying years ahead."""
+    active_pool(world)
+    join(world, MEMBER)
+    world.fund(MEMBER, 2 * FEE)
+    ahead = world.pool_as(MEMBER).renew(FEE).value
+
+    with pytest.raises(PatentPoolRenewalTooEarly) as exc:
+        world.pool_as(MEMBER).renew(FEE)
+    assert error_args(exc.value) == {"account": address(world, MEMBER), "validUntil": ahead}
+
+    advance(world.w3, YEAR)
+    assert world.pool_as(MEMBER).renew(FEE).value == ahead + YEAR
+
+
+def test_a_renewal_in_the_second_a_withdrawal_is_announced_covers_the_asset(world: World) -> None:
+    """Issue 14, point 6: a renewal mined in the same second as the withdrawal (here its
+    announcement, from which on new cover ends at the effective date) covers the asset it paid for,
+    whichever of the two came first in that second."""
+    withdrawn = active_pool(world)
+    first_end = join(world, MEMBER).value
+    world.fund(MEMBER, FEE)
+    w3 = world.w3
+    second = now(w3) + 100
+    w3.provider.make_request("evm_setNextBlockTimestamp", [second])  # type: ignore[arg-type]
+    announced = world.pool_as(FOUNDER).announce_withdrawal(withdrawn)
+    w3.provider.make_request("evm_setNextBlockTimestamp", [second])  # type: ignore[arg-type]
+    renewed = world.pool_as(MEMBER).renew(FEE)
+    assert block_time(world, announced) == block_time(world, renewed) == second
+    assert renewed.block_number > announced.block_number
+    advance(w3, NOTICE)
+    world.pool_as(OTHER).complete_withdrawal(withdrawn)
+
+    assert licensed(world, MEMBER, withdrawn, first_end)
+    assert licensed(world, MEMBER, withdrawn, first_end + YEAR - 1)
 
 
 def test_a_suspended_asset_is_licensed_to_nobody(world: World) -> None:
@@ -963,9 +1040,12 @@ def test_a_renewal_paid_after_a_withdrawal_does_not_cover_the_withdrawn_asset(wo
 
 
 def test_an_offer_for_an_asset_withdrawn_before_acceptance_cannot_be_accepted(world: World) -> None:
+    world.pool.set_withdrawal_notice(20 * DAY)  # shorter than the offer's 30 days to accept
     asset_id = active_pool(world)
     offer_id = offer(world, LICENSEE, [asset_id], end=now(world.w3) + 2 * YEAR)
-    withdraw(world, asset_id)
+    world.pool_as(FOUNDER).announce_withdrawal(asset_id)
+    advance(world.w3, 20 * DAY)
+    world.pool_as(OTHER).complete_withdrawal(asset_id)
     world.fund(LICENSEE, PRICE)
 
     with pytest.raises(PatentPoolAssetNotInPool) as exc:

@@ -248,6 +248,7 @@ def test_offers_licences_and_disputes_match_the_views(indexed: tuple[Scenario, E
         assert row["terms_hash"] == "0x" + view["termsHash"].hex()
         assert _json(row["asset_ids"]) == view["assetIds"]
         assert int(row["licence_id"]) == view["licenceId"]
+        assert int(row["accept_by"]) == view["acceptBy"] > 0
         assert row["status"] == {"granted": "accepted", "cancelled": "cancelled"}[name]
         assert view["open"] is False
     licence_id = scenario.licences["revoked"]
