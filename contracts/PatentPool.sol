@@ -27,6 +27,8 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
 
     /// @notice Length of one membership term.
     uint64 public constant MEMBERSHIP_TERM = 365 days;
+    /// @notice How long after it is made an offer can be accepted.
+    uint64 public constant OFFER_ACCEPTANCE_WINDOW = 30 days;
 
     uint256 private constant _PRECISION = 1e18;
     uint256 private constant _BPS = 10_000;
@@ -35,6 +37,12 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     uint256 private constant _MAX_OFFER_ASSETS = 256;
     /// Licence scope key of whole-pool licences; asset ids start at 1, so 0 is free.
     uint256 private constant _WHOLE_POOL = 0;
+    uint16 private constant _DEFAULT_OPERATOR_SHARE_BPS = 1_000;
+    uint64 private constant _DEFAULT_WITHDRAWAL_NOTICE = 90 days;
+    uint64 private constant _DEFAULT_MAX_LICENCE_LENGTH = 5 * 365 days;
+    uint64 private constant _MIN_CHANGE_DELAY = 1 days;
+    uint64 private constant _MAX_CHANGE_DELAY = 365 days;
+    uint64 private constant _MAX_LICENCE_LENGTH_CAP = 100 * 365 days;
 
     struct Founder {
         bool admitted;
@@ -69,6 +77,20 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     uint8 private _minGranted;
     uint16 private _minScoreBps;
 
+    // Fixed at creation.
+    uint16 private _maxOperatorShareBps;
+    uint64 private _changeDelay;
+    uint64 private _maxLicenceLength;
+
+    mapping(uint8 parameter => PendingChange) private _pending;
+    bytes2[] private _pendingJurisdictions;
+    uint8 private _pendingMinGranted;
+    uint16 private _pendingMinScoreBps;
+
+    // The one holder of DEFAULT_ADMIN_ROLE, and the account it offered the role to.
+    address private _defaultAdmin;
+    address private _pendingDefaultAdmin;
+
     mapping(uint8 tier => uint256 annualFee) private _tierFees;
 
     mapping(address founder => Founder) private _founders;
@@ -90,8 +112,10 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     uint256 private _offerCount;
 
     mapping(uint256 licenceId => Licence) private _licences;
-    mapping(address licensee => mapping(uint256 scope => uint256 licenceId)) private _latestLicence;
-    mapping(uint256 licenceId => mapping(uint256 scope => uint256 previousId)) private _previousLicence;
+    // Per licensee and scope (an asset id, or _WHOLE_POOL): keyed by licence start, value the
+    // licence id. Licences of a scope never overlap, so the checkpoint at or before `at` names
+    // the only licence that can cover `at`.
+    mapping(address licensee => mapping(uint256 scope => Checkpoints.Trace208)) private _coverage;
     uint256 private _licenceCount;
 
     mapping(uint256 disputeId => Dispute) private _disputes;
@@ -114,32 +138,51 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
 
     /// @inheritdoc IPatentPool
     function initialize(
-        string calldata name,
+        string memory name,
         uint8 kind,
-        string calldata field,
+        string memory field,
         address paymentToken,
         address operator,
-        address assetRegistry_
+        address assetRegistry_,
+        uint16 maxOperatorShareBps,
+        uint64 changeDelay
     ) external initializer {
         if (paymentToken == address(0) || operator == address(0) || assetRegistry_ == address(0)) {
             revert PatentPoolZeroAddress();
+        }
+        if (maxOperatorShareBps > _BPS || changeDelay < _MIN_CHANGE_DELAY || changeDelay > _MAX_CHANGE_DELAY) {
+            revert PatentPoolInvalidBounds(maxOperatorShareBps, changeDelay);
         }
         _name = name;
         _kind = kind;
         _field = field;
         _paymentToken = IERC20(paymentToken);
         _assetRegistry = IPatentAsset(assetRegistry_);
+        _defaultAdmin = operator;
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
         _grantRole(OPERATOR_ROLE, operator);
         _grantRole(ARBITER_ROLE, operator);
         emit PoolInitialized(name, kind, field, paymentToken, operator, assetRegistry_);
+        _initializeDefaults(operator, maxOperatorShareBps, changeDelay);
+    }
+
+    /// The bounds and the default parameters of a new pool (a function of its own: `initialize`
+    /// has too many arguments to hold these on the stack too).
+    function _initializeDefaults(address operator, uint16 maxOperatorShareBps, uint64 changeDelay) private {
+        _maxOperatorShareBps = maxOperatorShareBps;
+        _changeDelay = changeDelay;
+        emit PoolBoundsSet(maxOperatorShareBps, changeDelay);
 
         _treasury = operator;
         emit TreasurySet(operator);
-        _operatorShareBps = 1_000;
-        emit OperatorShareSet(1_000);
-        _withdrawalNotice = 90 days;
-        emit WithdrawalNoticeSet(90 days);
+        uint16 share = maxOperatorShareBps < _DEFAULT_OPERATOR_SHARE_BPS ? maxOperatorShareBps : _DEFAULT_OPERATOR_SHARE_BPS;
+        _operatorShareBps = share;
+        emit OperatorShareSet(share);
+        uint64 notice = changeDelay < _DEFAULT_WITHDRAWAL_NOTICE ? changeDelay : _DEFAULT_WITHDRAWAL_NOTICE;
+        _withdrawalNotice = notice;
+        emit WithdrawalNoticeSet(notice);
+        _maxLicenceLength = _DEFAULT_MAX_LICENCE_LENGTH;
+        emit MaxLicenceLengthSet(_DEFAULT_MAX_LICENCE_LENGTH);
         bytes2[] memory defaults = new bytes2[](4);
         defaults[0] = "US";
         defaults[1] = "CN";
@@ -156,8 +199,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     /// @inheritdoc IPatentPool
     function setTierFee(uint8 tier, uint256 annualFee) external onlyRole(OPERATOR_ROLE) {
         if (tier >= _TIER_COUNT) revert PatentPoolInvalidTier(tier);
-        _tierFees[tier] = annualFee;
-        emit TierFeeSet(tier, annualFee);
+        _change(uint8(Parameter.TierFee0) + tier, annualFee);
     }
 
     /// @inheritdoc IPatentPool
@@ -175,17 +217,22 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
             }
         }
         if (!ok) revert PatentPoolInvalidQualification(n, minGranted, minScoreBps);
-        _jurisdictions = jurisdictions;
-        _minGranted = minGranted;
-        _minScoreBps = minScoreBps;
-        emit QualificationSet(jurisdictions, minGranted, minScoreBps);
+        if (_lifecycle == Lifecycle.Incubating) {
+            _setQualification(jurisdictions, minGranted, minScoreBps);
+            return;
+        }
+        uint64 effectiveAt = _announce(uint8(Parameter.Qualification), 0);
+        _pendingJurisdictions = jurisdictions;
+        _pendingMinGranted = minGranted;
+        _pendingMinScoreBps = minScoreBps;
+        emit QualificationChangeAnnounced(jurisdictions, minGranted, minScoreBps, effectiveAt);
     }
 
     /// @inheritdoc IPatentPool
     function setOperatorShare(uint16 bps) external onlyRole(OPERATOR_ROLE) {
         if (bps > _BPS) revert PatentPoolInvalidShare(bps);
-        _operatorShareBps = bps;
-        emit OperatorShareSet(bps);
+        if (bps > _maxOperatorShareBps) revert PatentPoolShareAboveCeiling(bps, _maxOperatorShareBps);
+        _change(uint8(Parameter.OperatorShare), bps);
     }
 
     /// @inheritdoc IPatentPool
@@ -203,8 +250,29 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
 
     /// @inheritdoc IPatentPool
     function setWithdrawalNotice(uint64 noticePeriod) external onlyRole(OPERATOR_ROLE) {
-        _withdrawalNotice = noticePeriod;
-        emit WithdrawalNoticeSet(noticePeriod);
+        if (noticePeriod > _changeDelay) revert PatentPoolInvalidNotice(noticePeriod, _changeDelay);
+        _change(uint8(Parameter.WithdrawalNotice), noticePeriod);
+    }
+
+    /// @inheritdoc IPatentPool
+    function setMaxLicenceLength(uint64 maxLength) external onlyRole(OPERATOR_ROLE) {
+        if (maxLength == 0 || maxLength > _MAX_LICENCE_LENGTH_CAP) revert PatentPoolInvalidLicenceLength(maxLength);
+        _change(uint8(Parameter.MaxLicenceLength), maxLength);
+    }
+
+    /// @inheritdoc IPatentPool
+    function applyParameterChange(uint8 parameter) external {
+        PendingChange storage p = _pending[parameter];
+        uint64 effectiveAt = p.effectiveAt;
+        if (effectiveAt == 0 || block.timestamp < effectiveAt) revert PatentPoolChangeNotDue(parameter, effectiveAt);
+        uint256 value = p.value;
+        delete _pending[parameter];
+        if (parameter == uint8(Parameter.Qualification)) {
+            _setQualification(_pendingJurisdictions, _pendingMinGranted, _pendingMinScoreBps);
+            delete _pendingJurisdictions;
+        } else {
+            _set(parameter, value);
+        }
     }
 
     /// @inheritdoc IPatentPool
@@ -228,6 +296,49 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     /// @inheritdoc IPatentPool
     function unpause() external onlyRole(OPERATOR_ROLE) {
         _unpause();
+    }
+
+    // ------------------------------------------------------------------ admin in two steps
+
+    /// @notice DEFAULT_ADMIN_ROLE changes hands only by `beginDefaultAdminTransfer` and
+    /// `acceptDefaultAdminTransfer`; every other role as in AccessControl.
+    function grantRole(bytes32 role, address account) public override {
+        if (role == DEFAULT_ADMIN_ROLE) revert PatentPoolAdminChangesInTwoSteps();
+        super.grantRole(role, account);
+    }
+
+    /// @notice As `grantRole`: the default admin cannot be revoked, only replaced in two steps.
+    function revokeRole(bytes32 role, address account) public override {
+        if (role == DEFAULT_ADMIN_ROLE) revert PatentPoolAdminChangesInTwoSteps();
+        super.revokeRole(role, account);
+    }
+
+    /// @notice As `grantRole`: the default admin cannot renounce, only hand over in two steps.
+    function renounceRole(bytes32 role, address callerConfirmation) public override {
+        if (role == DEFAULT_ADMIN_ROLE) revert PatentPoolAdminChangesInTwoSteps();
+        super.renounceRole(role, callerConfirmation);
+    }
+
+    /// @inheritdoc IPatentPool
+    function beginDefaultAdminTransfer(address newAdmin) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _pendingDefaultAdmin = newAdmin;
+        emit DefaultAdminTransferBegun(msg.sender, newAdmin);
+    }
+
+    /// @inheritdoc IPatentPool
+    function acceptDefaultAdminTransfer() external {
+        address pending = _pendingDefaultAdmin;
+        if (msg.sender != pending || pending == address(0)) revert PatentPoolNotPendingAdmin(msg.sender, pending);
+        address previous = _defaultAdmin;
+        _pendingDefaultAdmin = address(0);
+        _defaultAdmin = pending;
+        _revokeRole(DEFAULT_ADMIN_ROLE, previous);
+        _grantRole(DEFAULT_ADMIN_ROLE, pending);
+    }
+
+    /// @inheritdoc IPatentPool
+    function defaultAdmin() external view returns (address admin, address pendingAdmin) {
+        return (_defaultAdmin, _pendingDefaultAdmin);
     }
 
     // ------------------------------------------------------------------ founders and assets
@@ -274,17 +385,19 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     }
 
     /// @inheritdoc IPatentPool
-    function announceWithdrawal(uint256 assetId) external whenNotPaused {
+    function announceWithdrawal(uint256 assetId) external {
         PoolAsset storage a = _requireInPool(assetId);
         if (a.founder != msg.sender) revert PatentPoolNotContributor(assetId, msg.sender, a.founder);
         if (a.withdrawalEffectiveAt != 0) revert PatentPoolWithdrawalAlreadyAnnounced(assetId, a.withdrawalEffectiveAt);
+        // The notice is at most the change delay (at most 365 days): no overflow.
         uint64 effectiveAt = uint64(block.timestamp) + _withdrawalNotice;
         a.withdrawalEffectiveAt = effectiveAt;
+        a.withdrawalAnnouncedAt = uint64(block.timestamp);
         emit AssetWithdrawalAnnounced(assetId, msg.sender, effectiveAt);
     }
 
     /// @inheritdoc IPatentPool
-    function completeWithdrawal(uint256 assetId) external whenNotPaused {
+    function completeWithdrawal(uint256 assetId) external {
         PoolAsset storage a = _poolAssets[assetId];
         if (a.contributedAt == 0 || a.withdrawnAt != 0) revert PatentPoolAssetNotInPool(assetId);
         uint64 effectiveAt = a.withdrawalEffectiveAt;
@@ -315,6 +428,8 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     function renew(uint256 maxFee) external nonReentrant whenNotPaused inLifecycle(Lifecycle.Active) {
         Member storage m = _members[msg.sender];
         if (m.validUntil == 0) revert PatentPoolNotMember(msg.sender);
+        // At most one term paid ahead: the running term may end no later than a term from now.
+        if (m.validUntil > block.timestamp + MEMBERSHIP_TERM) revert PatentPoolRenewalTooEarly(msg.sender, m.validUntil);
         uint8 tier = m.tier;
         uint256 fee = _feeFor(tier, maxFee);
         uint64 start = m.validUntil > block.timestamp ? m.validUntil : uint64(block.timestamp);
@@ -335,7 +450,9 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         bytes32 termsHash
     ) external onlyRole(OPERATOR_ROLE) inLifecycle(Lifecycle.Active) returns (uint256 offerId) {
         if (licensee == address(0)) revert PatentPoolZeroAddress();
-        if (start >= end || end <= block.timestamp) revert PatentPoolInvalidPeriod(start, end);
+        // Checkpoint keys are 48-bit times (millions of years): a later end is no real period.
+        if (start >= end || end <= block.timestamp || end > type(uint48).max) revert PatentPoolInvalidPeriod(start, end);
+        if (end - start > _maxLicenceLength) revert PatentPoolLicenceTooLong(start, end, _maxLicenceLength);
         uint256 n = assetIds.length;
         if (n > _MAX_OFFER_ASSETS) revert PatentPoolTooManyAssets(n);
         // Bounded by _MAX_OFFER_ASSETS: the operator's own list, not the pool's assets.
@@ -344,9 +461,11 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
             _requireInPool(assetIds[i]);
         }
         offerId = ++_offerCount;
-        _offers[offerId] = Offer(licensee, start, end, price, termsHash, true, 0);
+        uint64 acceptBy = uint64(block.timestamp) + OFFER_ACCEPTANCE_WINDOW;
+        _offers[offerId] = Offer(licensee, start, end, price, termsHash, true, 0, acceptBy);
         _offerAssets[offerId] = assetIds;
         emit LicenceOffered(offerId, licensee, assetIds, start, end, price, termsHash);
+        emit LicenceOfferDeadline(offerId, acceptBy);
     }
 
     /// @inheritdoc IPatentPool
@@ -369,6 +488,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         if (!o.open) revert PatentPoolOfferNotOpen(offerId);
         if (o.licensee != msg.sender) revert PatentPoolNotOfferee(offerId, msg.sender, o.licensee);
         if (o.end <= block.timestamp) revert PatentPoolOfferExpired(offerId, o.end);
+        if (block.timestamp > o.acceptBy) revert PatentPoolAcceptanceClosed(offerId, o.acceptBy);
 
         licenceId = ++_licenceCount;
         uint256[] storage assetIds = _offerAssets[offerId];
@@ -386,7 +506,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         o.open = false;
         o.licenceId = licenceId;
         _licences[licenceId] =
-            Licence(msg.sender, offerId, o.start, o.end, uint64(block.timestamp), o.price, wholePool, false);
+            Licence(msg.sender, offerId, o.start, o.end, uint64(block.timestamp), o.price, wholePool, false, 0);
         emit LicenceGranted(licenceId, offerId, msg.sender, o.start, o.end, o.price);
         _collect(o.price);
     }
@@ -396,22 +516,21 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         Licence storage l = _licences[licenceId];
         if (l.licensee == address(0) || l.revoked) revert PatentPoolLicenceNotRevocable(licenceId);
         l.revoked = true;
+        l.revokedAt = uint64(block.timestamp);
         emit LicenceRevoked(licenceId, l.licensee, reasonHash);
     }
 
     /// @inheritdoc IPatentPool
     function isLicensed(address licensee, uint256 assetId, uint64 at) external view returns (bool) {
         PoolAsset storage a = _poolAssets[assetId];
-        if (a.contributedAt == 0 || a.suspended || at < a.contributedAt) return false;
-        uint64 withdrawnAt = a.withdrawnAt;
+        uint64 contributedAt = a.contributedAt;
+        if (contributedAt == 0 || at < contributedAt) return false;
+        // A suspension takes effect when it happens: earlier answers stay as they were.
+        if (a.suspended && at >= a.suspendedAt) return false;
         uint48 key = at > type(uint48).max ? type(uint48).max : uint48(at);
-        uint208 term = _members[licensee].terms.upperLookupRecent(key);
-        if (term != 0) {
-            uint64 end = uint64(term >> 64);
-            uint64 paidAt = uint64(term);
-            if (at < end && (withdrawnAt == 0 || paidAt < withdrawnAt)) return true;
-        }
-        return _licenceCovers(licensee, _WHOLE_POOL, at, withdrawnAt) || _licenceCovers(licensee, assetId, at, withdrawnAt);
+        uint208 term = _lookup(_members[licensee].terms, key);
+        if (term != 0 && at < uint64(term >> 64) && _binds(a, uint64(term), at)) return true;
+        return _licenceCovers(licensee, _WHOLE_POOL, key, at, a) || _licenceCovers(licensee, assetId, key, at, a);
     }
 
     // ------------------------------------------------------------------ revenue
@@ -423,7 +542,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     }
 
     /// @inheritdoc IPatentPool
-    function claim() external nonReentrant whenNotPaused returns (uint256 amount) {
+    function claim() external nonReentrant returns (uint256 amount) {
         Founder storage f = _founders[msg.sender];
         _settle(f);
         uint256 founderAmount = f.credit / _PRECISION;
@@ -461,6 +580,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
             uint64 weight = a.weight;
             _removeWeight(a);
             a.suspended = true;
+            a.suspendedAt = uint64(block.timestamp);
             emit AssetSuspended(assetId, disputeId, weight);
         }
     }
@@ -512,6 +632,31 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     /// @inheritdoc IPatentPool
     function withdrawalNotice() external view returns (uint64) {
         return _withdrawalNotice;
+    }
+
+    /// @inheritdoc IPatentPool
+    function bounds() external view returns (uint16 maxOperatorShareBps, uint64 changeDelay, uint64 maxLicenceLength) {
+        return (_maxOperatorShareBps, _changeDelay, _maxLicenceLength);
+    }
+
+    /// @inheritdoc IPatentPool
+    function pendingChange(uint8 parameter) external view returns (uint256 value, uint64 effectiveAt) {
+        PendingChange storage p = _pending[parameter];
+        return (p.value, p.effectiveAt);
+    }
+
+    /// @inheritdoc IPatentPool
+    function pendingQualification()
+        external
+        view
+        returns (bytes2[] memory jurisdictions, uint8 minGranted, uint16 minScoreBps, uint64 effectiveAt)
+    {
+        return (
+            _pendingJurisdictions,
+            _pendingMinGranted,
+            _pendingMinScoreBps,
+            _pending[uint8(Parameter.Qualification)].effectiveAt
+        );
     }
 
     /// @inheritdoc IPatentPool
@@ -571,6 +716,56 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
 
     // ------------------------------------------------------------------ internals
 
+    /// Sets a parameter at once while the pool is Incubating (nobody has paid or been paid yet),
+    /// and announces it, to take effect after the change delay, from then on.
+    function _change(uint8 parameter, uint256 value) private {
+        if (_lifecycle == Lifecycle.Incubating) {
+            _set(parameter, value);
+            return;
+        }
+        uint64 effectiveAt = _announce(parameter, value);
+        emit ParameterChangeAnnounced(parameter, value, effectiveAt);
+    }
+
+    /// Records a pending change (replacing any earlier one of the parameter).
+    function _announce(uint8 parameter, uint256 value) private returns (uint64 effectiveAt) {
+        // The delay is at most 365 days: no overflow.
+        effectiveAt = uint64(block.timestamp) + _changeDelay;
+        _pending[parameter] = PendingChange(effectiveAt, value);
+    }
+
+    /// Puts a parameter's new value in force; the values were checked when they were given.
+    function _set(uint8 parameter, uint256 value) private {
+        if (parameter == uint8(Parameter.OperatorShare)) {
+            // Checked against the ceiling (at most 10000) when given.
+            uint16 bps = uint16(value);
+            _operatorShareBps = bps;
+            emit OperatorShareSet(bps);
+        } else if (parameter == uint8(Parameter.WithdrawalNotice)) {
+            // Checked against the change delay (at most 365 days) when given.
+            uint64 notice = uint64(value);
+            _withdrawalNotice = notice;
+            emit WithdrawalNoticeSet(notice);
+        } else if (parameter == uint8(Parameter.MaxLicenceLength)) {
+            // Checked against 100 years when given.
+            uint64 maxLength = uint64(value);
+            _maxLicenceLength = maxLength;
+            emit MaxLicenceLengthSet(maxLength);
+        } else {
+            // TierFee0 .. TierFee2: the tier was checked when the fee was given.
+            uint8 tier = parameter - uint8(Parameter.TierFee0);
+            _tierFees[tier] = value;
+            emit TierFeeSet(tier, value);
+        }
+    }
+
+    function _setQualification(bytes2[] memory jurisdictions, uint8 minGranted, uint16 minScoreBps) private {
+        _jurisdictions = jurisdictions;
+        _minGranted = minGranted;
+        _minScoreBps = minScoreBps;
+        emit QualificationSet(jurisdictions, minGranted, minScoreBps);
+    }
+
     function _feeFor(uint8 tier, uint256 maxFee) private view returns (uint256 fee) {
         fee = _tierFees[tier];
         if (fee == 0) revert PatentPoolTierNotOffered(tier);
@@ -586,11 +781,19 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         m.terms.push(uint48(start), (uint208(end) << 64) | uint208(uint64(block.timestamp)));
     }
 
-    /// Takes `amount` from the caller and splits it between the treasury and the founders.
+    /// Takes `amount` from the caller and splits what arrived between the treasury and the
+    /// founders. Callers are nonReentrant; the token is called before the books are written
+    /// because only the balance after the transfer says how much arrived.
     function _collect(uint256 amount) private {
         if (amount == 0) return;
-        uint256 toOperator = (amount * _operatorShareBps) / _BPS;
-        uint256 toFounders = amount - toOperator;
+        IERC20 token = _paymentToken;
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        // Credit exactly what arrived: a fee-on-transfer token (or one whose fee is switched on
+        // later) delivers less than `amount`, and the pool must never owe more than it holds.
+        uint256 received = token.balanceOf(address(this)) - before;
+        uint256 toOperator = (received * _operatorShareBps) / _BPS;
+        uint256 toFounders = received - toOperator;
         uint256 unallocated = 0;
         uint256 totalWeight_ = _totalWeight;
         if (totalWeight_ == 0) {
@@ -602,8 +805,7 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
             _accRemainder = scaled % totalWeight_;
         }
         _credits[_treasury] += toOperator + unallocated;
-        emit RevenueReceived(msg.sender, amount, toOperator, toFounders, unallocated, _accRevenuePerWeight);
-        _paymentToken.safeTransferFrom(msg.sender, address(this), amount);
+        emit RevenueReceived(msg.sender, received, toOperator, toFounders, unallocated, _accRevenuePerWeight);
     }
 
     /// Credits a founder with everything the accumulator owes it so far.
@@ -625,31 +827,70 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         a.weight = 0;
     }
 
-    /// Puts a licence at the head of a licensee's chain for one scope. Unrevoked licences of a
-    /// scope never overlap, so each chain is ordered in time and lookups stop at the first hit.
+    /// Records a licence as the latest of a licensee's scope. Licences of a scope are granted in
+    /// time order and never overlap: the new one starts at or after the time the latest one stops
+    /// covering (its end, or the moment it was revoked, but never before its own start). One
+    /// checkpoint read and one write, however many licences the licensee had.
     function _linkLicence(address licensee, uint256 scope, uint256 licenceId, uint64 start) private {
-        uint256 head = _latestLicence[licensee][scope];
-        // Skips only licences the operator revoked; the first unrevoked one is the latest in time.
-        uint256 id = head;
-        while (id != 0 && _licences[id].revoked) {
-            id = _previousLicence[id][scope];
-        }
-        if (id != 0 && _licences[id].end > start) revert PatentPoolLicenceOverlaps(id, scope);
-        _previousLicence[licenceId][scope] = head;
-        _latestLicence[licensee][scope] = licenceId;
+        Checkpoints.Trace208 storage coverage = _coverage[licensee][scope];
+        // Licence ids start at 1: 0 means the scope has no licence yet.
+        uint256 latestId = coverage.latest();
+        if (latestId != 0 && start < _coveredUntil(_licences[latestId])) revert PatentPoolLicenceOverlaps(latestId, scope);
+        // offerLicence bounds every end, so every start, to 48 bits; a licence id never reaches 2**208.
+        // slither-disable-next-line unused-return -- Checkpoints.push returns the previous and new values, which are not needed
+        coverage.push(uint48(start), uint208(licenceId));
     }
 
-    function _licenceCovers(address licensee, uint256 scope, uint64 at, uint64 withdrawnAt) private view returns (bool) {
-        uint256 id = _latestLicence[licensee][scope];
-        // Walks back only past revoked licences and licences that start after `at`.
-        while (id != 0) {
-            Licence storage l = _licences[id];
-            if (!l.revoked && at >= l.start) {
-                return at < l.end && (withdrawnAt == 0 || l.grantedAt < withdrawnAt);
-            }
-            id = _previousLicence[id][scope];
-        }
-        return false;
+    /// The first second a licence no longer covers: its end, or the moment it was revoked if that
+    /// came first (clamped to its start when it was revoked before it began).
+    function _coveredUntil(Licence storage l) private view returns (uint64) {
+        uint64 end = l.end;
+        if (!l.revoked) return end;
+        uint64 revokedAt = l.revokedAt;
+        if (revokedAt >= end) return end;
+        return revokedAt > l.start ? revokedAt : l.start;
+    }
+
+    function _licenceCovers(address licensee, uint256 scope, uint48 key, uint64 at, PoolAsset storage a)
+        private
+        view
+        returns (bool)
+    {
+        uint256 id = _lookup(_coverage[licensee][scope], key);
+        if (id == 0) return false;
+        Licence storage l = _licences[id];
+        // The checkpoint at or before `at` is the only licence of the scope that can cover it; a
+        // revocation ends its cover from the moment it happened, not before.
+        if (at >= l.end || (l.revoked && at >= l.revokedAt)) return false;
+        // A whole-pool licence covers the assets in the pool when it was accepted: the set the
+        // licensee was shown and paid for, whose founders shared its price.
+        if (scope == _WHOLE_POOL && a.contributedAt > l.grantedAt) return false;
+        return _binds(a, l.grantedAt, at);
+    }
+
+    /// Whether a term or licence paid at `paidAt` covers an asset at `at`: once the asset has left
+    /// the pool, only what was paid before it left does; what was paid after the second its founder
+    /// announced the withdrawal covers it only until the withdrawal's effective date (a payment in
+    /// that same second, whichever came first in the block, is given the benefit of the doubt).
+    function _binds(PoolAsset storage a, uint64 paidAt, uint64 at) private view returns (bool) {
+        uint64 withdrawnAt = a.withdrawnAt;
+        // Paid in the very second the asset left (the same block, either order): still covers it.
+        if (withdrawnAt != 0 && paidAt > withdrawnAt) return false;
+        uint64 effectiveAt = a.withdrawalEffectiveAt;
+        // No withdrawal announced, or `at` before it takes effect: the announcement's time (in
+        // another storage slot) need not be read.
+        if (effectiveAt == 0 || at < effectiveAt) return true;
+        return paidAt <= a.withdrawalAnnouncedAt;
+    }
+
+    /// The value of the checkpoint at or before `key`: the latest one in O(1) (the present and
+    /// the future), an earlier one by binary search over this one trace (a licensee's own terms
+    /// or licences of one scope, never the pool's).
+    function _lookup(Checkpoints.Trace208 storage trace, uint48 key) private view returns (uint208) {
+        (bool exists, uint48 latestKey, uint208 latestValue) = trace.latestCheckpoint();
+        if (!exists) return 0;
+        if (key >= latestKey) return latestValue;
+        return trace.upperLookupRecent(key);
     }
 
     function _requireInPool(uint256 assetId) private view returns (PoolAsset storage a) {

@@ -12,6 +12,11 @@ contract PoolFactory is IPoolFactory, AccessControl {
     /// @notice Role that may create pools.
     bytes32 public constant POOL_CREATOR_ROLE = keccak256("POOL_CREATOR_ROLE");
 
+    /// @notice The operator-share ceiling of pools made by `createPool`.
+    uint16 public constant DEFAULT_MAX_OPERATOR_SHARE_BPS = 3_000;
+    /// @notice The change delay of pools made by `createPool`.
+    uint64 public constant DEFAULT_CHANGE_DELAY = 90 days;
+
     uint8 private constant _KIND_COUNT = 4;
 
     address private immutable _implementation;
@@ -38,6 +43,31 @@ contract PoolFactory is IPoolFactory, AccessControl {
         onlyRole(POOL_CREATOR_ROLE)
         returns (address pool)
     {
+        return _create(name, kind, field, paymentToken, operator, DEFAULT_MAX_OPERATOR_SHARE_BPS, DEFAULT_CHANGE_DELAY);
+    }
+
+    /// @inheritdoc IPoolFactory
+    function createPoolWithBounds(
+        string calldata name,
+        uint8 kind,
+        string calldata field,
+        address paymentToken,
+        address operator,
+        uint16 maxOperatorShareBps,
+        uint64 changeDelay
+    ) external onlyRole(POOL_CREATOR_ROLE) returns (address pool) {
+        return _create(name, kind, field, paymentToken, operator, maxOperatorShareBps, changeDelay);
+    }
+
+    function _create(
+        string calldata name,
+        uint8 kind,
+        string calldata field,
+        address paymentToken,
+        address operator,
+        uint16 maxOperatorShareBps,
+        uint64 changeDelay
+    ) private returns (address pool) {
         if (bytes(name).length == 0) revert PoolFactoryEmptyName();
         if (kind >= _KIND_COUNT) revert PoolFactoryInvalidKind(kind);
         if (paymentToken.code.length == 0) revert PoolFactoryInvalidPaymentToken(paymentToken);
@@ -47,7 +77,9 @@ contract PoolFactory is IPoolFactory, AccessControl {
         _pools.push(pool);
         _isPool[pool] = true;
         emit PoolCreated(pool, index, operator, name, kind, field, paymentToken);
-        IPatentPool(pool).initialize(name, kind, field, paymentToken, operator, _assetRegistry);
+        IPatentPool(pool).initialize(
+            name, kind, field, paymentToken, operator, _assetRegistry, maxOperatorShareBps, changeDelay
+        );
     }
 
     /// @inheritdoc IPoolFactory

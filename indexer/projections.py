@@ -38,6 +38,7 @@ from indexer.schema import (
     Licence,
     Member,
     Offer,
+    ParameterChange,
     Patent,
     Payment,
     Pool,
@@ -392,6 +393,7 @@ def _pool_initialized(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
 def _tier_fee(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     _touch(s.get_or_create(TierFee, pool=ev.address, tier=a["tier"]), ev)["annual_fee"] = _int(a["annualFee"])
     _pool(s, ev)
+    _change_applied(s, ev, _TIER_FEE_0 + a["tier"])
 
 
 def _qualification(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
@@ -400,13 +402,66 @@ def _qualification(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
         min_granted=a["minGranted"],
         min_score_bps=a["minScoreBps"],
     )
+    _change_applied(s, ev, _QUALIFICATION)
 
 
-def _setter(column: str, arg: str, convert: Callable[[Any], Any] = lambda v: v) -> Handler:
+def _setter(
+    column: str, arg: str, convert: Callable[[Any], Any] = lambda v: v, parameter: int | None = None
+) -> Handler:
+    """A handler setting one pool column; with `parameter`, also marking that parameter's
+    announced change applied (the contract clears it when it puts a value in force)."""
+
     def handle(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
         _pool(s, ev)[column] = convert(a[arg])
+        if parameter is not None:
+            _change_applied(s, ev, parameter)
 
     return handle
+
+
+#: IPatentPool.Parameter ids.
+_OPERATOR_SHARE, _WITHDRAWAL_NOTICE, _MAX_LICENCE_LENGTH, _QUALIFICATION, _TIER_FEE_0 = range(5)
+
+
+def _change_applied(s: Store, ev: Ev, parameter: int) -> None:
+    row = s.get(ParameterChange, pool=ev.address, parameter=parameter)
+    if row is not None and row["status"] == "announced":
+        _touch(row, ev).update(status="applied", applied_at=ev.block_timestamp)
+
+
+def _change_announced(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = s.get_or_create(ParameterChange, pool=ev.address, parameter=a["parameter"])
+    _touch(row, ev).update(
+        value=_int(a["value"]),
+        announced_at=ev.block_timestamp,
+        effective_at=_u64(a["effectiveAt"]),
+        status="announced",
+        applied_at=0,
+    )
+    _pool(s, ev)
+
+
+def _qualification_announced(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = s.get_or_create(ParameterChange, pool=ev.address, parameter=_QUALIFICATION)
+    _touch(row, ev).update(
+        jurisdictions=[_ascii(j) for j in a["jurisdictions"]],
+        min_granted=a["minGranted"],
+        min_score_bps=a["minScoreBps"],
+        announced_at=ev.block_timestamp,
+        effective_at=_u64(a["effectiveAt"]),
+        status="announced",
+        applied_at=0,
+    )
+    _pool(s, ev)
+
+
+def _bounds(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    _pool(s, ev).update(max_operator_share_bps=a["maxOperatorShareBps"], change_delay=_u64(a["changeDelay"]))
+
+
+def _admin_transfer_begun(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    pending = a["newAdmin"]
+    _pool(s, ev)["pending_admin"] = "" if int(pending, 16) == 0 else pending
 
 
 def _paused(value: bool) -> Handler:
@@ -466,6 +521,7 @@ def _contribution(s: Store, ev: Ev, asset_id: Any) -> Row:
 def _withdrawal_announced(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = _contribution(s, ev, a["assetId"])
     row["withdrawal_effective_at"] = _u64(a["effectiveAt"])
+    row["withdrawal_announced_at"] = ev.block_timestamp
     row["status"] = _status(row)
 
 
@@ -480,7 +536,12 @@ def _withdrawn(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
 def _suspended(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = _contribution(s, ev, a["assetId"])
     weight = _int(a["weight"])
-    row.update(weight=row["weight"] - weight, suspended=True, suspended_by_dispute=_int(a["disputeId"]))
+    row.update(
+        weight=row["weight"] - weight,
+        suspended=True,
+        suspended_by_dispute=_int(a["disputeId"]),
+        suspended_at=ev.block_timestamp,
+    )
     row["status"] = _status(row)
     _founder_weight(s, ev, row["founder"], -weight)
 
@@ -526,6 +587,11 @@ def _offered(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     _pool(s, ev)["offer_count"] += 1
 
 
+def _offer_deadline(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = s.get_or_create(Offer, pool=ev.address, offer_id=_int(a["offerId"]))
+    _touch(row, ev)["accept_by"] = _u64(a["acceptBy"])
+
+
 def _offer_cancelled(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = s.get_or_create(Offer, pool=ev.address, offer_id=_int(a["offerId"]))
     _touch(row, ev)["status"] = "cancelled"
@@ -553,7 +619,7 @@ def _licence_granted(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
 
 def _licence_revoked(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = s.get_or_create(Licence, pool=ev.address, licence_id=_int(a["licenceId"]))
-    _touch(row, ev).update(status="revoked", reason_hash=a["reasonHash"])
+    _touch(row, ev).update(status="revoked", reason_hash=a["reasonHash"], revoked_at=ev.block_timestamp)
 
 
 def _revenue(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
@@ -676,11 +742,19 @@ def _transfer(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     )
 
 
+_DEFAULT_ADMIN_ROLE = "0x" + "00" * 32
+
+
 def _role(active: bool) -> Handler:
     def handle(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
         row = s.get_or_create(Role, contract=ev.address, role=a["role"], account=a["account"])
         row.update(active=active, granted_by=a["sender"] if active else row["granted_by"])
         _touch(row, ev)
+        if active and a["role"] == _DEFAULT_ADMIN_ROLE:
+            # A pool's default admin changes hands by acceptance: the offer is then used up.
+            pool = s.get(Pool, address=ev.address)
+            if pool is not None and pool["pending_admin"] == a["account"]:
+                _touch(pool, ev)["pending_admin"] = ""
 
     return handle
 
@@ -690,10 +764,15 @@ _HANDLERS: dict[str, Handler] = {
     "PoolInitialized": _pool_initialized,
     "TierFeeSet": _tier_fee,
     "QualificationSet": _qualification,
-    "OperatorShareSet": _setter("operator_share_bps", "bps"),
+    "OperatorShareSet": _setter("operator_share_bps", "bps", parameter=_OPERATOR_SHARE),
     "TerritorySet": _setter("territory", "territory"),
     "TreasurySet": _setter("treasury", "treasury"),
-    "WithdrawalNoticeSet": _setter("withdrawal_notice", "noticePeriod", _u64),
+    "WithdrawalNoticeSet": _setter("withdrawal_notice", "noticePeriod", _u64, parameter=_WITHDRAWAL_NOTICE),
+    "MaxLicenceLengthSet": _setter("max_licence_length", "maxLength", _u64, parameter=_MAX_LICENCE_LENGTH),
+    "PoolBoundsSet": _bounds,
+    "ParameterChangeAnnounced": _change_announced,
+    "QualificationChangeAnnounced": _qualification_announced,
+    "DefaultAdminTransferBegun": _admin_transfer_begun,
     "LifecycleChanged": _setter("lifecycle", "to"),
     "Paused": _paused(True),
     "Unpaused": _paused(False),
@@ -706,6 +785,7 @@ _HANDLERS: dict[str, Handler] = {
     "MembershipRenewed": _member_renewed,
     "LicenceOffered": _offered,
     "OfferCancelled": _offer_cancelled,
+    "LicenceOfferDeadline": _offer_deadline,
     "LicenceGranted": _licence_granted,
     "LicenceRevoked": _licence_revoked,
     "RevenueReceived": _revenue,

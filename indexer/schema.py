@@ -38,6 +38,7 @@ __all__ = [
     "Licence",
     "Member",
     "Offer",
+    "ParameterChange",
     "Patent",
     "Payment",
     "Pool",
@@ -203,6 +204,12 @@ class PoolBase(SQLModel):
     asset_registry: str = Field(default="", max_length=42)
     operator_share_bps: int = 0
     withdrawal_notice: int = _big()
+    #: Fixed at creation (PoolBoundsSet): the operator-share ceiling and the delay of announced changes.
+    max_operator_share_bps: int = 0
+    change_delay: int = _big()
+    max_licence_length: int = _big()
+    #: The account the default admin offered its role to (DefaultAdminTransferBegun; "" when none).
+    pending_admin: str = Field(default="", max_length=42)
     required_jurisdictions: list[str] = Field(default_factory=list, sa_type=JSON)
     min_granted: int = 0
     min_score_bps: int = 0
@@ -323,8 +330,13 @@ class Contribution(Provenance, table=True):
     status: str = Field(default="active", max_length=16)
     suspended: bool = False
     withdrawal_effective_at: int = _big()
+    #: When the withdrawal was announced: terms and licences paid from then on cover the asset only
+    #: until `withdrawal_effective_at`.
+    withdrawal_announced_at: int = _big()
     withdrawn_at: int = _big()
     suspended_by_dispute: int = _big()
+    #: When the suspension took effect (0: not suspended); `isLicensed` for earlier times is unchanged.
+    suspended_at: int = _big()
     contributed_at: int = _big()
 
 
@@ -342,6 +354,8 @@ class Offer(Provenance, table=True):
     terms_hash: str = Field(default="", max_length=66)
     status: str = Field(default="open", max_length=16)
     licence_id: int = _big()
+    #: The last second the offer can be accepted (LicenceOfferDeadline).
+    accept_by: int = _big()
 
 
 class Licence(Provenance, table=True):
@@ -360,6 +374,28 @@ class Licence(Provenance, table=True):
     granted_at: int = _big()
     status: str = Field(default="active", max_length=16)
     reason_hash: str = Field(default="", max_length=66)
+    #: When the revocation took effect (0: not revoked); the licence still covers the times before.
+    revoked_at: int = _big()
+
+
+class ParameterChange(Provenance, table=True):
+    """The latest announced change of a pool parameter: announced (pending) or applied.
+
+    `parameter` is IPatentPool.Parameter: 0 operator share, 1 withdrawal notice, 2 maximum licence
+    length, 3 qualification (jurisdictions, min_granted, min_score_bps), 4..6 tier 0..2 fee.
+    """
+
+    __tablename__ = "parameter_change"
+    pool: str = Field(max_length=42, primary_key=True)
+    parameter: int = Field(primary_key=True)
+    value: int = _u256()
+    jurisdictions: list[str] = Field(default_factory=list, sa_type=JSON)
+    min_granted: int = 0
+    min_score_bps: int = 0
+    announced_at: int = _big()
+    effective_at: int = _big()
+    status: str = Field(default="announced", max_length=16)
+    applied_at: int = _big()
 
 
 class Payment(Provenance, table=True):
@@ -439,6 +475,7 @@ PROJECTION_TABLES: tuple[type[SQLModel], ...] = (
     Contribution,
     Offer,
     Licence,
+    ParameterChange,
     Payment,
     Claim,
     Dispute,

@@ -186,6 +186,29 @@ class PoolFactoryClient(_Client):
     def pools(self) -> list[ChecksumAddress]:
         return [self.pool_at(i) for i in range(self.pool_count())]
 
+    def create_pool_with_bounds(
+        self,
+        name: str,
+        kind: int,
+        field: str,
+        payment_token: str,
+        operator: str,
+        max_operator_share_bps: int,
+        change_delay: int,
+    ) -> TxResult[ChecksumAddress]:
+        """A pool whose operator-share ceiling and change delay (both fixed for its life) are given."""
+        r = self._tx(
+            "createPoolWithBounds",
+            name,
+            int(kind),
+            field,
+            Web3.to_checksum_address(payment_token),
+            Web3.to_checksum_address(operator),
+            max_operator_share_bps,
+            change_delay,
+        )
+        return self._with(r, Web3.to_checksum_address(self._event_arg(r, "PoolCreated", "pool")))
+
     def is_pool(self, address: str) -> bool:
         return bool(self._call("isPool", Web3.to_checksum_address(address)))
 
@@ -215,6 +238,19 @@ class PatentPoolClient(_Client):
 
     def set_withdrawal_notice(self, seconds: int) -> TxResult[None]:
         return self._tx("setWithdrawalNotice", seconds)
+
+    def set_max_licence_length(self, seconds: int) -> TxResult[None]:
+        return self._tx("setMaxLicenceLength", seconds)
+
+    def apply_parameter_change(self, parameter: int) -> TxResult[None]:
+        """Put an announced change in force once its time has come (anyone may)."""
+        return self._tx("applyParameterChange", int(parameter))
+
+    def begin_default_admin_transfer(self, new_admin: str) -> TxResult[None]:
+        return self._tx("beginDefaultAdminTransfer", Web3.to_checksum_address(new_admin))
+
+    def accept_default_admin_transfer(self) -> TxResult[None]:
+        return self._tx("acceptDefaultAdminTransfer")
 
     def activate(self) -> TxResult[None]:
         return self._tx("activate")
@@ -317,6 +353,28 @@ class PatentPoolClient(_Client):
             "minScoreBps": int(min_score),
         }
 
+    def bounds(self) -> dict[str, int]:
+        max_share, delay, max_length = self._call("bounds")
+        return {"maxOperatorShareBps": int(max_share), "changeDelay": int(delay), "maxLicenceLength": int(max_length)}
+
+    def pending_change(self, parameter: int) -> dict[str, int]:
+        """The announced value of a parameter and when it may be applied (effectiveAt 0: none)."""
+        value, effective_at = self._call("pendingChange", int(parameter))
+        return {"value": int(value), "effectiveAt": int(effective_at)}
+
+    def pending_qualification(self) -> dict[str, Any]:
+        codes, min_granted, min_score, effective_at = self._call("pendingQualification")
+        return {
+            "jurisdictions": [bytes(c).decode("ascii") for c in codes],
+            "minGranted": int(min_granted),
+            "minScoreBps": int(min_score),
+            "effectiveAt": int(effective_at),
+        }
+
+    def default_admin(self) -> dict[str, ChecksumAddress]:
+        admin, pending = self._call("defaultAdmin")
+        return {"admin": Web3.to_checksum_address(admin), "pendingAdmin": Web3.to_checksum_address(pending)}
+
     def tier_fee(self, tier: int) -> int:
         return int(self._call("tierFee", int(tier)))
 
@@ -330,7 +388,9 @@ class PatentPoolClient(_Client):
         return int(self._call("totalWeight"))
 
     def pool_asset(self, asset_id: int) -> dict[str, Any]:
-        founder, weight, contributed, effective, withdrawn, suspended = self._call("poolAsset", asset_id)
+        founder, weight, contributed, effective, withdrawn, suspended, suspended_at, announced = self._call(
+            "poolAsset", asset_id
+        )
         return {
             "founder": founder,
             "weight": int(weight),
@@ -338,6 +398,8 @@ class PatentPoolClient(_Client):
             "withdrawalEffectiveAt": int(effective),
             "withdrawnAt": int(withdrawn),
             "suspended": bool(suspended),
+            "suspendedAt": int(suspended_at),
+            "withdrawalAnnouncedAt": int(announced),
         }
 
     def membership(self, member: str) -> dict[str, int]:
@@ -345,7 +407,7 @@ class PatentPoolClient(_Client):
         return {"tier": int(tier), "validUntil": int(valid_until)}
 
     def offer(self, offer_id: int) -> dict[str, Any]:
-        licensee, start, end, price, terms, is_open, licence_id = self._call("offer", offer_id)
+        licensee, start, end, price, terms, is_open, licence_id, accept_by = self._call("offer", offer_id)
         return {
             "licensee": licensee,
             "start": int(start),
@@ -354,11 +416,14 @@ class PatentPoolClient(_Client):
             "termsHash": terms,
             "open": bool(is_open),
             "licenceId": int(licence_id),
+            "acceptBy": int(accept_by),
             "assetIds": [int(a) for a in self._call("offerAssets", offer_id)],
         }
 
     def licence(self, licence_id: int) -> dict[str, Any]:
-        licensee, offer_id, start, end, granted_at, price, whole, revoked = self._call("licence", licence_id)
+        licensee, offer_id, start, end, granted_at, price, whole, revoked, revoked_at = self._call(
+            "licence", licence_id
+        )
         return {
             "licensee": licensee,
             "offerId": int(offer_id),
@@ -368,6 +433,7 @@ class PatentPoolClient(_Client):
             "price": int(price),
             "wholePool": bool(whole),
             "revoked": bool(revoked),
+            "revokedAt": int(revoked_at),
         }
 
     def dispute(self, dispute_id: int) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from registry.client import PatentPoolClient, PoolFactoryClient, StablecoinClien
 from registry.deploy import Deployment, deploy_suite, load_deployment, manifest_path, write_deployment
 from registry.errors import ConfigError, ContractRevert
 from registry.node import LOCAL_CHAIN_IDS
-from registry.types import Lifecycle, PoolKind, Tier
+from registry.types import Lifecycle, Parameter, PoolKind, Tier
 
 __all__ = [
     "PoolConfig",
@@ -355,28 +355,46 @@ def stand_up_pool(
         record(step, send())
         changed.append(setting)
 
+    def announced(parameter: Parameter, value: int) -> bool:
+        # An active pool announces changes; a re-run must not announce one again (which would
+        # restart its delay) while it waits to be applied.
+        pending = pool.pending_change(parameter)
+        return pending["effectiveAt"] != 0 and pending["value"] == value
+
     if config.territory is not None and profile["territory"] != config.territory:
         territory = config.territory
         apply("territory", lambda: pool.set_territory(territory), "setTerritory")
-    if config.operator_share_bps is not None and profile["operatorShareBps"] != config.operator_share_bps:
+    if (
+        config.operator_share_bps is not None
+        and profile["operatorShareBps"] != config.operator_share_bps
+        and not announced(Parameter.OPERATOR_SHARE, config.operator_share_bps)
+    ):
         bps = config.operator_share_bps
         apply("operator_share_bps", lambda: pool.set_operator_share(bps), "setOperatorShare")
     if config.withdrawal_notice_days is not None:
         notice = config.withdrawal_notice_days * DAY
-        if int(chain.call(pool.contract.functions.withdrawalNotice())) != notice:
+        current = int(chain.call(pool.contract.functions.withdrawalNotice()))
+        if current != notice and not announced(Parameter.WITHDRAWAL_NOTICE, notice):
             apply("withdrawal_notice_days", lambda: pool.set_withdrawal_notice(notice), "setWithdrawalNotice")
     for tier, fee in fees.items():
-        if pool.tier_fee(tier) != fee:
+        if pool.tier_fee(tier) != fee and not announced(Parameter(Parameter.TIER_FEE_0 + tier), fee):
             key = tier.name.lower()
             apply(f"tiers.{key}", partial(pool.set_tier_fee, tier, fee), f"setTierFee({key})")
     rule = config.qualification
     if rule is not None:
+        target_rule = (sorted(rule.jurisdictions), rule.min_granted, rule.min_score_bps)
         now = pool.qualification()
-        if (sorted(now["jurisdictions"]), now["minGranted"], now["minScoreBps"]) != (
-            sorted(rule.jurisdictions),
-            rule.min_granted,
-            rule.min_score_bps,
-        ):
+        pending = pool.pending_qualification()
+        waiting = (
+            pending["effectiveAt"] != 0
+            and (
+                sorted(pending["jurisdictions"]),
+                pending["minGranted"],
+                pending["minScoreBps"],
+            )
+            == target_rule
+        )
+        if (sorted(now["jurisdictions"]), now["minGranted"], now["minScoreBps"]) != target_rule and not waiting:
             apply(
                 "qualification",
                 lambda: pool.set_qualification(rule.jurisdictions, rule.min_granted, rule.min_score_bps),

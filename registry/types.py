@@ -11,6 +11,7 @@ __all__ = [
     "LicenceId",
     "Lifecycle",
     "OfferId",
+    "Parameter",
     "PatentStatus",
     "PoolKind",
     "Tier",
@@ -46,3 +47,15 @@ class Tier(IntEnum):
     STARTUP = 0
     SME = 1
     ENTERPRISE = 2
+
+
+class Parameter(IntEnum):
+    """A pool parameter the operator changes by announcement (IPatentPool.Parameter)."""
+
+    OPERATOR_SHARE = 0
+    WITHDRAWAL_NOTICE = 1
+    MAX_LICENCE_LENGTH = 2
+    QUALIFICATION = 3
+    TIER_FEE_0 = 4
+    TIER_FEE_1 = 5
+    TIER_FEE_2 = 6

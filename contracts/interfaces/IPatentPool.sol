@@ -7,6 +7,9 @@ pragma solidity 0.8.28;
 /// every payment is split between the operator and the founders, who claim their share.
 ///
 /// Money rules, in one place:
+/// - the pool books what arrived, not what was asked: every payment is measured as the pool's
+///   token balance after the transfer less the balance before (a fee-on-transfer token, or one
+///   whose fee is switched on later, delivers less), so the pool never owes more than it holds;
 /// - every payment (fee, renewal, licence price) is split at once: `operatorShareBps` of it is
 ///   credited to the treasury, the rest to the founders pro rata to contributed weight through an
 ///   O(1) accumulator; everyone withdraws with `claim` (pull payment);
@@ -42,6 +45,26 @@ interface IPatentPool {
         Dismissed
     }
 
+    /// @notice A parameter the operator changes by announcement (see `setTierFee`): ids used by
+    /// `ParameterChangeAnnounced`, `pendingChange` and `applyParameterChange`.
+    enum Parameter {
+        OperatorShare,
+        WithdrawalNotice,
+        MaxLicenceLength,
+        Qualification,
+        TierFee0,
+        TierFee1,
+        TierFee2
+    }
+
+    /// @notice A change announced and not yet applied.
+    /// @param effectiveAt when it may be applied (0: none pending)
+    /// @param value the new value (unused for Qualification, see `pendingQualification`)
+    struct PendingChange {
+        uint64 effectiveAt;
+        uint256 value;
+    }
+
     /// @notice An asset's standing in the pool.
     /// @param founder the account that contributed it and earns from it
     /// @param weight its share of the founders' revenue (0 once withdrawn or suspended)
@@ -49,6 +72,10 @@ interface IPatentPool {
     /// @param withdrawalEffectiveAt unix time a announced withdrawal takes effect (0 when none)
     /// @param withdrawnAt unix time it left the pool (0 while in it)
     /// @param suspended whether an upheld dispute suspended it
+    /// @param suspendedAt unix time it was suspended (0 while not suspended); it is licensed to
+    /// nobody from then on, and answers for earlier times stay as they were
+    /// @param withdrawalAnnouncedAt unix time its founder announced the withdrawal (0 when none):
+    /// terms and licences paid from then on cover it only until `withdrawalEffectiveAt`
     struct PoolAsset {
         address founder;
         uint64 weight;
@@ -56,6 +83,8 @@ interface IPatentPool {
         uint64 withdrawalEffectiveAt;
         uint64 withdrawnAt;
         bool suspended;
+        uint64 suspendedAt;
+        uint64 withdrawalAnnouncedAt;
     }
 
     /// @notice A unified licence granted to a licensee.
@@ -66,7 +95,9 @@ interface IPatentPool {
     /// @param grantedAt unix time it was accepted
     /// @param price what the licensee paid
     /// @param wholePool whether it covers every asset of the pool
-    /// @param revoked whether the operator revoked it (a revoked licence covers nothing)
+    /// @param revoked whether the operator revoked it
+    /// @param revokedAt unix time it was revoked (0 while not revoked): it covers nothing from then
+    /// on, and still covers the times before it
     struct Licence {
         address licensee;
         uint256 offerId;
@@ -76,6 +107,7 @@ interface IPatentPool {
         uint256 price;
         bool wholePool;
         bool revoked;
+        uint64 revokedAt;
     }
 
     /// @notice An offer of a unified licence to one licensee.
@@ -86,6 +118,7 @@ interface IPatentPool {
     /// @param termsHash keccak-256 of the written terms (territory, field of use, ...)
     /// @param open whether it can still be accepted
     /// @param licenceId the licence it became (0 until accepted)
+    /// @param acceptBy the last second it can be accepted (30 days after it was made)
     struct Offer {
         address licensee;
         uint64 start;
@@ -94,6 +127,7 @@ interface IPatentPool {
         bytes32 termsHash;
         bool open;
         uint256 licenceId;
+        uint64 acceptBy;
     }
 
     /// @notice A challenge against an asset.
@@ -120,6 +154,36 @@ interface IPatentPool {
     event PoolInitialized(
         string name, uint8 kind, string field, address indexed paymentToken, address indexed operator, address assetRegistry
     );
+
+    /// @notice The bounds fixed at the pool's creation, for its whole life.
+    /// @param maxOperatorShareBps the most the operator's share can ever be
+    /// @param changeDelay how long after its announcement a parameter change can take effect
+    event PoolBoundsSet(uint16 maxOperatorShareBps, uint64 changeDelay);
+
+    /// @notice The longest period a unified licence may cover was set.
+    /// @param maxLength the length in seconds
+    event MaxLicenceLengthSet(uint64 maxLength);
+
+    /// @notice The operator announced a parameter change; `applyParameterChange` puts it in force
+    /// from `effectiveAt` on (the parameter's `...Set` event then follows).
+    /// @param parameter a `Parameter` (0 operator share, 1 withdrawal notice, 2 maximum licence
+    /// length, 4..6 the annual fee of tier 0..2)
+    /// @param value the new value (bps, seconds or payment-token units)
+    /// @param effectiveAt the earliest time it can take effect
+    event ParameterChangeAnnounced(uint8 indexed parameter, uint256 value, uint64 effectiveAt);
+
+    /// @notice The operator announced a new qualification rule (the `Parameter.Qualification` change).
+    /// @param jurisdictions the required jurisdictions
+    /// @param minGranted how many verified grants across them an asset will need
+    /// @param minScoreBps the minimum stability score
+    /// @param effectiveAt the earliest time it can take effect
+    event QualificationChangeAnnounced(bytes2[] jurisdictions, uint8 minGranted, uint16 minScoreBps, uint64 effectiveAt);
+
+    /// @notice The default admin offered its role to another account (the zero address: withdrew
+    /// the offer); the role changes hands when that account accepts (RoleRevoked, RoleGranted).
+    /// @param admin the current default admin
+    /// @param newAdmin the account that may accept
+    event DefaultAdminTransferBegun(address indexed admin, address indexed newAdmin);
 
     /// @notice The annual fee of a member tier was set.
     /// @param tier 0 startup, 1 SME, 2 enterprise
@@ -179,7 +243,8 @@ interface IPatentPool {
     /// @param weight the weight removed
     event AssetWithdrawn(uint256 indexed assetId, address indexed founder, uint64 weight);
 
-    /// @notice An upheld dispute suspended an asset: it stops earning and being licensed.
+    /// @notice An upheld dispute suspended an asset: from this block's time on it stops earning and
+    /// being licensed (answers of `isLicensed` for earlier times do not change).
     /// @param assetId the asset
     /// @param disputeId the dispute that was upheld
     /// @param weight the weight removed
@@ -219,6 +284,11 @@ interface IPatentPool {
         bytes32 termsHash
     );
 
+    /// @notice The deadline of an offer, emitted with `LicenceOffered`.
+    /// @param offerId the offer
+    /// @param acceptBy the last second it can be accepted
+    event LicenceOfferDeadline(uint256 indexed offerId, uint64 acceptBy);
+
     /// @notice The operator withdrew an offer that was not accepted.
     /// @param offerId the offer
     event OfferCancelled(uint256 indexed offerId);
@@ -234,7 +304,8 @@ interface IPatentPool {
         uint256 indexed licenceId, uint256 indexed offerId, address indexed licensee, uint64 start, uint64 end, uint256 price
     );
 
-    /// @notice The operator revoked a licence; it covers nothing from now on.
+    /// @notice The operator revoked a licence; it covers nothing from this block's time on, and
+    /// still covers the times before it.
     /// @param licenceId the licence
     /// @param licensee its licensee
     /// @param reasonHash keccak-256 of the written reason
@@ -242,7 +313,7 @@ interface IPatentPool {
 
     /// @notice A payment was received and split.
     /// @param payer who paid
-    /// @param amount the whole payment
+    /// @param amount the whole payment as it arrived (the price or fee, less any fee the token took)
     /// @param operatorAmount credited to the treasury as the operator's share
     /// @param founderAmount credited to the founders pro rata to weight
     /// @param unallocatedAmount founders' part credited to the treasury because no founder weight existed
@@ -298,6 +369,38 @@ interface IPatentPool {
     /// @notice The share is above 10000 basis points.
     /// @param bps the rejected share
     error PatentPoolInvalidShare(uint16 bps);
+
+    /// @notice The share is above the ceiling fixed at the pool's creation.
+    /// @param bps the rejected share
+    /// @param maxOperatorShareBps the ceiling
+    error PatentPoolShareAboveCeiling(uint16 bps, uint16 maxOperatorShareBps);
+
+    /// @notice The bounds given at creation are out of range (share ceiling above 10000, change
+    /// delay outside 1 to 365 days).
+    /// @param maxOperatorShareBps the given ceiling
+    /// @param changeDelay the given delay
+    error PatentPoolInvalidBounds(uint16 maxOperatorShareBps, uint64 changeDelay);
+
+    /// @notice A withdrawal notice longer than the change delay (founders could not leave before a
+    /// change they were warned of).
+    /// @param noticePeriod the rejected notice
+    /// @param changeDelay the pool's change delay, the longest notice allowed
+    error PatentPoolInvalidNotice(uint64 noticePeriod, uint64 changeDelay);
+
+    /// @notice A maximum licence length of 0 or above 100 years.
+    /// @param maxLength the rejected length
+    error PatentPoolInvalidLicenceLength(uint64 maxLength);
+
+    /// @notice The offered period is longer than the pool's maximum licence length.
+    /// @param start the given start
+    /// @param end the given end
+    /// @param maxLength the pool's maximum
+    error PatentPoolLicenceTooLong(uint64 start, uint64 end, uint64 maxLength);
+
+    /// @notice No change of the parameter is pending, or its time has not come.
+    /// @param parameter the parameter
+    /// @param effectiveAt when the pending change may be applied (0: none pending)
+    error PatentPoolChangeNotDue(uint8 parameter, uint64 effectiveAt);
 
     /// @notice The qualification rule is malformed (no or over 16 jurisdictions, a duplicate or a
     /// malformed code, a minimum of 0 grants, or a score above 10000).
@@ -397,11 +500,23 @@ interface IPatentPool {
     error PatentPoolOfferExpired(uint256 offerId, uint64 end);
 
     /// @notice Licences of one scope are granted to a licensee in time order: the new one starts
-    /// before the end of the licensee's latest unrevoked licence of that scope (so it overlaps it,
-    /// or covers an earlier period than it).
-    /// @param licenceId the latest unrevoked licence of the scope
+    /// before the licensee's latest licence of that scope stops covering (its end; if it was
+    /// revoked, the later of its start and the moment of revocation), so it overlaps it or covers
+    /// an earlier period than it.
+    /// @param licenceId the latest licence of the scope
     /// @param assetId the overlapping scope (0: the whole pool)
     error PatentPoolLicenceOverlaps(uint256 licenceId, uint256 assetId);
+
+    /// @notice The offer's acceptance deadline has passed.
+    /// @param offerId the offer
+    /// @param acceptBy its deadline
+    error PatentPoolAcceptanceClosed(uint256 offerId, uint64 acceptBy);
+
+    /// @notice A member may hold at most one term beyond the running one: it renews once its term
+    /// ends within a term from now.
+    /// @param account the member
+    /// @param validUntil the end of its latest term
+    error PatentPoolRenewalTooEarly(address account, uint64 validUntil);
 
     /// @notice There is no such licence, or it is already revoked.
     /// @param licenceId the licence
@@ -415,6 +530,15 @@ interface IPatentPool {
     /// @param disputeId the dispute
     error PatentPoolDisputeNotOpen(uint256 disputeId);
 
+    /// @notice DEFAULT_ADMIN_ROLE is not granted, revoked or renounced directly: it changes hands
+    /// by `beginDefaultAdminTransfer` and `acceptDefaultAdminTransfer`.
+    error PatentPoolAdminChangesInTwoSteps();
+
+    /// @notice Only the account the default admin offered its role to may accept it.
+    /// @param caller the caller
+    /// @param pendingAdmin the account offered the role (zero: none)
+    error PatentPoolNotPendingAdmin(address caller, address pendingAdmin);
+
     /// @notice The account has nothing to claim.
     /// @param account the account
     error PatentPoolNothingToClaim(address account);
@@ -426,28 +550,39 @@ interface IPatentPool {
     /// @param paymentToken the ERC-20 all payments are made in
     /// @param operator receives the admin, operator and arbiter roles and the operator's share
     /// @param assetRegistry the PatentAsset registry
+    /// @param maxOperatorShareBps the ceiling of the operator's share, fixed for the pool's life
+    /// @param changeDelay how long announced parameter changes wait (1 to 365 days), fixed too
     function initialize(
-        string calldata name,
+        string memory name,
         uint8 kind,
-        string calldata field,
+        string memory field,
         address paymentToken,
         address operator,
-        address assetRegistry
+        address assetRegistry,
+        uint16 maxOperatorShareBps,
+        uint64 changeDelay
     ) external;
 
-    /// @notice Sets the annual fee of a member tier; OPERATOR_ROLE only.
+    /// @notice Sets the annual fee of a member tier; OPERATOR_ROLE only. Like every parameter
+    /// change (share, notice, qualification, fees, maximum licence length) it takes effect at once
+    /// while the pool is Incubating; from activation on it is announced
+    /// (`ParameterChangeAnnounced`) and put in force by `applyParameterChange` once the pool's
+    /// change delay has passed, so founders and members can leave first. A new announcement of a
+    /// parameter replaces its pending one and starts the delay again.
     /// @param tier 0 startup, 1 SME, 2 enterprise
     /// @param annualFee the fee in payment-token units; 0 closes the tier: nobody joins or renews at it
     function setTierFee(uint8 tier, uint256 annualFee) external;
 
-    /// @notice Sets the rule contributed assets must pass; OPERATOR_ROLE only.
+    /// @notice Sets the rule contributed assets must pass; OPERATOR_ROLE only; announced once the
+    /// pool is active (see `setTierFee`).
     /// @param jurisdictions the required jurisdictions (1..16 distinct two-letter codes)
     /// @param minGranted verified grants needed across them (at least 1)
     /// @param minScoreBps the minimum stability score (0..10000)
     function setQualification(bytes2[] calldata jurisdictions, uint8 minGranted, uint16 minScoreBps) external;
 
-    /// @notice Sets the operator's share of every payment; OPERATOR_ROLE only.
-    /// @param bps the share in basis points (0..10000)
+    /// @notice Sets the operator's share of every payment; OPERATOR_ROLE only; announced once the
+    /// pool is active (see `setTierFee`).
+    /// @param bps the share in basis points, at most the ceiling fixed at creation
     function setOperatorShare(uint16 bps) external;
 
     /// @notice Sets the territory the pool licenses; OPERATOR_ROLE only.
@@ -459,9 +594,20 @@ interface IPatentPool {
     /// @param treasury the new account
     function setTreasury(address treasury) external;
 
-    /// @notice Sets the notice founders must give before an asset leaves; OPERATOR_ROLE only.
-    /// @param noticePeriod the notice in seconds
+    /// @notice Sets the notice founders must give before an asset leaves; OPERATOR_ROLE only;
+    /// announced once the pool is active (see `setTierFee`).
+    /// @param noticePeriod the notice in seconds, at most the pool's change delay
     function setWithdrawalNotice(uint64 noticePeriod) external;
+
+    /// @notice Sets the longest period a unified licence may cover; OPERATOR_ROLE only; announced
+    /// once the pool is active (see `setTierFee`).
+    /// @param maxLength the length in seconds (1 second to 100 years)
+    function setMaxLicenceLength(uint64 maxLength) external;
+
+    /// @notice Puts an announced change in force once its time has come; anyone may call it. Emits
+    /// the parameter's `...Set` event.
+    /// @param parameter a `Parameter`
+    function applyParameterChange(uint8 parameter) external;
 
     /// @notice Opens the pool to members and licences; OPERATOR_ROLE only, from Incubating.
     function activate() external;
@@ -470,11 +616,26 @@ interface IPatentPool {
     /// claims go on. OPERATOR_ROLE only.
     function close() external;
 
-    /// @notice Stops every state-changing call but the operator's; OPERATOR_ROLE only.
+    /// @notice Stops every state-changing call but the operator's, claims and withdrawals (a pause
+    /// never holds founders' money or assets); OPERATOR_ROLE only.
     function pause() external;
 
     /// @notice Lifts a pause; OPERATOR_ROLE only.
     function unpause() external;
+
+    /// @notice First step of handing DEFAULT_ADMIN_ROLE over: offers it to `newAdmin` (the zero
+    /// address withdraws an offer); DEFAULT_ADMIN_ROLE only. Nothing changes until it accepts.
+    /// @param newAdmin the account that may accept
+    function beginDefaultAdminTransfer(address newAdmin) external;
+
+    /// @notice Second step: the offered account takes DEFAULT_ADMIN_ROLE, which the previous admin
+    /// loses in the same transaction.
+    function acceptDefaultAdminTransfer() external;
+
+    /// @notice The one holder of DEFAULT_ADMIN_ROLE and the account it offered the role to.
+    /// @return admin the default admin
+    /// @return pendingAdmin the account that may accept the role (zero: none)
+    function defaultAdmin() external view returns (address admin, address pendingAdmin);
 
     /// @notice Admits a founder (licensor); OPERATOR_ROLE only.
     /// @param founder the account
@@ -486,7 +647,8 @@ interface IPatentPool {
     function contribute(uint256 assetId) external;
 
     /// @notice Announces that an asset will leave the pool after the notice period; its
-    /// contributor only.
+    /// contributor only, also while paused. Terms and licences paid from now on cover the asset
+    /// only until the withdrawal's effective date.
     /// @param assetId the asset
     function announceWithdrawal(uint256 assetId) external;
 
@@ -500,11 +662,13 @@ interface IPatentPool {
     /// @param maxFee the most the caller agrees to pay
     function join(uint8 tier, uint256 maxFee) external;
 
-    /// @notice Renews a membership for 365 days from the later of now and the current end.
+    /// @notice Renews a membership for 365 days from the later of now and the current end; at
+    /// most one term ahead (reverts while the current term ends more than 365 days from now).
     /// @param maxFee the most the caller agrees to pay
     function renew(uint256 maxFee) external;
 
-    /// @notice Offers a unified licence to one licensee; OPERATOR_ROLE only.
+    /// @notice Offers a unified licence to one licensee; OPERATOR_ROLE only. The period may not be
+    /// longer than the pool's maximum licence length.
     /// @param licensee who may accept it
     /// @param assetIds the covered assets; empty means the whole pool
     /// @param start first second covered
@@ -525,20 +689,29 @@ interface IPatentPool {
     /// @param offerId the offer
     function cancelOffer(uint256 offerId) external;
 
-    /// @notice Accepts an offer by paying its price; the named licensee only.
+    /// @notice Accepts an offer by paying its price; the named licensee only, within 30 days of the
+    /// offer (`acceptBy`). A whole-pool licence covers the assets in the pool at acceptance.
     /// @param offerId the offer
     /// @return licenceId the granted licence
     function acceptOffer(uint256 offerId) external returns (uint256 licenceId);
 
-    /// @notice Revokes a licence; OPERATOR_ROLE only. A revoked licence covers nothing.
+    /// @notice Revokes a licence; OPERATOR_ROLE only. It covers nothing from now on; the times
+    /// before it stay covered (a certificate for a past time stays true).
     /// @param licenceId the licence
     /// @param reasonHash keccak-256 of the written reason
     function revokeLicence(uint256 licenceId, bytes32 reasonHash) external;
 
-    /// @notice Whether an account may practise an asset at a time: true when the asset is not
-    /// suspended, was contributed at or before `at`, and a membership term or an unrevoked licence
-    /// of the account covers `at`; once the asset has left the pool, only terms and licences paid
-    /// for before it left still cover it (granted licences survive withdrawal).
+    /// @notice Whether an account may practise an asset at a time: true when the asset was
+    /// contributed at or before `at` and not suspended at or before `at`, and a membership term or
+    /// a licence of the account covers `at` (a licence revoked at or before `at` does not); once
+    /// the asset has left the pool, only terms and licences paid for before it left still cover it
+    /// (granted licences survive withdrawal; a payment in the very second it left still counts), a
+    /// whole-pool licence covers only assets contributed by its acceptance, and those paid after
+    /// the founder announced the
+    /// withdrawal cover it only until the withdrawal's effective date. Revocations and suspensions take effect when they
+    /// happen: the answer for a time before them never changes. Cost: O(1) for `at` in the latest
+    /// term or licence of the account; O(log n) in the account's own terms or licences of one
+    /// scope for earlier times; never in the pool's size.
     /// @param licensee the account
     /// @param assetId the asset
     /// @param at the unix time asked about
@@ -550,7 +723,7 @@ interface IPatentPool {
     /// @return the amount in payment-token units
     function claimable(address account) external view returns (uint256);
 
-    /// @notice Pays out everything the caller is owed.
+    /// @notice Pays out everything the caller is owed; works while the pool is paused.
     /// @return amount what was paid
     function claim() external returns (uint256 amount);
 
@@ -607,6 +780,28 @@ interface IPatentPool {
     /// @notice The notice founders must give before an asset leaves, in seconds.
     /// @return the notice
     function withdrawalNotice() external view returns (uint64);
+
+    /// @notice The bounds of the operator.
+    /// @return maxOperatorShareBps the share ceiling, fixed at creation
+    /// @return changeDelay the delay of announced changes, fixed at creation
+    /// @return maxLicenceLength the longest period a licence may cover now
+    function bounds() external view returns (uint16 maxOperatorShareBps, uint64 changeDelay, uint64 maxLicenceLength);
+
+    /// @notice The pending change of a parameter.
+    /// @param parameter a `Parameter`
+    /// @return value the announced value
+    /// @return effectiveAt when it may be applied (0: none pending)
+    function pendingChange(uint8 parameter) external view returns (uint256 value, uint64 effectiveAt);
+
+    /// @notice The pending qualification rule.
+    /// @return jurisdictions the announced jurisdictions
+    /// @return minGranted the announced minimum of grants
+    /// @return minScoreBps the announced minimum score
+    /// @return effectiveAt when it may be applied (0: none pending)
+    function pendingQualification()
+        external
+        view
+        returns (bytes2[] memory jurisdictions, uint8 minGranted, uint16 minScoreBps, uint64 effectiveAt);
 
     /// @notice Whether an account is an admitted founder.
     /// @param account the account

@@ -43,7 +43,8 @@ interface IPoolFactory {
     error PoolFactoryIndexOutOfRange(uint256 index, uint256 count);
 
     /// @notice Creates a pool; POOL_CREATOR_ROLE only. The pool starts Incubating with the default
-    /// qualification rule ({US, CN, DE, JP}, 2 grants, score 6000) and a 10 % operator share.
+    /// qualification rule ({US, CN, DE, JP}, 2 grants, score 6000), a 10 % operator share under a
+    /// 30 % ceiling, a 90-day withdrawal notice and a 90-day delay for announced changes.
     /// @param name the pool's name
     /// @param kind 0 company, 1 industry, 2 technology, 3 geography
     /// @param field the technology field
@@ -53,6 +54,27 @@ interface IPoolFactory {
     function createPool(string calldata name, uint8 kind, string calldata field, address paymentToken, address operator)
         external
         returns (address pool);
+
+    /// @notice Creates a pool with its own bounds; POOL_CREATOR_ROLE only. Like `createPool`, but
+    /// the operator-share ceiling and the delay of announced parameter changes, both fixed for the
+    /// pool's life, are given (`createPool` uses 3000 bps and 90 days).
+    /// @param name the pool's name
+    /// @param kind 0 company, 1 industry, 2 technology, 3 geography
+    /// @param field the technology field
+    /// @param paymentToken the ERC-20 payments are made in
+    /// @param operator receives the pool's admin, operator and arbiter roles and the operator's share
+    /// @param maxOperatorShareBps the most the operator's share can ever be (0..10000)
+    /// @param changeDelay how long announced parameter changes wait (1 to 365 days)
+    /// @return pool the new pool's address
+    function createPoolWithBounds(
+        string calldata name,
+        uint8 kind,
+        string calldata field,
+        address paymentToken,
+        address operator,
+        uint16 maxOperatorShareBps,
+        uint64 changeDelay
+    ) external returns (address pool);
 
     /// @notice How many pools the factory created.
     /// @return the count

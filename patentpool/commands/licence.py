@@ -184,7 +184,7 @@ def show(
                 ("scope", "whole pool" if lic["wholePool"] else ", ".join(map(str, assets))),
                 ("period", f"{iso_time(lic['start'])} .. {iso_time(lic['end'])}"),
                 ("price", format_amount(lic["price"], decimals)),
-                ("status", "revoked" if lic["revoked"] else "valid"),
+                ("status", f"revoked at {iso_time(lic['revokedAt'])}" if lic["revoked"] else "valid"),
             ],
         )
     )

@@ -19,6 +19,7 @@ from patentpool._common import (
     done,
     fail,
     format_amount,
+    iso_time,
     out,
     parse_address,
     parse_amount,
@@ -30,9 +31,10 @@ from patentpool._common import (
     tx_json,
 )
 from patentpool.explain import explain_revert
+from registry.chain import TxResult
 from registry.client import PatentPoolClient, jurisdiction
 from registry.errors import ContractRevert, RegistryError
-from registry.types import Lifecycle, PoolKind, Tier
+from registry.types import Lifecycle, Parameter, PoolKind, Tier
 
 app = typer.Typer(help="Create, configure and inspect pools; admit founders; contribute assets.", no_args_is_help=True)
 
@@ -58,6 +60,42 @@ def parse_tier(text: str) -> Tier:
     return TIERS[key]
 
 
+#: Names of the parameters the operator changes by announcement, as the command takes them.
+PARAMETER_NAMES: dict[str, Parameter] = {
+    "operator-share": Parameter.OPERATOR_SHARE,
+    "withdrawal-notice": Parameter.WITHDRAWAL_NOTICE,
+    "max-licence-length": Parameter.MAX_LICENCE_LENGTH,
+    "qualification": Parameter.QUALIFICATION,
+    "tier-fee-startup": Parameter.TIER_FEE_0,
+    "tier-fee-sme": Parameter.TIER_FEE_1,
+    "tier-fee-enterprise": Parameter.TIER_FEE_2,
+}
+
+
+def pending_changes(pool: PatentPoolClient) -> dict[str, dict[str, Any]]:
+    """The announced changes not yet applied, by parameter name, with when they may be."""
+    pending: dict[str, dict[str, Any]] = {}
+    for name, parameter in PARAMETER_NAMES.items():
+        if parameter is Parameter.QUALIFICATION:
+            rule = pool.pending_qualification()
+            if rule["effectiveAt"]:
+                effective_at = rule.pop("effectiveAt")
+                pending[name] = {"value": rule, "effectiveAt": effective_at}
+            continue
+        change = pool.pending_change(parameter)
+        if change["effectiveAt"]:
+            pending[name] = change
+    return pending
+
+
+def announced_at(pool: PatentPoolClient, result: TxResult[Any]) -> int | None:
+    """When an announced change may be applied, or None: the setter took effect at once."""
+    for event in ("ParameterChangeAnnounced", "QualificationChangeAnnounced"):
+        for args in pool.events(result, event):
+            return int(args["effectiveAt"])
+    return None
+
+
 def pool_state(s: Session, pool: PatentPoolClient) -> dict[str, Any]:
     """Everything the chain says about a pool's configuration, in one document."""
     profile = pool.profile()
@@ -77,6 +115,8 @@ def pool_state(s: Session, pool: PatentPoolClient) -> dict[str, Any]:
         "treasury": profile["treasury"],
         "tierFees": {t.name.lower(): pool.tier_fee(t) for t in Tier},
         "qualification": pool.qualification(),
+        "bounds": pool.bounds(),
+        "pendingChanges": pending_changes(pool),
         "totalWeight": pool.total_weight(),
         "counts": pool.counts(),
     }
@@ -219,12 +259,37 @@ def configure(
         print_json({"pool": writer.address, "changes": changes})
     else:
         for change in changes:
+            when = change["effectiveAt"]
+            verb = "set" if when is None else "announced"
+            after = "" if when is None else f", may be applied from {iso_time(when)} (pool apply-change)"
             out.print(
-                f"set {change['setting']} = {change['value']} "
+                f"{verb} {change['setting']} = {change['value']}{after} "
                 f"(block {change['tx']['blockNumber']}, tx {change['tx']['txHash']})",
                 highlight=False,
                 soft_wrap=True,
             )
+
+
+@app.command("apply-change")
+def apply_change(
+    pool: PoolArg,
+    parameter: Annotated[str, typer.Argument(help=f"One of: {', '.join(PARAMETER_NAMES)}.")],
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    private_key: KeyOption = None,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Put an announced parameter change in force once its delay has passed (anyone may)."""
+    if parameter not in PARAMETER_NAMES:
+        fail(f"unknown parameter {parameter!r}: one of {', '.join(PARAMETER_NAMES)}")
+    s = session(rpc, deployment, private_key, keystore)
+    writer = s.pool(pool, write=True)
+    result = writer.apply_parameter_change(PARAMETER_NAMES[parameter])
+    if as_json:
+        print_json({"pool": writer.address, "parameter": parameter, "tx": tx_json(result)})
+    else:
+        done(f"applied the announced {parameter} of pool {writer.address}", result)
 
 
 def _lifecycle_command(
@@ -291,6 +356,13 @@ def show(
                 ("lifecycle", state["lifecycle"] + (" (paused)" if state["paused"] else "")),
                 ("payment token", state["paymentToken"]),
                 ("operator share", f"{state['operatorShareBps'] / 100:g} %"),
+                ("share ceiling", f"{state['bounds']['maxOperatorShareBps'] / 100:g} % (fixed)"),
+                ("change delay", f"{state['bounds']['changeDelay'] // 86_400} days (fixed)"),
+                ("max licence length", f"{state['bounds']['maxLicenceLength'] // 86_400} days"),
+                *(
+                    (f"announced {name}", f"{change['value']} from {iso_time(change['effectiveAt'])}")
+                    for name, change in state["pendingChanges"].items()
+                ),
                 ("treasury", state["treasury"]),
                 *((f"fee {t}", format_amount(v, d) if v else "not offered") for t, v in state["tierFees"].items()),
                 (

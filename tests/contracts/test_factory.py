@@ -240,7 +240,7 @@ def test_a_new_pool_emits_its_initialisation_events(world: World) -> None:
 
 def _initialize(client: PatentPoolClient, operator: str, world: World) -> Any:
     fn = client.contract.functions.initialize(
-        "Hijack", 0, "f", world.coin.address, operator, world.deployment.address("PatentAsset")
+        "Hijack", 0, "f", world.coin.address, operator, world.deployment.address("PatentAsset"), 3_000, 90 * 86_400
     )
     return client.chain.transact(fn)
 

@@ -16,6 +16,7 @@ from registry.reverts import (
     AccessControlUnauthorizedAccount,
     EnforcedPause,
     ERC20InsufficientAllowance,
+    PatentPoolAcceptanceClosed,
     PatentPoolAlreadyMember,
     PatentPoolAssetNotInPool,
     PatentPoolAssetsNotAscending,
@@ -30,12 +31,13 @@ from registry.reverts import (
     PatentPoolNotOfferee,
     PatentPoolOfferExpired,
     PatentPoolOfferNotOpen,
+    PatentPoolRenewalTooEarly,
     PatentPoolTierNotOffered,
     PatentPoolTooManyAssets,
     PatentPoolWithdrawalAlreadyAnnounced,
     PatentPoolWithdrawalNotDue,
 )
-from registry.types import PatentStatus
+from registry.types import Parameter, PatentStatus
 from tests.conftest import USDC, YEAR, World, advance, now
 from tests.contracts._library import Offices, library_fixtures
 
@@ -305,6 +307,8 @@ def test_a_renewal_charges_the_members_tier_at_its_current_fee(world: World) -> 
     active_pool(world)
     old_end = join(world, MEMBER, tier=2, fee=ENTERPRISE_FEE).value
     world.pool.set_tier_fee(2, 1_200 * USDC)
+    advance(world.w3, world.pool.bounds()["changeDelay"])
+    world.pool.apply_parameter_change(Parameter.TIER_FEE_2)
     world.fund(MEMBER, 1_200 * USDC)
 
     with pytest.raises(PatentPoolFeeAboveMax) as exc:
@@ -346,6 +350,7 @@ def test_an_offer_records_its_terms_and_emits_them(world: World) -> None:
         "termsHash": TERMS,
         "open": True,
         "licenceId": 0,
+        "acceptBy": block_time(world, result) + 30 * DAY,
         "assetIds": [asset_id],
     }
     assert world.pool.counts()["offers"] == 1
@@ -470,6 +475,7 @@ def test_accepting_an_offer_pays_its_price_and_grants_the_licence(world: World) 
         "price": PRICE,
         "wholePool": False,
         "revoked": False,
+        "revokedAt": 0,
     }
     assert world.pool.offer(offer_id)["open"] is False
     assert world.pool.offer(offer_id)["licenceId"] == 1
@@ -642,19 +648,26 @@ def test_a_licence_starting_when_the_latest_ends_is_accepted(world: World) -> No
     assert not licensed(world, LICENSEE, asset_id, t + 2 * YEAR + DAY)
 
 
-def test_revoking_a_licence_emits_the_reason_and_ends_its_cover(world: World) -> None:
+def test_revoking_a_licence_emits_the_reason_and_ends_its_cover_from_then_on(world: World) -> None:
     asset_id = active_pool(world)
     licence_id = licence(world, LICENSEE)
     t = now(world.w3)
     assert licensed(world, LICENSEE, asset_id, t)
+    advance(world.w3, DAY)
 
     result = world.pool.revoke_licence(licence_id, REASON)
+    revoked_at = block_time(world, result)
 
     assert world.pool.events(result, "LicenceRevoked") == [
         {"licenceId": licence_id, "licensee": address(world, LICENSEE), "reasonHash": REASON}
     ]
-    assert world.pool.licence(licence_id)["revoked"] is True
-    assert not licensed(world, LICENSEE, asset_id, t)
+    assert (world.pool.licence(licence_id)["revoked"], world.pool.licence(licence_id)["revokedAt"]) == (
+        True,
+        revoked_at,
+    )
+    assert licensed(world, LICENSEE, asset_id, revoked_at - 1)
+    assert not licensed(world, LICENSEE, asset_id, revoked_at)
+    assert not licensed(world, LICENSEE, asset_id, revoked_at + DAY)
 
 
 def test_a_revoked_or_unknown_licence_cannot_be_revoked(world: World) -> None:
@@ -719,18 +732,82 @@ def test_an_asset_licensee_is_licensed_for_the_covered_asset_only(world: World) 
     assert not licensed(world, LICENSEE, other, t)
 
 
-def test_a_revoked_licensee_is_not_licensed_even_inside_the_period(world: World) -> None:
+def test_a_revoked_licensee_is_not_licensed_for_the_rest_of_the_period(world: World) -> None:
     asset_id = active_pool(world)
     t = now(world.w3)
     whole = licence(world, LICENSEE, start=t, end=t + YEAR)
     specific = licence(world, OTHER, [asset_id], start=t, end=t + YEAR)
+    advance(world.w3, DAY)
 
-    world.pool.revoke_licence(whole, REASON)
+    revoked_at = block_time(world, world.pool.revoke_licence(whole, REASON))
     world.pool.revoke_licence(specific, REASON)
 
     for who in (LICENSEE, OTHER):
-        assert not licensed(world, who, asset_id, t)
+        assert licensed(world, who, asset_id, t)
+        assert not licensed(world, who, asset_id, revoked_at + 1)
         assert not licensed(world, who, asset_id, t + YEAR // 2)
+
+
+def test_a_revocation_does_not_rewrite_past_answers(world: World) -> None:
+    """Issue 14, point 5: before, a revocation turned every past `isLicensed` of the licence from
+    true to false, so a licence certificate for a past time became false after the fact."""
+    asset_id = active_pool(world)
+    t = now(world.w3)
+    whole = licence(world, LICENSEE, start=t - DAY, end=t + YEAR)
+    specific = licence(world, OTHER, [asset_id], start=t - DAY, end=t + YEAR)
+    advance(world.w3, 30 * DAY)
+    # The latest block's second may be the revocation's own: from that second on it applies.
+    before = now(world.w3) - 1
+    past = [t, t + DAY, before]
+    answers = {(who, at): licensed(world, who, asset_id, at) for who in (LICENSEE, OTHER) for at in past}
+    assert all(answers.values())
+
+    world.pool.revoke_licence(whole, REASON)
+    world.pool.revoke_licence(specific, REASON)
+    advance(world.w3, DAY)
+
+    assert {(who, at): licensed(world, who, asset_id, at) for who in (LICENSEE, OTHER) for at in past} == answers
+    assert not licensed(world, LICENSEE, asset_id, now(world.w3))
+    assert not licensed(world, OTHER, asset_id, now(world.w3))
+
+
+def test_an_upheld_dispute_does_not_rewrite_past_answers(world: World) -> None:
+    """Issue 14, point 5: before, suspending an asset turned every past answer for it false."""
+    asset_id = active_pool(world)
+    join(world, MEMBER)
+    t = now(world.w3)
+    licence(world, LICENSEE, start=t, end=t + YEAR)
+    licence(world, OTHER, [asset_id], start=t, end=t + YEAR)
+    advance(world.w3, 10 * DAY)
+    dispute_id = world.pool_as(MEMBER).open_dispute(asset_id, TERMS).value
+
+    result = world.pool.resolve_dispute(dispute_id, True, REASON)
+    suspended_at = block_time(world, result)
+
+    assert world.pool.pool_asset(asset_id)["suspendedAt"] == suspended_at
+    for who in (MEMBER, LICENSEE, OTHER):
+        assert licensed(world, who, asset_id, t + DAY)
+        assert licensed(world, who, asset_id, suspended_at - 1)
+        assert not licensed(world, who, asset_id, suspended_at)
+        assert not licensed(world, who, asset_id, suspended_at + DAY)
+
+
+def test_a_licence_revoked_before_it_starts_never_covers_and_frees_its_slot_from_its_start(world: World) -> None:
+    asset_id = active_pool(world)
+    t = now(world.w3)
+    future = licence(world, LICENSEE, start=t + YEAR, end=t + 2 * YEAR)
+    world.pool.revoke_licence(future, REASON)
+    earlier = offer(world, LICENSEE, start=t + DAY, end=t + YEAR)
+    world.fund(LICENSEE, PRICE)
+
+    # Licences of a scope stay in time order: none may start before the revoked one's start.
+    with pytest.raises(PatentPoolLicenceOverlaps) as exc:
+        world.pool_as(LICENSEE).accept_offer(earlier)
+    assert error_args(exc.value) == {"licenceId": future, "assetId": 0}
+
+    licence(world, LICENSEE, start=t + YEAR, end=t + 3 * YEAR)
+    assert licensed(world, LICENSEE, asset_id, t + YEAR)
+    assert not licensed(world, LICENSEE, asset_id, t + DAY)
 
 
 def test_nobody_is_licensed_for_an_asset_that_is_not_in_the_pool(world: World) -> None:
@@ -753,9 +830,83 @@ def test_nobody_is_licensed_for_an_asset_before_it_was_contributed(world: World)
     later = world.founder_with_asset(FOUNDER_2)
     contributed = world.pool.pool_asset(later)["contributedAt"]
 
-    for who in (MEMBER, LICENSEE):
-        assert not licensed(world, who, later, contributed - 1)
-        assert licensed(world, who, later, contributed)
+    assert not licensed(world, MEMBER, later, contributed - 1)
+    assert licensed(world, MEMBER, later, contributed)
+    # A whole-pool licence covers the assets in the pool when it was accepted, not later ones.
+    assert not licensed(world, LICENSEE, later, contributed)
+
+
+def test_a_whole_pool_licence_covers_the_assets_in_the_pool_when_it_was_accepted(world: World) -> None:
+    """Issue 14, point 6: before, a whole-pool licence also covered every asset contributed after
+    it was paid for, whose founders never shared its price."""
+    first = active_pool(world)
+    t = now(world.w3)
+    licence(world, LICENSEE, start=t, end=t + YEAR)
+    advance(world.w3, DAY)
+    later = world.founder_with_asset(FOUNDER_2)
+    at = now(world.w3) + DAY
+
+    assert licensed(world, LICENSEE, first, at)
+    assert not licensed(world, LICENSEE, later, at)
+    licence(world, LICENSEE, [later], start=t, end=t + YEAR)  # the later asset is licensed on its own
+    assert licensed(world, LICENSEE, later, at)
+
+
+def test_an_offer_cannot_be_accepted_after_its_deadline(world: World) -> None:
+    """Issue 14, point 6: before, an offer stayed open until its period ended, however much the
+    pool (and so what the price bought) had changed meanwhile."""
+    active_pool(world)
+    t = now(world.w3)
+    result = world.pool.offer_licence(address(world, LICENSEE), [], t, t + 3 * YEAR, PRICE, TERMS)
+    offer_id = result.value
+    accept_by = block_time(world, result) + 30 * DAY
+    assert world.pool.events(result, "LicenceOfferDeadline") == [{"offerId": offer_id, "acceptBy": accept_by}]
+    assert world.pool.offer(offer_id)["acceptBy"] == accept_by
+    world.fund(LICENSEE, PRICE)
+    advance(world.w3, 30 * DAY + 1)
+
+    with pytest.raises(PatentPoolAcceptanceClosed) as exc:
+        world.pool_as(LICENSEE).accept_offer(offer_id)
+
+    assert error_args(exc.value) == {"offerId": offer_id, "acceptBy": accept_by}
+    assert world.pool.offer(offer_id)["open"] is True
+
+
+def test_a_member_cannot_prepay_more_than_one_term_ahead(world: World) -> None:
+    """Issue 14, point 6: before, a member could renew again and again, paying years ahead."""
+    active_pool(world)
+    join(world, MEMBER)
+    world.fund(MEMBER, 2 * FEE)
+    ahead = world.pool_as(MEMBER).renew(FEE).value
+
+    with pytest.raises(PatentPoolRenewalTooEarly) as exc:
+        world.pool_as(MEMBER).renew(FEE)
+    assert error_args(exc.value) == {"account": address(world, MEMBER), "validUntil": ahead}
+
+    advance(world.w3, YEAR)
+    assert world.pool_as(MEMBER).renew(FEE).value == ahead + YEAR
+
+
+def test_a_renewal_in_the_second_a_withdrawal_is_announced_covers_the_asset(world: World) -> None:
+    """Issue 14, point 6: a renewal mined in the same second as the withdrawal (here its
+    announcement, from which on new cover ends at the effective date) covers the asset it paid for,
+    whichever of the two came first in that second."""
+    withdrawn = active_pool(world)
+    first_end = join(world, MEMBER).value
+    world.fund(MEMBER, FEE)
+    w3 = world.w3
+    second = now(w3) + 100
+    w3.provider.make_request("evm_setNextBlockTimestamp", [second])  # type: ignore[arg-type]
+    announced = world.pool_as(FOUNDER).announce_withdrawal(withdrawn)
+    w3.provider.make_request("evm_setNextBlockTimestamp", [second])  # type: ignore[arg-type]
+    renewed = world.pool_as(MEMBER).renew(FEE)
+    assert block_time(world, announced) == block_time(world, renewed) == second
+    assert renewed.block_number > announced.block_number
+    advance(w3, NOTICE)
+    world.pool_as(OTHER).complete_withdrawal(withdrawn)
+
+    assert licensed(world, MEMBER, withdrawn, first_end)
+    assert licensed(world, MEMBER, withdrawn, first_end + YEAR - 1)
 
 
 def test_a_suspended_asset_is_licensed_to_nobody(world: World) -> None:
@@ -764,10 +915,9 @@ def test_a_suspended_asset_is_licensed_to_nobody(world: World) -> None:
     join(world, MEMBER)
     licence(world, LICENSEE)
     licence(world, OTHER, [suspended])
-    t = now(world.w3)
     dispute_id = world.pool_as(MEMBER).open_dispute(suspended, TERMS).value
 
-    world.pool.resolve_dispute(dispute_id, True, REASON)
+    t = block_time(world, world.pool.resolve_dispute(dispute_id, True, REASON))
 
     for who in (MEMBER, LICENSEE, OTHER):
         assert not licensed(world, who, suspended, t)
@@ -890,9 +1040,12 @@ def test_a_renewal_paid_after_a_withdrawal_does_not_cover_the_withdrawn_asset(wo
 
 
 def test_an_offer_for_an_asset_withdrawn_before_acceptance_cannot_be_accepted(world: World) -> None:
+    world.pool.set_withdrawal_notice(20 * DAY)  # shorter than the offer's 30 days to accept
     asset_id = active_pool(world)
     offer_id = offer(world, LICENSEE, [asset_id], end=now(world.w3) + 2 * YEAR)
-    withdraw(world, asset_id)
+    world.pool_as(FOUNDER).announce_withdrawal(asset_id)
+    advance(world.w3, 20 * DAY)
+    world.pool_as(OTHER).complete_withdrawal(asset_id)
     world.fund(LICENSEE, PRICE)
 
     with pytest.raises(PatentPoolAssetNotInPool) as exc:

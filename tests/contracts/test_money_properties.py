@@ -44,10 +44,11 @@ from registry.chain import Chain, TxResult
 from registry.client import PatentPoolClient, StablecoinClient
 from registry.reverts import (
     PatentPoolAlreadyMember,
+    PatentPoolChangeNotDue,
     PatentPoolNothingToClaim,
     PatentPoolTierNotOffered,
 )
-from registry.types import PatentStatus
+from registry.types import Parameter, PatentStatus
 from tests.conftest import World, advance, now
 
 DAY = 24 * 3600
@@ -231,6 +232,8 @@ class PoolMoney(RuleBasedStateMachine):
         if m["validUntil"] == 0:
             return  # never joined: nothing to renew
         fee = pool.tier_fee(m["tier"])
+        if m["validUntil"] > self.now() + 365 * DAY - 60:
+            return  # a term ahead already (PatentPoolRenewalTooEarly): the block's time decides
         if fee == 0:
             with pytest.raises(PatentPoolTierNotOffered):
                 pool.renew(MAX_UINT)
@@ -309,6 +312,16 @@ class PoolMoney(RuleBasedStateMachine):
     @rule(bps=SHARES)
     def set_operator_share(self, bps: int) -> None:
         self.ctx.pool.set_operator_share(bps)
+
+    @rule(parameter=st.sampled_from(list(Parameter)))
+    def apply_parameter_change(self, parameter: Parameter) -> None:
+        """Anyone puts an announced share or fee change in force once the change delay is over."""
+        pending = self.ctx.pool.pending_change(parameter)
+        if pending["effectiveAt"] == 0 or self.now() < pending["effectiveAt"]:
+            with pytest.raises(PatentPoolChangeNotDue):
+                self.ctx.pools[FOUNDERS[0]].apply_parameter_change(parameter)
+            return
+        self.ctx.pools[FOUNDERS[0]].apply_parameter_change(parameter)
 
     @rule(seconds=st.sampled_from([1, DAY, 31 * DAY, 366 * DAY]) | st.integers(1, 400 * DAY))
     def advance_time(self, seconds: int) -> None:
@@ -414,7 +427,11 @@ class PoolMoney(RuleBasedStateMachine):
 
 
 def _setup(world: World) -> Ctx:
-    pool = world.pool
+    # Any share up to 100 % may be announced; changes wait 30 days (the notice may not be longer).
+    created = world.factory.create_pool_with_bounds(
+        "Money", 2, "LiDAR", world.coin.address, world.operator.address, 10_000, 30 * DAY
+    )
+    pool = PatentPoolClient(world.operator, created.value)
     # One grant in a required office qualifies, so weights 1..5 (and sums like 7, 11) occur.
     pool.set_qualification(list(REQUIRED), 1, 6_000)
     for tier, fee in enumerate((7, 999_999, 100 * 10**6 + 1)):
@@ -479,6 +496,8 @@ def test_weight_change_never_credits_more_than_paid_in(world: World) -> None:
     world.founder_with_asset(1, {"DE": PatentStatus.GRANTED})
     world.founder_with_asset(2, {"JP": PatentStatus.GRANTED})
     pool.set_tier_fee(0, 2)
+    advance(world.w3, pool.bounds()["changeDelay"])
+    pool.apply_parameter_change(Parameter.TIER_FEE_0)
     world.fund(6, 2)
     world.pool_as(6).join(0, 2)
 

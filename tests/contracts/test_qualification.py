@@ -106,6 +106,8 @@ def test_an_asset_with_enough_grants_in_required_jurisdictions_qualifies_with_th
         "withdrawalEffectiveAt": 0,
         "withdrawnAt": 0,
         "suspended": False,
+        "suspendedAt": 0,
+        "withdrawalAnnouncedAt": 0,
     }
     assert world.pool.founder_weight(founder) == granted
     assert world.pool.total_weight() == granted

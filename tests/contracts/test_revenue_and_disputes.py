@@ -21,7 +21,7 @@ from registry.reverts import (
     PatentPoolNotParticipant,
     PatentPoolZeroAddress,
 )
-from registry.types import PatentStatus
+from registry.types import Parameter, PatentStatus
 from tests.conftest import USDC, YEAR, World, advance, now
 from tests.contracts._library import Offices, library_fixtures
 
@@ -164,12 +164,12 @@ def test_founders_weighing_2_3_and_5_split_90_as_18_27_45(world: World) -> None:
 
 def test_an_awkward_amount_is_floored_and_only_sub_wei_dust_stays_in_the_pool(world: World) -> None:
     world.pool.set_qualification(["US", "CN", "DE", "JP"], 1, 6000)
-    world.pool.set_operator_share(3333)
+    world.pool.set_operator_share(3000)
     contribute(world, FOUNDER_A, WEIGHT_1)
     contribute(world, FOUNDER_B, WEIGHT_2)
     open_pool(world, fee=7)
 
-    # 7 wei: 7 * 3333 // 10000 = 2 to the treasury, 5 to weights 1 and 2 (5/3 wei per weight).
+    # 7 wei: 7 * 3000 // 10000 = 2 to the treasury, 5 to weights 1 and 2 (5/3 wei per weight).
     first = pay(world, MEMBER, fee=7)
 
     assert (first["operatorAmount"], first["founderAmount"], first["unallocatedAmount"]) == (2, 5, 0)
@@ -194,7 +194,7 @@ def test_an_awkward_amount_is_floored_and_only_sub_wei_dust_stays_in_the_pool(wo
 
 def test_dust_never_exceeds_one_wei_per_founder_across_claims(world: World) -> None:
     world.pool.set_qualification(["US", "CN", "DE", "JP"], 1, 6000)
-    world.pool.set_operator_share(3333)
+    world.pool.set_operator_share(2999)
     contribute(world, FOUNDER_A, WEIGHT_1)
     contribute(world, FOUNDER_B, WEIGHT_2)
     contribute(world, FOUNDER_C, WEIGHT_5)
@@ -256,17 +256,20 @@ def test_an_operator_share_above_10000_bps_is_invalid(world: World) -> None:
     assert world.pool.profile()["operatorShareBps"] == 1000
 
 
-def test_a_new_operator_share_applies_to_later_payments(world: World) -> None:
+def test_a_new_operator_share_applies_to_payments_after_it_is_in_force(world: World) -> None:
     contribute(world, FOUNDER_A, WEIGHT_2)
     open_pool(world)
     pay(world, MEMBER)
 
-    result = world.pool.set_operator_share(10000)
+    announced = world.pool.set_operator_share(3000)
+    assert world.pool.events(announced, "OperatorShareSet") == []
+    advance(world.w3, world.pool.bounds()["changeDelay"])
+    result = world.pool.apply_parameter_change(Parameter.OPERATOR_SHARE)
 
-    assert world.pool.events(result, "OperatorShareSet") == [{"bps": 10000}]
+    assert world.pool.events(result, "OperatorShareSet") == [{"bps": 3000}]
     event = pay(world, MEMBER_2)
-    assert (event["operatorAmount"], event["founderAmount"]) == (FEE, 0)
-    assert claimable(world, TREASURY, FOUNDER_A) == [110 * USDC, 90 * USDC]
+    assert (event["operatorAmount"], event["founderAmount"]) == (30 * USDC, 70 * USDC)
+    assert claimable(world, TREASURY, FOUNDER_A) == [40 * USDC, 160 * USDC]
 
 
 def test_a_new_treasury_takes_future_operator_income_and_the_old_one_keeps_its_credit(world: World) -> None:

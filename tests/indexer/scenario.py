@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from eth_utils.crypto import keccak
 
-from registry.types import Tier
-from tests.conftest import USDC, YEAR, World, now
+from registry.types import Parameter, Tier
+from tests.conftest import USDC, YEAR, World, advance, now
 
 
 def h(text: str) -> bytes:
@@ -79,6 +79,15 @@ def run_scenario(world: World) -> Scenario:
     world.pool_as(2).complete_withdrawal(a3)
     world.pool_as(1).claim()
     world.pool_as(5).claim()
+    # Announced changes of an active pool: two applied after the delay, one still pending.
+    pool.set_tier_fee(Tier.SME, 250 * USDC)
+    pool.set_max_licence_length(2 * YEAR)
+    advance(world.w3, pool.bounds()["changeDelay"])
+    pool.apply_parameter_change(Parameter.TIER_FEE_1)
+    pool.apply_parameter_change(Parameter.MAX_LICENCE_LENGTH)
+    pool.set_operator_share(3000)
+    pool.set_qualification(["US", "EP"], 1, 5000)
+    pool.begin_default_admin_transfer(k[9].address)
     pool.close()
     return Scenario(
         pool=pool.address,

@@ -19,6 +19,7 @@ from indexer.schema import PROJECTION_TABLES, Event
 from registry.client import contract_at, role_id
 from registry.deploy import Deployment
 from registry.node import AnvilNode
+from registry.types import Parameter
 from tests.conftest import World
 from tests.indexer.conftest import index_chain, make_world, new_database
 from tests.indexer.scenario import Scenario, run_scenario
@@ -141,6 +142,12 @@ def test_pool_projection_matches_the_pool_views(indexed: tuple[Scenario, Engine,
     assert row["operator"] == world.operator.address
     assert row["asset_registry"] == world.assets.address
     assert row["withdrawal_notice"] == 0
+    bounds = pool.bounds()
+    assert (row["max_operator_share_bps"], row["change_delay"], row["max_licence_length"]) == (
+        bounds["maxOperatorShareBps"], bounds["changeDelay"], bounds["maxLicenceLength"]
+    )  # fmt: skip
+    assert row["max_licence_length"] == 2 * 365 * 86_400
+    assert row["pending_admin"] == pool.default_admin()["pendingAdmin"] == world.keys[9].address
     assert row["paused"] in (False, 0) and not pool.paused()
     assert _json(row["required_jurisdictions"]) == rule["jurisdictions"]
     assert (row["min_granted"], row["min_score_bps"]) == (rule["minGranted"], rule["minScoreBps"])
@@ -165,6 +172,33 @@ def test_pool_projection_matches_the_pool_views(indexed: tuple[Scenario, Engine,
     assert into == int(row["total_revenue"]) and out == int(row["total_claimed"])
 
 
+def test_announced_changes_match_the_pending_views(indexed: tuple[Scenario, Engine, World]) -> None:
+    scenario, engine, world = indexed
+    pool = world.pool
+    changes = {r["parameter"]: r for r in rows(engine, "parameter_change", pool=scenario.pool)}
+    assert {p: c["status"] for p, c in changes.items()} == {
+        Parameter.TIER_FEE_1: "applied",
+        Parameter.MAX_LICENCE_LENGTH: "applied",
+        Parameter.OPERATOR_SHARE: "announced",
+        Parameter.QUALIFICATION: "announced",
+    }
+    share = changes[Parameter.OPERATOR_SHARE]
+    assert {"value": int(share["value"]), "effectiveAt": int(share["effective_at"])} == pool.pending_change(
+        Parameter.OPERATOR_SHARE
+    )
+    rule = changes[Parameter.QUALIFICATION]
+    assert {
+        "jurisdictions": _json(rule["jurisdictions"]),
+        "minGranted": rule["min_granted"],
+        "minScoreBps": rule["min_score_bps"],
+        "effectiveAt": int(rule["effective_at"]),
+    } == pool.pending_qualification()
+    for parameter in (Parameter.TIER_FEE_1, Parameter.MAX_LICENCE_LENGTH):
+        assert pool.pending_change(parameter) == {"value": 0, "effectiveAt": 0}
+        assert int(changes[parameter]["applied_at"]) >= int(changes[parameter]["effective_at"]) > 0
+    assert int(changes[Parameter.TIER_FEE_1]["value"]) == pool.tier_fee(1) == 250 * 10**6
+
+
 def _json(value: Any) -> Any:
     import json
 
@@ -186,8 +220,10 @@ def test_founders_members_and_contributions_match_the_views(indexed: tuple[Scena
         assert int(row["weight"]) == view["weight"]
         assert int(row["contributed_at"]) == view["contributedAt"]
         assert int(row["withdrawal_effective_at"]) == view["withdrawalEffectiveAt"]
+        assert int(row["withdrawal_announced_at"]) == view["withdrawalAnnouncedAt"]
         assert int(row["withdrawn_at"]) == view["withdrawnAt"]
         assert bool(row["suspended"]) == view["suspended"]
+        assert int(row["suspended_at"]) == view["suspendedAt"]
         assert row["status"] == {"a1": "active", "a2": "suspended", "a3": "withdrawn"}[name]
     assert (
         one(engine, "contribution", asset_id=scenario.assets["a2"])["suspended_by_dispute"]
@@ -212,6 +248,7 @@ def test_offers_licences_and_disputes_match_the_views(indexed: tuple[Scenario, E
         assert row["terms_hash"] == "0x" + view["termsHash"].hex()
         assert _json(row["asset_ids"]) == view["assetIds"]
         assert int(row["licence_id"]) == view["licenceId"]
+        assert int(row["accept_by"]) == view["acceptBy"] > 0
         assert row["status"] == {"granted": "accepted", "cancelled": "cancelled"}[name]
         assert view["open"] is False
     licence_id = scenario.licences["revoked"]
@@ -223,6 +260,7 @@ def test_offers_licences_and_disputes_match_the_views(indexed: tuple[Scenario, E
     assert bool(row["whole_pool"]) == view["wholePool"] is False
     assert _json(row["asset_ids"]) == [scenario.assets["a1"]]
     assert row["status"] == "revoked" and view["revoked"]
+    assert int(row["revoked_at"]) == view["revokedAt"] > 0
     assert row["reason_hash"] == "0x" + Web3.keccak(text="breach").hex()
     for name, dispute_id in scenario.disputes.items():
         row = one(engine, "dispute", pool=scenario.pool, dispute_id=dispute_id)

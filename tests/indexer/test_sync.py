@@ -195,15 +195,17 @@ def test_a_failed_projection_write_skips_the_writes_after_it_and_fails_the_batch
 
     def failing(conn: Any, packed: Any) -> None:
         written.append(packed.table.name)
-        if packed.table.name == "payment":
-            raise sa.exc.OperationalError("COPY payment", None, Exception("disk full"))
+        # The batch's first write: a payment's token Transfer comes before its RevenueReceived (the
+        # pool books what arrived, so it reads its balance after the transfer).
+        if packed.table.name == "token_transfer":
+            raise sa.exc.OperationalError("COPY token_transfer", None, Exception("disk full"))
         insert(conn, packed)
 
     monkeypatch.setattr(projections, "insert_packed", failing)
     monkeypatch.setattr(projections, "update_packed", lambda _conn, packed: written.append(packed.table.name))
     with pytest.raises(sa.exc.OperationalError, match="disk full"):
         renewing.run()
-    assert written == ["payment"], "a write ran after the failed one"
+    assert written == ["token_transfer"], "a write ran after the failed one"
     assert dump(engine) == before
 
 

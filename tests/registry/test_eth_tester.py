@@ -122,8 +122,11 @@ def test_member_licensed_until_an_upheld_dispute_suspends_the_asset(clean: InPro
     pool.resolve_dispute(dispute_id, True, b"\x55" * 32)
     assert pool.dispute(dispute_id)["status"] == 2  # Upheld
     assert pool.pool_asset(asset_id)["suspended"]
+    suspended_at = pool.pool_asset(asset_id)["suspendedAt"]
     assert not pool.is_licensed(t.keys[member].address, asset_id, t.now())
-    assert not pool.is_licensed(t.keys[member].address, asset_id, at)
+    assert not pool.is_licensed(t.keys[member].address, asset_id, suspended_at)
+    # From the suspension on, not before: the answer for an earlier time stands.
+    assert pool.is_licensed(t.keys[member].address, asset_id, at) == (at < suspended_at)
     assert pool.total_weight() == 0
     # What the founder earned stays claimable after the suspension.
     assert pool.claimable(t.keys[founder].address) == 90 * USDC

@@ -21,6 +21,7 @@ from registry.deploy import Deployment, write_deployment
 from registry.keys import account_from_key
 from registry.node import ANVIL_DEV_KEYS, AnvilNode, find_anvil
 from registry.pool_config import find_pool
+from registry.types import Parameter
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "deploy_pool.py"
@@ -111,7 +112,13 @@ def test_a_changed_setting_sends_only_its_transaction(
     assert (result["pool"], result["created"], result["changed"]) == (pool_address, False, ["tiers.sme"])
     assert [t["step"] for t in result["txs"]] == ["setTierFee(sme)"]
     assert w3.eth.block_number == block + 1
-    assert PatentPoolClient(Chain(w3, OPERATOR), pool_address).tier_fee(1) == 2_499_500_000
+    # The pool is active: the new fee is announced, in force once applied after the change delay.
+    pool = PatentPoolClient(Chain(w3, OPERATOR), pool_address)
+    assert pool.tier_fee(1) == 2_000_000_000
+    assert pool.pending_change(Parameter.TIER_FEE_1)["value"] == 2_499_500_000
+    # A re-run while it waits does not announce it again (which would restart the delay).
+    again = ok_json(run_script(anvil, manifest, edited))
+    assert (again["changed"], again["txs"]) == ([], [])
 
 
 def test_a_missing_manifest_deploys_the_suite_first(anvil: AnvilNode, w3: Web3, tmp_path: Path, snapshot: None) -> None:
