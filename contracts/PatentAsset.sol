@@ -29,7 +29,10 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
     mapping(uint256 assetId => Evaluation) private _evaluations;
     mapping(uint256 assetId => mapping(bytes2 jurisdiction => uint256 count)) private _granted;
     mapping(bytes32 familyIdHash => uint256 assetId) private _assetByFamily;
+    // Only verified patents are unique: the family whose patent the verifier attested holds its
+    // (office, canonical number); a pending listing holds nothing, so it never blocks the owner.
     mapping(bytes32 publicationKey => uint256 assetId) private _assetByPublication;
+    uint256 private constant _MAX_PUBLICATION_NUMBER = 32;
 
     /// @param admin receives DEFAULT_ADMIN_ROLE, VERIFIER_ROLE and EVALUATOR_ROLE
     constructor(address admin) ERC721("patentpool Patent Family", "PPF") {
@@ -72,15 +75,14 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
     {
         _checkOwner(assetId);
         if (!OfficeCodes.isValid(jurisdiction)) revert PatentAssetInvalidJurisdiction(jurisdiction);
-        if (bytes(publicationNumber).length == 0) revert PatentAssetEmptyPublicationNumber();
-        bytes32 key = keccak256(abi.encodePacked(jurisdiction, publicationNumber));
-        uint256 listedIn = _assetByPublication[key];
-        if (listedIn != 0) revert PatentAssetPatentAlreadyListed(jurisdiction, publicationNumber, listedIn);
-        _assetByPublication[key] = assetId;
+        string memory number = _canonical(jurisdiction, publicationNumber);
+        // A verified patent of any family (this one included) cannot be listed again.
+        uint256 listedIn = _assetByPublication[keccak256(abi.encodePacked(jurisdiction, number))];
+        if (listedIn != 0) revert PatentAssetPatentAlreadyListed(jurisdiction, number, listedIn);
         Patent[] storage patents = _patents[assetId];
         index = patents.length;
-        patents.push(Patent(jurisdiction, PatentStatus.Pending, 0, 0, publicationNumber));
-        emit PatentAdded(assetId, index, jurisdiction, publicationNumber);
+        patents.push(Patent(jurisdiction, PatentStatus.Pending, 0, 0, number));
+        emit PatentAdded(assetId, index, jurisdiction, number);
     }
 
     /// @inheritdoc IPatentAsset
@@ -99,6 +101,7 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
         if (!datesOk) revert PatentAssetInvalidDates(status, grantDate, expiryDate);
 
         Patent storage p = patents[index];
+        _hold(assetId, p, newStatus != PatentStatus.Pending);
         bool wasGranted = p.status == PatentStatus.Granted;
         bool isGranted = newStatus == PatentStatus.Granted;
         if (wasGranted != isGranted) {
@@ -113,6 +116,20 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
         p.grantDate = grantDate;
         p.expiryDate = expiryDate;
         emit PatentVerified(assetId, index, msg.sender, p.jurisdiction, status, grantDate, expiryDate);
+    }
+
+    /// @inheritdoc IPatentAsset
+    function rejectPatent(uint256 assetId, uint256 index, bytes32 reasonHash) external onlyRole(VERIFIER_ROLE) {
+        _requireOwned(assetId);
+        Patent[] storage patents = _patents[assetId];
+        if (index >= patents.length) revert PatentAssetPatentIndexOutOfRange(assetId, index, patents.length);
+        Patent storage p = patents[index];
+        _hold(assetId, p, false);
+        if (p.status == PatentStatus.Granted) --_granted[assetId][p.jurisdiction];
+        p.status = PatentStatus.Rejected;
+        p.grantDate = 0;
+        p.expiryDate = 0;
+        emit PatentRejected(assetId, index, msg.sender, p.jurisdiction, reasonHash);
     }
 
     /// @inheritdoc IPatentAsset
@@ -183,6 +200,55 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
     /// @inheritdoc ERC721
     function supportsInterface(bytes4 interfaceId) public view override(ERC721, AccessControl) returns (bool) {
         return interfaceId == type(IPatentAsset).interfaceId || super.supportsInterface(interfaceId);
+    }
+
+    /// Makes a family hold (or, if it holds it, release) a patent's office and number: a verified
+    /// patent is unique across the registry, and a second family cannot have the same one verified.
+    function _hold(uint256 assetId, Patent storage p, bool hold) private {
+        bytes32 key = keccak256(abi.encodePacked(p.jurisdiction, p.publicationNumber));
+        uint256 holder = _assetByPublication[key];
+        if (hold) {
+            if (holder != 0 && holder != assetId) {
+                revert PatentAssetPatentAlreadyVerified(p.jurisdiction, p.publicationNumber, holder);
+            }
+            _assetByPublication[key] = assetId;
+        } else if (holder == assetId) {
+            delete _assetByPublication[key];
+        }
+    }
+
+    /// The canonical form of a publication number: upper case, without spaces and the separators
+    /// - . , /, and starting with its office code ("us 10,123,456 b2" in US: "US10123456B2").
+    function _canonical(bytes2 office, string calldata publicationNumber) private pure returns (string memory) {
+        bytes calldata raw = bytes(publicationNumber);
+        uint256 n = raw.length;
+        if (n == 0) revert PatentAssetEmptyPublicationNumber();
+        if (n > _MAX_PUBLICATION_NUMBER) revert PatentAssetInvalidPublicationNumber(publicationNumber);
+        bytes memory out = new bytes(n + 2);
+        uint256 m = 0;
+        // Bounded by _MAX_PUBLICATION_NUMBER (32) characters.
+        for (uint256 i = 0; i < n; ++i) {
+            bytes1 c = raw[i];
+            if (c == " " || c == "-" || c == "." || c == "," || c == "/") continue;
+            if (c >= "a" && c <= "z") c = bytes1(uint8(c) - 32);
+            if (!((c >= "A" && c <= "Z") || (c >= "0" && c <= "9"))) {
+                revert PatentAssetInvalidPublicationNumber(publicationNumber);
+            }
+            out[m++] = c;
+        }
+        if (m == 0) revert PatentAssetEmptyPublicationNumber();
+        bool prefixed = m >= 2 && out[0] == office[0] && out[1] == office[1];
+        bytes memory canonical = new bytes(prefixed ? m : m + 2);
+        uint256 k = 0;
+        if (!prefixed) {
+            canonical[0] = office[0];
+            canonical[1] = office[1];
+            k = 2;
+        }
+        for (uint256 i = 0; i < m; ++i) {
+            canonical[k + i] = out[i];
+        }
+        return string(canonical);
     }
 
     function _checkOwner(uint256 assetId) private view {

@@ -709,6 +709,12 @@ def _patent_verified(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     _touch(row, ev)
 
 
+def _patent_rejected(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = s.get_or_create(Patent, asset_id=_int(a["assetId"]), patent_index=_int(a["index"]))
+    row.update(status=_REJECTED, grant_date=0, expiry_date=0, verifier=a["verifier"])
+    _touch(row, ev)
+
+
 def _evaluation(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     s.append(
         Evaluation,
@@ -743,6 +749,8 @@ def _transfer(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
 
 
 _DEFAULT_ADMIN_ROLE = "0x" + "00" * 32
+#: IPatentAsset.PatentStatus.Rejected.
+_REJECTED = 4
 
 
 def _role(active: bool) -> Handler:
@@ -796,6 +804,7 @@ _HANDLERS: dict[str, Handler] = {
     "DossierUpdated": _dossier_updated,
     "PatentAdded": _patent_added,
     "PatentVerified": _patent_verified,
+    "PatentRejected": _patent_rejected,
     "EvaluationRecorded": _evaluation,
     "Transfer": _transfer,
     "RoleGranted": _role(True),

@@ -111,6 +111,10 @@ class PatentAssetClient(_Client):
     ) -> TxResult[None]:
         return self._tx("verifyPatent", asset_id, index, int(status), grant_date, expiry_date)
 
+    def reject_patent(self, asset_id: int, index: int, reason_hash: bytes) -> TxResult[None]:
+        """Mark a listing false (VERIFIER_ROLE): it counts for nothing and frees its number."""
+        return self._tx("rejectPatent", asset_id, index, reason_hash)
+
     def record_evaluation(
         self, asset_id: int, score_bps: int, report_hash: bytes, model_version: str
     ) -> TxResult[None]:

@@ -28,6 +28,7 @@ class PatentStatus(IntEnum):
     GRANTED = 1
     LAPSED = 2
     REVOKED = 3
+    REJECTED = 4  # the verifier found the listing false (PatentAsset.rejectPatent)
 
 
 class PoolKind(IntEnum):

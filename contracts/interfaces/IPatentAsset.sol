@@ -10,7 +10,8 @@ interface IPatentAsset {
         Pending,
         Granted,
         Lapsed,
-        Revoked
+        Revoked,
+        Rejected
     }
 
     /// @notice One patent (a publication in one office) of a family.
@@ -70,6 +71,17 @@ interface IPatentAsset {
     /// @param publicationNumber the office's publication number
     event PatentAdded(uint256 indexed assetId, uint256 indexed index, bytes2 jurisdiction, string publicationNumber);
 
+    /// @notice A verifier rejected a listing as not a patent of the family (status Rejected); the
+    /// family no longer holds its number, which another family may then have verified.
+    /// @param assetId the token id of the family
+    /// @param index the patent's index within the family
+    /// @param verifier the rejecting account
+    /// @param jurisdiction two-letter office code of the patent
+    /// @param reasonHash keccak-256 of the written reason
+    event PatentRejected(
+        uint256 indexed assetId, uint256 indexed index, address indexed verifier, bytes2 jurisdiction, bytes32 reasonHash
+    );
+
     /// @notice A verifier attested the status of a patent.
     /// @param assetId the token id of the family
     /// @param index the patent's index within the family
@@ -119,11 +131,24 @@ interface IPatentAsset {
     /// @notice The publication number is empty.
     error PatentAssetEmptyPublicationNumber();
 
-    /// @notice The publication is already listed in a family.
+    /// @notice The publication is a verified patent of a family already (pending listings of the
+    /// same number do not count: they block nobody).
     /// @param jurisdiction its office
-    /// @param publicationNumber its number
-    /// @param assetId the family that lists it
+    /// @param publicationNumber its number, in canonical form
+    /// @param assetId the family whose verified patent it is
     error PatentAssetPatentAlreadyListed(bytes2 jurisdiction, string publicationNumber, uint256 assetId);
+
+    /// @notice Another family's patent with the same office and number is verified already; reject
+    /// that listing first if it is false.
+    /// @param jurisdiction its office
+    /// @param publicationNumber its number, in canonical form
+    /// @param assetId the family that holds it
+    error PatentAssetPatentAlreadyVerified(bytes2 jurisdiction, string publicationNumber, uint256 assetId);
+
+    /// @notice The publication number is longer than 32 characters or holds a character other than
+    /// letters, digits, spaces and the separators - . , /.
+    /// @param publicationNumber the rejected number
+    error PatentAssetInvalidPublicationNumber(string publicationNumber);
 
     /// @notice The patent index is beyond the family's patents.
     /// @param assetId the token id
@@ -165,19 +190,30 @@ interface IPatentAsset {
     /// @notice Adds a patent to a family; owner only. Its status starts Pending.
     /// @param assetId the token id
     /// @param jurisdiction two-letter office code ("US", "CN", "DE", "JP", "EP", "KR", ...)
-    /// @param publicationNumber the office's publication number; unique in the registry per office
+    /// @param publicationNumber the office's publication number, stored and compared in canonical
+    /// form (upper case, no separators, office code first: "US 10123456 B2" is "US10123456B2");
+    /// listing it blocks nobody until a verifier attests it, after which it is unique per office
     /// @return index the patent's index within the family
     function addPatent(uint256 assetId, bytes2 jurisdiction, string calldata publicationNumber)
         external
         returns (uint256 index);
 
-    /// @notice Attests the status and dates of a patent; VERIFIER_ROLE only.
+    /// @notice Attests the status and dates of a patent; VERIFIER_ROLE only. Any status but Pending
+    /// makes the family hold the patent's office and number (`PatentAssetPatentAlreadyVerified` if
+    /// another family holds them); Pending releases them.
     /// @param assetId the token id
     /// @param index the patent's index within the family
     /// @param status 0 Pending, 1 Granted, 2 Lapsed, 3 Revoked
     /// @param grantDate unix time of the grant (required unless Pending)
     /// @param expiryDate unix time of expiry (0 when unknown; otherwise after the grant date)
     function verifyPatent(uint256 assetId, uint256 index, uint8 status, uint64 grantDate, uint64 expiryDate) external;
+
+    /// @notice Rejects a listing that is not a patent of the family (status Rejected: it counts for
+    /// nothing, and the family releases its number); VERIFIER_ROLE only.
+    /// @param assetId the token id
+    /// @param index the patent's index within the family
+    /// @param reasonHash keccak-256 of the written reason
+    function rejectPatent(uint256 assetId, uint256 index, bytes32 reasonHash) external;
 
     /// @notice Records a stability evaluation, replacing the previous one; EVALUATOR_ROLE only.
     /// @param assetId the token id

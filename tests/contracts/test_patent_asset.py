@@ -18,10 +18,12 @@ from registry.reverts import (
     PatentAssetFamilyAlreadyRegistered,
     PatentAssetInvalidDates,
     PatentAssetInvalidJurisdiction,
+    PatentAssetInvalidPublicationNumber,
     PatentAssetInvalidScore,
     PatentAssetInvalidStatus,
     PatentAssetNotOwner,
     PatentAssetPatentAlreadyListed,
+    PatentAssetPatentAlreadyVerified,
     PatentAssetPatentIndexOutOfRange,
 )
 from registry.types import PatentStatus
@@ -266,23 +268,71 @@ def test_add_patent_reverts_when_the_publication_number_is_empty(world: World) -
     assert world.assets.patent_count(asset_id) == 0
 
 
-def test_add_patent_reverts_when_the_publication_is_listed_in_another_family(world: World) -> None:
+def test_a_verified_publication_cannot_be_listed_or_verified_in_another_family(world: World) -> None:
     first = register(world, 1, "LIST-1")
     world.assets_as(1).add_patent(first, "US", "US7777777B2")
     second = register(world, 2, "LIST-2")
-    with pytest.raises(PatentAssetPatentAlreadyListed) as e:
-        world.assets_as(2).add_patent(second, "US", "US7777777B2")
-    assert e.value.error_args == {"jurisdiction": b"US", "publicationNumber": "US7777777B2", "assetId": first}
-    assert world.assets.patent_count(second) == 0
+    assert world.assets_as(2).add_patent(second, "US", "US7777777B2").value == 0  # pending: blocks nobody
+    world.assets.verify_patent(first, 0, PatentStatus.GRANTED, 1_000, 0)
+
+    with pytest.raises(PatentAssetPatentAlreadyVerified) as verified:
+        world.assets.verify_patent(second, 0, PatentStatus.GRANTED, 1_000, 0)
+    assert verified.value.error_args == {"jurisdiction": b"US", "publicationNumber": "US7777777B2", "assetId": first}
+    third = register(world, 3, "LIST-3")
+    with pytest.raises(PatentAssetPatentAlreadyListed) as listed:
+        world.assets_as(3).add_patent(third, "US", "US7777777B2")
+    assert listed.value.error_args == {"jurisdiction": b"US", "publicationNumber": "US7777777B2", "assetId": first}
+    assert world.assets.patent_count(third) == 0
 
 
-def test_add_patent_reverts_when_the_publication_is_already_listed_in_the_same_family(world: World) -> None:
-    asset_id = register(world, 1, "LIST-3")
+def test_add_patent_reverts_when_the_publication_is_verified_in_the_same_family(world: World) -> None:
+    asset_id = register(world, 1, "LIST-4")
     world.assets_as(1).add_patent(asset_id, "JP", "JP2020123456A")
+    world.assets.verify_patent(asset_id, 0, PatentStatus.GRANTED, 1_000, 0)
     with pytest.raises(PatentAssetPatentAlreadyListed) as e:
         world.assets_as(1).add_patent(asset_id, "JP", "JP2020123456A")
     assert e.value.error_args == {"jurisdiction": b"JP", "publicationNumber": "JP2020123456A", "assetId": asset_id}
     assert world.assets.patent_count(asset_id) == 1
+
+
+def test_a_squatters_listing_never_blocks_the_real_owner_attack(world: World) -> None:
+    """Issue 14, point 1: before, whoever listed a publication number first held it for ever, even
+    after the verifier marked the listing revoked; now a listing holds nothing until verified, and
+    a false listing verified by mistake is rejected, which frees its number."""
+    squatter = register(world, 2, "SQUAT")
+    world.assets_as(2).add_patent(squatter, "US", "US10123456B2")
+    owner = register(world, 1, "REAL")
+    assert world.assets_as(1).add_patent(owner, "US", "US 10123456 B2").value == 0
+
+    world.assets.verify_patent(squatter, 0, PatentStatus.GRANTED, 1_000, 0)  # a mistake
+    with pytest.raises(PatentAssetPatentAlreadyVerified):
+        world.assets.verify_patent(owner, 0, PatentStatus.GRANTED, 1_000, 0)
+    rejected = world.assets.reject_patent(squatter, 0, HASH_A)
+
+    assert world.assets.events(rejected, "PatentRejected") == [
+        {"assetId": squatter, "index": 0, "verifier": addr(world, 0), "jurisdiction": b"US", "reasonHash": HASH_A}
+    ]
+    assert world.assets.patent_at(squatter, 0)["status"] == PatentStatus.REJECTED
+    assert world.assets.granted_in(squatter, "US") == 0
+    world.assets.verify_patent(owner, 0, PatentStatus.GRANTED, 1_000, 0)
+    assert world.assets.granted_in(owner, "US") == 1
+
+
+def test_publication_numbers_are_stored_and_compared_in_canonical_form_attack(world: World) -> None:
+    """Issue 14, point 1: before, "US 10123456 B2" and "us10123456b2" were two patents."""
+    asset_id = register(world, 1, "CANON")
+    registry = world.assets_as(1)
+    for n, written in enumerate(("US 10123456 B2", "us10123456b2", "10,123,456 B2", "US-10123456-B2")):
+        result = registry.add_patent(asset_id, "US", written)
+        assert registry.events(result, "PatentAdded")[0]["publicationNumber"] == "US10123456B2"
+        assert registry.patent_at(asset_id, n)["publicationNumber"] == "US10123456B2"
+    world.assets.verify_patent(asset_id, 0, PatentStatus.GRANTED, 1_000, 0)
+    other = register(world, 2, "CANON-2")
+    with pytest.raises(PatentAssetPatentAlreadyListed):
+        world.assets_as(2).add_patent(other, "US", "us 10123456 b2")
+    with pytest.raises(PatentAssetInvalidPublicationNumber) as bad:
+        registry.add_patent(asset_id, "US", "US10123456B2;")
+    assert bad.value.error_args == {"publicationNumber": "US10123456B2;"}
 
 
 def test_add_patent_accepts_the_same_number_in_another_office(world: World) -> None:
@@ -568,6 +618,7 @@ def test_patent_asset_supports_its_own_erc721_access_control_and_erc165_interfac
         "updateDossier(uint256,bytes32,string)",
         "addPatent(uint256,bytes2,string)",
         "verifyPatent(uint256,uint256,uint8,uint64,uint64)",
+        "rejectPatent(uint256,uint256,bytes32)",
         "recordEvaluation(uint256,uint16,bytes32,string)",
         "stabilityScore(uint256)",
         "grantedIn(uint256,bytes2)",
@@ -615,6 +666,6 @@ def test_after_a_transfer_the_new_owner_may_add_patents_and_the_old_owner_may_no
 
     # patents, evaluation and registration data travel with the token
     assert world.assets.patent_count(asset_id) == 2
-    assert world.assets.patent_at(asset_id, 0)["publicationNumber"] == "US-TR-0"
+    assert world.assets.patent_at(asset_id, 0)["publicationNumber"] == "USTR0"  # canonical form
     assert world.assets.stability_score(asset_id) == 8_000
     assert world.assets.asset_of_family("FAM-US-US-TR-0") == asset_id

@@ -138,6 +138,15 @@ CASES = [
         lambda w, a: w.assets.patent_at(a, 0)["status"],
     ),
     Case(
+        "PatentAsset.rejectPatent",
+        "assets",
+        "VERIFIER_ROLE",
+        _asset_with_patent,
+        lambda c, w, a: c.reject_patent(a, 0, HASH),
+        "PatentRejected",
+        lambda w, a: w.assets.patent_at(a, 0)["status"],
+    ),
+    Case(
         "PatentAsset.recordEvaluation",
         "assets",
         "EVALUATOR_ROLE",
@@ -337,7 +346,7 @@ def test_the_matrix_covers_every_only_role_function_in_the_contracts() -> None:
             if m:
                 declared.add((f"{contract}.{fn}", m.group(1)))
     assert declared == {(c.name, c.role) for c in CASES}
-    assert len(IDS) == len(set(IDS)) == 21
+    assert len(IDS) == len(set(IDS)) == 22
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

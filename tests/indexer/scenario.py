@@ -37,6 +37,7 @@ def run_scenario(world: World) -> Scenario:
     owner1.chain.transact(owner1.contract.functions.approve(k[3].address, a3))
     owner1.chain.transact(owner1.contract.functions.setApprovalForAll(k[4].address, True))
     owner1.chain.transact(owner1.contract.functions.transferFrom(k[1].address, k[2].address, a3))
+    world.assets.reject_patent(a3, 2, h("not a patent of this family"))  # its pending EP listing
 
     for tier, fee in ((Tier.STARTUP, 100), (Tier.SME, 200), (Tier.ENTERPRISE, 300)):
         pool.set_tier_fee(tier, fee * USDC)
