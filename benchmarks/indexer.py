@@ -87,6 +87,8 @@ LICENCE_PRICE = 150 * USD
 TRANSFER_TOPIC = event_topic("Transfer(address,address,uint256)")
 #: Events the indexer stores per transaction kind (see the module docstring).
 EVENTS_PER = {"join": 3, "renew": 3, "offer": 1, "accept": 3}
+#: Chain time between two rounds of renewals (a member may hold at most one term ahead).
+ROUND_SECONDS = 366 * 86_400
 GAS = {"createPool": 600_000, "mint": 150_000, "approve": 100_000, "join": 400_000, "renew": 400_000}
 GAS |= {"offerLicence": 400_000, "acceptOffer": 450_000, "setTierFee": 100_000, "activate": 150_000}
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -231,6 +233,7 @@ def seed(node: AnvilNode, w3: Web3, deployment: Deployment, target: int, pools_n
         per_pair: dict[tuple[int, int], int] = {}
         operations = renewals_n + licences_n
         licences_sent = 0
+        rounds_done = 0
         for n in range(operations):
             due = (n + 1) * licences_n // operations
             if licences_sent < due:
@@ -247,7 +250,13 @@ def seed(node: AnvilNode, w3: Web3, deployment: Deployment, target: int, pools_n
                 paced.later(who, pools[p].functions.acceptOffer(offers[p]), GAS["acceptOffer"])
                 licences_sent += 1
             else:
-                member_index = (n - licences_sent) % members_n
+                renewal_round, member_index = divmod(n - licences_sent, members_n)
+                if renewal_round > rounds_done:
+                    # A member may pay at most one term ahead: a year passes between rounds.
+                    paced.finish()
+                    w3.provider.make_request("evm_increaseTime", [ROUND_SECONDS])  # type: ignore[arg-type]
+                    base += ROUND_SECONDS
+                    rounds_done = renewal_round
                 tier = member_index % 3
                 pool = pools[member_index % pools_n]
                 paced.send(members[member_index], pool.functions.renew(TIER_FEES[tier]), GAS["renew"])
