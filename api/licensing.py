@@ -1,18 +1,21 @@
 """Why an address is, or is not, licensed for an asset at a moment: `PatentPool.isLicensed` in Python.
 
-The rule, as `contracts/PatentPool.sol` applies it (and `explain` re-applies it over the mirror):
+The rule, as `contracts/PatentPool.sol` (contracts v2) applies it and `explain` re-applies it over
+the mirror (docs/contracts.md):
 
-1. The asset must be in the pool: contributed (`AssetContributed`), not suspended by an upheld
-   dispute (`AssetSuspended`), and contributed at or before `at`. Suspension and withdrawal are
-   read as they stand now, whatever `at` is: a suspended asset is licensed to nobody, ever.
+1. The asset must be in the pool at `at`: contributed (`AssetContributed`) at or before `at`, and
+   not suspended at or before `at` (`AssetSuspended`: a suspension counts from `suspended_at` on;
+   earlier moments keep their answer).
 2. Membership: each `join` and `renew` adds a term (`MemberJoined` / `MembershipRenewed`: validFrom,
    validUntil, and the block time it was paid). The term that counts is the latest one starting at
-   or before `at`; it covers when `at < validUntil` and, if the asset was withdrawn since, the term
-   was paid before the withdrawal.
-3. Unified licences: the whole-pool licences of the licensee, then its licences naming the asset.
-   In each, the licences are walked from the latest granted back: revoked ones are skipped, and the
-   first unrevoked one starting at or before `at` decides: it covers when `at < end` and, if the
-   asset was withdrawn, it was granted before the withdrawal.
+   or before `at`; it covers when `at < validUntil` and the term binds the asset (below).
+3. Unified licences, per scope: the whole-pool licences of the licensee, then its licences naming
+   the asset. In each scope the licence with the greatest start at or before `at` decides (a later
+   grant with the same start replaces it, as the contract's checkpoints do). It covers when
+   `at < end`, it was not revoked at or before `at` (`revoked_at`), a whole-pool licence was
+   accepted at or after the asset was contributed, and it binds the asset.
+4. Binding (`_binds`): paid after the asset was withdrawn: no; no withdrawal announced, or `at`
+   before its effective date: yes; otherwise only if paid at or before the announcement.
 
 `explain` is pure (rows in, a `Verdict` out) so it can be checked against the chain for any input;
 `read_evidence` gathers the rows it needs from the mirror.
@@ -27,7 +30,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session, col, select
 
 from indexer.schema import Block, Contribution, Dispute, Event, Licence
-from registry.licensing import COVERED, REASONS, ReasonCode
+from registry.licensing import COVERED, REASONS, ReasonCode, binds, licence_fault, withdrawal_said
 
 __all__ = [
     "COVERED",
@@ -98,7 +101,7 @@ class Verdict:
     term: Term | None = None
     #: The licence that covers (or the one that decided against, when it ended or was paid too late).
     licence: Licence | None = None
-    #: Revoked licences that would otherwise have covered the moment.
+    #: Revoked licences that would otherwise have covered the moment (revoked at or before it).
     revoked: tuple[Licence, ...] = ()
     contribution: Contribution | None = None
     dispute: Dispute | None = None
@@ -114,25 +117,14 @@ def _latest_term(terms: Iterable[Term], at: int) -> Term | None:
     return found
 
 
-@dataclass(frozen=True)
-class _Walk:
-    """What walking one scope's licences found: the deciding licence and the revoked ones passed."""
-
-    decider: Licence | None
-    revoked: tuple[Licence, ...]
-
-
-def _walk(licences: Sequence[Licence], at: int) -> _Walk:
-    """`_licenceCovers`: from the latest granted back, skip revoked ones, stop at the first begun by `at`."""
-    revoked: list[Licence] = []
-    for licence in sorted(licences, key=lambda row: row.licence_id, reverse=True):
-        if licence.status == "revoked":
-            if licence.start <= at < licence.end:
-                revoked.append(licence)
-            continue
-        if at >= licence.start:
-            return _Walk(licence, tuple(revoked))
-    return _Walk(None, tuple(revoked))
+def _checkpoint(licences: Sequence[Licence], at: int) -> Licence | None:
+    """The licence a scope's checkpoints name at `at`: the greatest start at or before it, the later
+    grant when two start together (a push with the same key replaces the earlier one)."""
+    found: Licence | None = None
+    for licence in sorted(licences, key=lambda row: row.licence_id):
+        if licence.start <= at and (found is None or licence.start >= found.start):
+            found = licence
+    return found
 
 
 def _iso(ts: int) -> str:
@@ -143,14 +135,15 @@ def _iso(ts: int) -> str:
         return f"unix {ts}"
 
 
+def _revoked_time(licence: Licence, evidence: Evidence) -> int:
+    """When a revoked licence was revoked: its row's `revoked_at`, or (rows indexed before the
+    column existed) the time of the block of its last change, the LicenceRevoked log."""
+    return licence.revoked_at or evidence.block_times.get(licence.block_number, 0)
+
+
 def _revoked_when(licence: Licence, evidence: Evidence) -> str:
-    """When a revoked licence was revoked (its row's last change is the LicenceRevoked log)."""
-    ts = evidence.block_times.get(licence.block_number)
+    ts = _revoked_time(licence, evidence)
     return f"at {_iso(ts)}" if ts else f"in block {licence.block_number}"
-
-
-def _paid_in_time(paid_at: int, withdrawn_at: int) -> bool:
-    return withdrawn_at == 0 or paid_at < withdrawn_at
 
 
 def _scope(licence: Licence) -> str:
@@ -162,16 +155,6 @@ def explain(licensee: str, asset_id: int, at: int, evidence: Evidence) -> Verdic
     c = evidence.contribution
     if c is None or c.contributed_at == 0:
         return Verdict(False, "asset_not_in_pool", f"asset {asset_id} was never contributed to this pool")
-    if c.suspended:
-        dispute = evidence.dispute
-        by = f"dispute {c.suspended_by_dispute}"
-        return Verdict(
-            False,
-            "asset_suspended",
-            f"asset {asset_id} is suspended in this pool by the upheld {by}; nobody is licensed for it",
-            contribution=c,
-            dispute=dispute,
-        )
     if at < c.contributed_at:
         return Verdict(
             False,
@@ -179,10 +162,27 @@ def explain(licensee: str, asset_id: int, at: int, evidence: Evidence) -> Verdic
             f"asset {asset_id} was contributed to this pool at {_iso(c.contributed_at)}, after {_iso(at)}",
             contribution=c,
         )
-    withdrawn_at = c.withdrawn_at
+    if c.suspended and at >= c.suspended_at:
+        by = f"dispute {c.suspended_by_dispute}"
+        return Verdict(
+            False,
+            "asset_suspended",
+            f"asset {asset_id} was suspended in this pool by the upheld {by} at {_iso(c.suspended_at)}; "
+            "nobody is licensed for it from then on",
+            contribution=c,
+            dispute=evidence.dispute,
+        )
+    withdrawn_at, effective_at, announced_at = c.withdrawn_at, c.withdrawal_effective_at, c.withdrawal_announced_at
+
+    def bound(paid_at: int) -> bool:
+        return binds(paid_at, at, withdrawn_at, effective_at, announced_at)
+
+    def unbound_said(paid_what: str, paid_at: int) -> str:
+        return f"asset {asset_id}: " + withdrawal_said(paid_what, paid_at, withdrawn_at, effective_at, announced_at)
 
     term = _latest_term(evidence.terms, at)
-    if term is not None and at < term.valid_until and _paid_in_time(term.paid_at, withdrawn_at):
+    term_in_time = term is not None and at < term.valid_until
+    if term is not None and term_in_time and bound(term.paid_at):
         return Verdict(
             True,
             "membership",
@@ -193,47 +193,77 @@ def explain(licensee: str, asset_id: int, at: int, evidence: Evidence) -> Verdic
             contribution=c,
         )
 
-    whole = _walk([row for row in evidence.licences if row.whole_pool], at)
-    named = _walk([row for row in evidence.licences if not row.whole_pool and asset_id in row.asset_ids], at)
-    revoked = whole.revoked + named.revoked
-    for decider in (whole.decider, named.decider):
-        if decider is not None and at < decider.end and _paid_in_time(decider.granted_at, withdrawn_at):
-            return Verdict(
-                True,
-                "licence",
-                f"{licensee} holds unified licence {decider.licence_id} for {_scope(decider)}, "
-                f"from {_iso(decider.start)} until {_iso(decider.end)}, which covers {_iso(at)}",
-                licence=decider,
-                revoked=revoked,
-                contribution=c,
-            )
+    whole = _checkpoint([row for row in evidence.licences if row.whole_pool], at)
+    named = _checkpoint([row for row in evidence.licences if not row.whole_pool and asset_id in row.asset_ids], at)
+    faults = [
+        (
+            decider,
+            licence_fault(
+                at=at,
+                end=decider.end,
+                revoked=decider.status == "revoked",
+                revoked_at=_revoked_time(decider, evidence),
+                whole_pool=decider.whole_pool,
+                granted_at=decider.granted_at,
+                contributed_at=c.contributed_at,
+                withdrawn_at=withdrawn_at,
+                effective_at=effective_at,
+                announced_at=announced_at,
+            ),
+        )
+        for decider in (whole, named)
+        if decider is not None
+    ]
+    revoked = tuple(decider for decider, fault in faults if fault == "revoked")
+    covering = next((decider for decider, fault in faults if fault is None), None)
+    if covering is not None:
+        return Verdict(
+            True,
+            "licence",
+            f"{licensee} holds unified licence {covering.licence_id} for {_scope(covering)}, "
+            f"from {_iso(covering.start)} until {_iso(covering.end)}, which covers {_iso(at)}",
+            licence=covering,
+            revoked=revoked,
+            contribution=c,
+        )
 
     # Not licensed: the most specific reason first.
-    if term is not None and at < term.valid_until:
+    if term is not None and term_in_time:
         return Verdict(
             False,
             "asset_withdrawn",
-            f"asset {asset_id} was withdrawn from this pool at {_iso(withdrawn_at)}; the membership term "
-            f"covering {_iso(at)} was paid at {_iso(term.paid_at)}, not before the withdrawal",
+            unbound_said(f"the membership term covering {_iso(at)}", term.paid_at),
             term=term,
             revoked=revoked,
             contribution=c,
         )
-    for decider in (whole.decider, named.decider):
-        if decider is not None and at < decider.end:
-            return Verdict(
-                False,
-                "asset_withdrawn",
-                f"asset {asset_id} was withdrawn from this pool at {_iso(withdrawn_at)}; licence {decider.licence_id} "
-                f"covering {_iso(at)} was granted at {_iso(decider.granted_at)}, not before the withdrawal",
-                licence=decider,
-                revoked=revoked,
-                contribution=c,
-            )
+    late = next((decider for decider, fault in faults if fault == "withdrawn"), None)
+    if late is not None:
+        return Verdict(
+            False,
+            "asset_withdrawn",
+            unbound_said(f"licence {late.licence_id} covering {_iso(at)}", late.granted_at),
+            licence=late,
+            revoked=revoked,
+            contribution=c,
+        )
+    before = next((decider for decider, fault in faults if fault == "joined_after"), None)
+    if before is not None:
+        return Verdict(
+            False,
+            "asset_joined_after_licence",
+            f"{licensee} holds whole-pool licence {before.licence_id}, from {_iso(before.start)} until "
+            f"{_iso(before.end)}, accepted at {_iso(before.granted_at)}; asset {asset_id} was contributed at "
+            f"{_iso(c.contributed_at)}, after it, and a whole-pool licence covers only the assets in the pool "
+            "when it was accepted",
+            licence=before,
+            revoked=revoked,
+            contribution=c,
+        )
     if revoked:
         said = "; ".join(
             f"licence {row.licence_id} (from {_iso(row.start)} until {_iso(row.end)}) was revoked by the pool's "
-            f"operator {_revoked_when(row, evidence)}"
+            f"operator {_revoked_when(row, evidence)}, at or before that moment"
             for row in revoked
         )
         return Verdict(
@@ -251,7 +281,7 @@ def explain(licensee: str, asset_id: int, at: int, evidence: Evidence) -> Verdic
             term=term,
             contribution=c,
         )
-    ended = whole.decider or named.decider
+    ended = whole or named
     if ended is not None:
         return Verdict(
             False,

@@ -1,21 +1,26 @@
 """Whether an account is licensed for an asset of a pool, and why: the chain's answer with its reason.
 
-The verdict is the contract's own (`PatentPool.isLicensed` at one block); the reason is read from
-the pool's views at that same block and uses the reason codes of the API's mirror-based
-explanation (`api/licensing.py`) where the chain can tell them apart:
+The verdict is the contract's own (`PatentPool.isLicensed` at one block); the reason is the
+contract's rule (contracts v2, docs/contracts.md) re-applied to what the chain holds at that same
+block, with the reason codes of the API's mirror-based explanation (`api/licensing.py`):
 
 - `poolAsset`: never contributed (`asset_not_in_pool`), contributed after the moment
-  (`asset_not_yet_in_pool`), suspended (`asset_suspended`, with the upheld dispute found by
-  walking the `dispute` views back from the latest), withdrawn (`asset_withdrawn`);
-- `licence` and `offerAssets`: the licensee's unified licences, walked as `_licenceCovers` walks
-  them (latest granted first, revoked ones skipped, the first begun by then decides), which gives
-  `licence`, `licence_ended` and `licence_revoked` (its time from the `LicenceRevoked` log);
-- `membership`: the end of the latest term only (the contract keeps earlier terms in a checkpoint
-  list it does not expose), which gives `membership`, `membership_ended` and `not_member`.
+  (`asset_not_yet_in_pool`), suspended at or before the moment (`asset_suspended`, from
+  `suspendedAt` on; the upheld dispute found by walking the `dispute` views back from the latest),
+  withdrawn, or its announced withdrawal in effect, for what was paid too late (`asset_withdrawn`);
+- the licensee's membership terms, from its `MemberJoined` / `MembershipRenewed` logs up to the
+  block (the contract keeps them in a checkpoint list it does not expose; `membership` gives the
+  latest term's end): the term starting last at or before the moment decides (`membership`,
+  `membership_ended`, `not_member`);
+- `licence` and `offerAssets`: the licensee's unified licences per scope (whole pool, or the
+  asset), where the licence starting last at or before the moment decides, as the contract's
+  checkpoints do: `licence`, `licence_ended`, `licence_revoked` (covers until `revokedAt`),
+  `asset_joined_after_licence` (a whole-pool licence covers only the assets contributed by its
+  grant).
 
 The chain keeps no per-licensee list of licences in a view, so the licences are read one by one
-(`counts().licences` calls): fine for one question from a terminal; the API answers in bulk from
-its mirror.
+(`counts().licences` calls, batched): fine for one question from a terminal; the API answers in bulk
+from its mirror.
 """
 
 from __future__ import annotations
@@ -34,11 +39,15 @@ __all__ = [
     "COVERED",
     "REASONS",
     "LicenceCheck",
+    "LicenceFault",
     "NotAPool",
     "ReasonCode",
     "UnknownAsset",
     "UnknownBlock",
+    "binds",
     "check_licence",
+    "licence_fault",
+    "withdrawal_said",
 ]
 
 #: Why an address is or is not licensed: the codes of this chain-side check and of the API's
@@ -54,6 +63,7 @@ ReasonCode = Literal[
     "asset_not_yet_in_pool",
     "asset_withdrawn",
     "asset_suspended",
+    "asset_joined_after_licence",
 ]
 
 #: Each reason code and what it means, for the OpenAPI description.
@@ -63,11 +73,16 @@ REASONS: dict[str, str] = {
     "not_member": "not licensed: no membership term or licence of this address had begun by then",
     "membership_ended": "not licensed: the address was a member, but its latest term had ended by then",
     "licence_ended": "not licensed: the address held a licence, but it had ended by then",
-    "licence_revoked": "not licensed: a licence that would cover the moment was revoked by the operator",
+    "licence_revoked": "not licensed: a licence that would cover the moment was revoked by the operator at or "
+    "before that moment (it still covers the times before its revocation)",
     "asset_not_in_pool": "not licensed: the asset was never contributed to this pool",
     "asset_not_yet_in_pool": "not licensed: the asset was contributed to the pool after that moment",
-    "asset_withdrawn": "not licensed: the asset was withdrawn, and the covering term or licence was paid no earlier",
-    "asset_suspended": "not licensed: the asset is suspended by an upheld dispute (for every moment)",
+    "asset_withdrawn": "not licensed: the covering term or licence was paid after the asset was withdrawn, or after "
+    "its withdrawal was announced and the moment is on or after the withdrawal's effective date",
+    "asset_suspended": "not licensed: an upheld dispute suspended the asset at or before that moment (earlier "
+    "moments keep their answer)",
+    "asset_joined_after_licence": "not licensed: the covering licence is a whole-pool licence accepted before the "
+    "asset was contributed (it covers only the assets in the pool when it was accepted)",
 }
 
 #: The codes under which the address is licensed.
@@ -149,13 +164,82 @@ class LicenceCheck:
         }
 
 
+# ------------------------------------------------------------------ the rule, shared with api/licensing.py
+
+
+def binds(paid_at: int, at: int, withdrawn_at: int, effective_at: int, announced_at: int) -> bool:
+    """`PatentPool._binds`: whether a term or licence paid at `paid_at` covers the asset at `at`.
+
+    Paid after the asset left the pool: no (paid in that very second: yes). No withdrawal
+    announced, or `at` before it takes effect: yes. Otherwise only if paid at or before the second
+    the withdrawal was announced."""
+    if withdrawn_at != 0 and paid_at > withdrawn_at:
+        return False
+    if effective_at == 0 or at < effective_at:
+        return True
+    return paid_at <= announced_at
+
+
+def withdrawal_said(paid_what: str, paid_at: int, withdrawn_at: int, effective_at: int, announced_at: int) -> str:
+    """Why a payment (`paid_what`, e.g. "licence 3") does not bind the asset, in words."""
+    if withdrawn_at != 0 and paid_at > withdrawn_at:
+        return (
+            f"the asset was withdrawn from this pool at {_iso(withdrawn_at)}; {paid_what} was paid at "
+            f"{_iso(paid_at)}, after the withdrawal"
+        )
+    return (
+        f"the asset's withdrawal was announced at {_iso(announced_at)} and takes effect at {_iso(effective_at)}; "
+        f"{paid_what} was paid at {_iso(paid_at)}, after the announcement, so it covers the asset only until "
+        f"{_iso(effective_at)}"
+    )
+
+
+#: Why the licence a scope's checkpoints name for a moment does not cover it (None: it covers).
+LicenceFault = Literal["ended", "revoked", "joined_after", "withdrawn"] | None
+
+
+def licence_fault(
+    *,
+    at: int,
+    end: int,
+    revoked: bool,
+    revoked_at: int,
+    whole_pool: bool,
+    granted_at: int,
+    contributed_at: int,
+    withdrawn_at: int,
+    effective_at: int,
+    announced_at: int,
+) -> LicenceFault:
+    """`PatentPool._licenceCovers` for the licence its scope's checkpoints name at `at`."""
+    if at >= end:
+        return "ended"
+    if revoked and at >= revoked_at:
+        return "revoked"
+    if whole_pool and contributed_at > granted_at:
+        return "joined_after"
+    if not binds(granted_at, at, withdrawn_at, effective_at, announced_at):
+        return "withdrawn"
+    return None
+
+
 @dataclass(frozen=True)
 class _Licence:
     licence_id: int
     start: int
     end: int
     granted_at: int
+    whole_pool: bool
     revoked: bool
+    revoked_at: int
+
+
+@dataclass(frozen=True)
+class _Term:
+    valid_from: int
+    valid_until: int
+    paid_at: int
+    renewed: bool
 
 
 def _iso(ts: int) -> str:
@@ -165,6 +249,25 @@ def _iso(ts: int) -> str:
         return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (OverflowError, OSError, ValueError):
         return f"unix {ts}"
+
+
+def _checkpoint(licences: list[_Licence], at: int) -> _Licence | None:
+    """The licence the scope's checkpoints name at `at`: the greatest start at or before it, the
+    later grant when two start together (a push with the same key replaces)."""
+    found: _Licence | None = None
+    for row in sorted(licences, key=lambda r: r.licence_id):
+        if row.start <= at and (found is None or row.start >= found.start):
+            found = row
+    return found
+
+
+def _latest_term(terms: list[_Term], at: int) -> _Term | None:
+    """The term the contract's checkpoints name at `at` (terms in the order they were paid)."""
+    found: _Term | None = None
+    for term in terms:
+        if term.valid_from <= at and (found is None or term.valid_from >= found.valid_from):
+            found = term
+    return found
 
 
 def check_licence(
@@ -216,20 +319,13 @@ def check_licence(
         block_hash="0x" + bytes(header["hash"]).hex(),
     )
 
-    _founder, _weight, contributed_at, _effective, withdrawn_at, suspended = view("poolAsset", asset_id)
-    base = replace(base, contributed_at=int(contributed_at), withdrawn_at=int(withdrawn_at))
+    asset = view("poolAsset", asset_id)
+    contributed_at, effective_at, withdrawn_at = int(asset[2]), int(asset[3]), int(asset[4])
+    suspended, suspended_at, announced_at = bool(asset[5]), int(asset[6]), int(asset[7])
+    base = replace(base, contributed_at=contributed_at, withdrawn_at=withdrawn_at)
     if contributed_at == 0:
         return replace(
             base, code="asset_not_in_pool", explanation=f"asset {asset_id} was never contributed to this pool"
-        )
-    if suspended:
-        dispute_id = _suspending_dispute(view, asset_id, int(counts[4]))
-        by = f"by the upheld dispute {dispute_id}" if dispute_id else "by an upheld dispute"
-        return replace(
-            base,
-            code="asset_suspended",
-            explanation=f"asset {asset_id} is suspended in this pool {by}; nobody is licensed for it",
-            dispute_id=dispute_id,
         )
     if moment < contributed_at:
         return replace(
@@ -238,73 +334,133 @@ def check_licence(
             explanation=f"asset {asset_id} was contributed to this pool at {_iso(contributed_at)}, "
             f"after {_iso(moment)}",
         )
+    if suspended and moment >= suspended_at:
+        dispute_id = _suspending_dispute(view, asset_id, int(counts[4]))
+        by = f"by the upheld dispute {dispute_id}" if dispute_id else "by an upheld dispute"
+        return replace(
+            base,
+            code="asset_suspended",
+            explanation=f"asset {asset_id} was suspended in this pool {by} at {_iso(suspended_at)}; nobody is "
+            f"licensed for it from then on",
+            dispute_id=dispute_id,
+        )
+
+    def bound(paid_at: int) -> bool:
+        return binds(paid_at, moment, withdrawn_at, effective_at, announced_at)
+
+    def unbound_said(paid_what: str, paid_at: int) -> str:
+        return f"asset {asset_id}: " + withdrawal_said(paid_what, paid_at, withdrawn_at, effective_at, announced_at)
 
     _tier, member_until = view("membership", who)
     member_until = int(member_until)
     base = replace(base, member_until=member_until)
+    terms = _terms(w3, contract, who, number)
+    term = _latest_term(terms, moment)
+    term_in_time = term is not None and moment < term.valid_until
+    # The reason agrees with the verdict, whatever the views say: the chain's answer is the one
+    # that holds (a node that lost old logs could hide a term).
+    if licensed and term is not None and term_in_time and bound(term.paid_at):
+        return replace(
+            base,
+            code="membership",
+            explanation=f"{who} is a member: its term from {_iso(term.valid_from)} until {_iso(term.valid_until)} "
+            f"({'renewed' if term.renewed else 'joined'} at {_iso(term.paid_at)}) covers {_iso(moment)}",
+        )
+
     whole: list[_Licence] = []
     named: list[_Licence] = []
     for licence_id, record in enumerate(_licences(w3, contract, int(counts[3]), number), start=1):
-        holder, offer_id, start, end, granted_at, _price, whole_pool, revoked = record
+        holder, offer_id, start, end, granted_at, _price, whole_pool, revoked, revoked_at = record
         if Web3.to_checksum_address(holder) != who:
             continue
-        row = _Licence(licence_id, int(start), int(end), int(granted_at), bool(revoked))
+        row = _Licence(
+            licence_id, int(start), int(end), int(granted_at), bool(whole_pool), bool(revoked), int(revoked_at)
+        )
         if whole_pool:
             whole.append(row)
         elif asset_id in [int(a) for a in view("offerAssets", offer_id)]:
             named.append(row)
-    deciders = [d for d in (_decider(whole, moment), _decider(named, moment)) if d is not None]
-    in_time = [d for d in deciders if moment < d.end]
+    deciders = [d for d in (_checkpoint(whole, moment), _checkpoint(named, moment)) if d is not None]
+    faults = [
+        (
+            d,
+            licence_fault(
+                at=moment,
+                end=d.end,
+                revoked=d.revoked,
+                revoked_at=d.revoked_at,
+                whole_pool=d.whole_pool,
+                granted_at=d.granted_at,
+                contributed_at=contributed_at,
+                withdrawn_at=withdrawn_at,
+                effective_at=effective_at,
+                announced_at=announced_at,
+            ),
+        )
+        for d in deciders
+    ]
+    covering = next((d for d, fault in faults if fault is None), None)
+    if licensed and covering is not None:
+        return replace(
+            base,
+            code="licence",
+            explanation=f"{who} holds unified licence {covering.licence_id} for "
+            f"{'the whole pool' if covering.whole_pool else f'asset {asset_id}'}, from {_iso(covering.start)} "
+            f"until {_iso(covering.end)}, which covers {_iso(moment)}",
+            licence_id=covering.licence_id,
+        )
 
     if licensed:
-        covering = next((d for d in in_time if withdrawn_at == 0 or d.granted_at < withdrawn_at), None)
-        if covering is not None and not (member_until > moment):
-            return replace(
-                base,
-                code="licence",
-                explanation=f"{who} holds unified licence {covering.licence_id}, from {_iso(covering.start)} "
-                f"until {_iso(covering.end)}, which covers {_iso(moment)}",
-                licence_id=covering.licence_id,
-            )
         return replace(
             base,
             code="membership",
-            explanation=f"{who} is a member whose term covers {_iso(moment)} (its latest term ends at "
-            f"{_iso(member_until)})",
+            explanation=f"{who} is licensed at {_iso(moment)} by the pool's answer, and no licence of it covers "
+            f"that moment, so a membership term does (its latest term ends at {_iso(member_until)}; the node did "
+            "not give the log of the covering one)",
         )
 
-    if withdrawn_at and (member_until > moment or in_time):
-        late = in_time[0] if in_time and not member_until > moment else None
-        paid = (
-            f"licence {late.licence_id} was granted at {_iso(late.granted_at)}"
-            if late
-            else "the membership term covering it was paid"
-        )
+    # Not licensed: the most specific reason first.
+    if term is not None and term_in_time:
         return replace(
             base,
             code="asset_withdrawn",
-            explanation=f"asset {asset_id} was withdrawn from this pool at {_iso(withdrawn_at)}; {paid} "
-            "at or after the withdrawal",
-            licence_id=late.licence_id if late else None,
+            explanation=unbound_said(f"the membership term covering {_iso(moment)}", term.paid_at),
         )
-    revoked = [r for r in sorted(whole + named, key=lambda r: -r.licence_id) if r.revoked and r.start <= moment < r.end]
-    if revoked:
-        row = revoked[0]
-        when = _revoked_at(w3, contract, row.licence_id, number)
-        said = f" at {_iso(when)}" if when else ""
+    late = next((d for d, fault in faults if fault == "withdrawn"), None)
+    if late is not None:
+        return replace(
+            base,
+            code="asset_withdrawn",
+            explanation=unbound_said(f"licence {late.licence_id} covering {_iso(moment)}", late.granted_at),
+            licence_id=late.licence_id,
+        )
+    before = next((d for d, fault in faults if fault == "joined_after"), None)
+    if before is not None:
+        return replace(
+            base,
+            code="asset_joined_after_licence",
+            explanation=f"{who} holds whole-pool licence {before.licence_id}, from {_iso(before.start)} until "
+            f"{_iso(before.end)}, accepted at {_iso(before.granted_at)}; asset {asset_id} was contributed at "
+            f"{_iso(contributed_at)}, after it, and a whole-pool licence covers only the assets in the pool when "
+            "it was accepted",
+            licence_id=before.licence_id,
+        )
+    revoked_row = next((d for d, fault in faults if fault == "revoked"), None)
+    if revoked_row is not None:
         return replace(
             base,
             code="licence_revoked",
-            explanation=f"{who} is not a member at {_iso(moment)}, and licence {row.licence_id} (from "
-            f"{_iso(row.start)} until {_iso(row.end)}) was revoked by the pool's operator{said}",
-            licence_id=row.licence_id,
-            revoked_at=when,
+            explanation=f"{who} is not a member at {_iso(moment)}, and licence {revoked_row.licence_id} (from "
+            f"{_iso(revoked_row.start)} until {_iso(revoked_row.end)}) was revoked by the pool's operator at "
+            f"{_iso(revoked_row.revoked_at)}, at or before that moment",
+            licence_id=revoked_row.licence_id,
+            revoked_at=revoked_row.revoked_at,
         )
-    if member_until and member_until <= moment:
+    if term is not None:
         return replace(
             base,
             code="membership_ended",
-            explanation=f"{who} was a member, but its latest term ended at {_iso(member_until)}, "
+            explanation=f"{who} was a member, but its latest term ended at {_iso(term.valid_until)}, "
             f"at or before {_iso(moment)}",
         )
     if deciders:
@@ -316,15 +472,13 @@ def check_licence(
             licence_id=ended.licence_id,
         )
     if member_until > moment:
-        # The views keep only the latest term's end: a term covering the moment would have
-        # licensed, so the moment falls before the first term or between two.
         return replace(
             base,
             code="not_member",
             explanation=f"{who} is a member until {_iso(member_until)}, but no term of its membership covered "
-            f"{_iso(moment)} (before it joined, or between two terms)",
+            f"{_iso(moment)} (before it joined)",
         )
-    if whole or named:
+    if terms or whole or named:
         return replace(
             base,
             code="not_member",
@@ -357,12 +511,26 @@ def _licences(w3: Web3, contract: Any, count: int, block: int) -> list[Any]:
     return records
 
 
-def _decider(licences: list[_Licence], at: int) -> _Licence | None:
-    """`_licenceCovers`: from the latest granted back, skip revoked ones, stop at the first begun by `at`."""
-    for row in sorted(licences, key=lambda r: r.licence_id, reverse=True):
-        if not row.revoked and at >= row.start:
-            return row
-    return None
+def _terms(w3: Web3, contract: Any, member: str, block: int) -> list[_Term]:
+    """The member's terms up to `block`, in the order they were paid, from its MemberJoined and
+    MembershipRenewed logs (paid at: the time of the log's block)."""
+    logs = [
+        log
+        for event in (contract.events.MemberJoined, contract.events.MembershipRenewed)
+        for log in event.get_logs(argument_filters={"member": member}, from_block=0, to_block=block)
+    ]
+    logs.sort(key=lambda log: (log["blockNumber"], log["logIndex"]))
+    times: dict[int, int] = {}
+    terms: list[_Term] = []
+    for log in logs:
+        number = int(log["blockNumber"])
+        if number not in times:
+            times[number] = int(w3.eth.get_block(number)["timestamp"])
+        args = log["args"]
+        terms.append(
+            _Term(int(args["validFrom"]), int(args["validUntil"]), times[number], log["event"] == "MembershipRenewed")
+        )
+    return terms
 
 
 def _suspending_dispute(view: Any, asset_id: int, count: int) -> int | None:
@@ -372,13 +540,3 @@ def _suspending_dispute(view: Any, asset_id: int, count: int) -> int | None:
         if int(disputed) == asset_id and int(status) == _UPHELD:
             return dispute_id
     return None
-
-
-def _revoked_at(w3: Web3, contract: Any, licence_id: int, block: int) -> int | None:
-    """The block time of the licence's LicenceRevoked log, up to `block`."""
-    logs = contract.events.LicenceRevoked.get_logs(
-        argument_filters={"licenceId": licence_id}, from_block=0, to_block=block
-    )
-    if not logs:
-        return None
-    return int(w3.eth.get_block(logs[-1]["blockNumber"])["timestamp"])

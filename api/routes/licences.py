@@ -62,7 +62,10 @@ class LicenceOut(ApiModel):
     granted_at: Time | None
     status: str = Field(examples=["active", "revoked"])
     reason_hash: str | None = Field(description="The operator's reason for revoking it (null unless revoked).")
-    revoked_at: Time | None = Field(description="When it was revoked: the time of its LicenceRevoked log's block.")
+    revoked_at: Time | None = Field(
+        description="When it was revoked (the time of its LicenceRevoked log's block): it covers nothing from then "
+        "on, and still covers the times before."
+    )
     current: bool = Field(description="Unrevoked and running at the latest indexed block's time.")
     provenance: Provenance = Field(description="The licence's last change: its grant, or its revocation.")
 
@@ -137,7 +140,7 @@ def licence_out(
         status=row.status,
         reason_hash=(row.reason_hash or None) if revoked else None,
         current=not revoked and row.start <= now < row.end,
-        revoked_at=time_of(block_times.get(row.block_number, 0)) if revoked else None,
+        revoked_at=time_of(row.revoked_at or block_times.get(row.block_number, 0)) if revoked else None,
         provenance=provenance(row, chain_id),
     )
 
@@ -190,9 +193,18 @@ class AssetStanding(ApiModel):
     asset_id: int
     status: str = Field(examples=["active", "withdrawing", "withdrawn", "suspended"])
     contributed_at: Time | None
+    withdrawal_announced_at: Time | None = Field(
+        description="When its withdrawal was announced: terms and licences paid later cover it only until "
+        "withdrawalEffectiveAt."
+    )
+    withdrawal_effective_at: Time | None
     withdrawn_at: Time | None
     suspended: bool
     suspended_by_dispute: int | None
+    suspended_at: Time | None = Field(
+        description="When the upheld dispute suspended it: it is licensed to nobody from then on; earlier moments "
+        "keep their answer."
+    )
     provenance: Provenance
 
 
@@ -330,9 +342,12 @@ def _reason(
             asset_id=c.asset_id,
             status=c.status,
             contributed_at=time_of(c.contributed_at),
+            withdrawal_announced_at=time_of(c.withdrawal_announced_at),
+            withdrawal_effective_at=time_of(c.withdrawal_effective_at),
             withdrawn_at=time_of(c.withdrawn_at),
             suspended=c.suspended,
             suspended_by_dispute=c.suspended_by_dispute or None,
+            suspended_at=time_of(c.suspended_at) if c.suspended else None,
             provenance=provenance(c, chain_id),
         )
         if c is not None

@@ -145,7 +145,7 @@ def revoke(
     keystore: KeystoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Revoke a licence (OPERATOR_ROLE); a revoked licence covers nothing."""
+    """Revoke a licence (OPERATOR_ROLE): it covers nothing from now on, and still covers the times before."""
     s = session(rpc, deployment, private_key, keystore)
     result = s.pool(pool, write=True).revoke_licence(licence_id, parse_hash_or_text(reason))
     if as_json:

@@ -312,6 +312,19 @@ def test_a_revoked_licence_shows_on_the_chain_at_once_and_in_the_mirror_after_in
     assert after["indexedBlockNumber"] == after["blockNumber"]
     assert after["reason"]["code"] == "licence_revoked"
     assert [r["licenceId"] for r in after["reason"]["revokedLicences"]] == [licence_id]
+    revoked_at = after["reason"]["revokedLicences"][0]["revokedAt"]["unix"]
+    assert before["at"]["unix"] <= revoked_at <= after["at"]["unix"]
+
+    # The revocation takes effect when it happens (contracts v2): a moment before it stays licensed,
+    # on the chain and in the mirror alike.
+    # (The moment the first answer was given, or just before the revocation if that came in the same second.)
+    earlier = verify(client, w3, result.address, licensee, asset, at=min(before["at"]["unix"], revoked_at - 1))
+    assert earlier["licensed"] is True and earlier["agree"] is True
+    assert earlier["reason"]["code"] == "licence" and earlier["reason"]["licence"]["licenceId"] == licence_id
+    assert earlier["reason"]["revokedLicences"] == []
+    at_revocation = verify(client, w3, result.address, licensee, asset, at=revoked_at)
+    assert at_revocation["licensed"] is False and at_revocation["agree"] is True
+    assert at_revocation["reason"]["code"] == "licence_revoked"
 
 
 def test_an_upheld_dispute_suspends_the_asset_on_the_chain_at_once_and_in_the_mirror_after_indexing(
@@ -323,7 +336,8 @@ def test_an_upheld_dispute_suspends_the_asset_on_the_chain_at_once_and_in_the_mi
 ) -> None:
     result = seeded.pool("blockchain")
     member, asset = result.member_sample[0], result.asset_sample[0]
-    assert verify(client, w3, result.address, member, asset)["licensed"] is True
+    before = verify(client, w3, result.address, member, asset)
+    assert before["licensed"] is True
 
     # Only a participant may open a dispute: anvil's key 1 joins first; the operator (key 0) rules.
     challenger = PatentPoolClient(Chain(w3, keys[1]), result.address)
@@ -345,6 +359,20 @@ def test_an_upheld_dispute_suspends_the_asset_on_the_chain_at_once_and_in_the_mi
     assert after["reason"]["code"] == "asset_suspended"
     assert after["reason"]["dispute"]["disputeId"] == dispute_id
     assert after["reason"]["dispute"]["arbiter"] == keys[0].address
+
+    # The suspension takes effect when the dispute is upheld (contracts v2): a moment before it
+    # stays licensed, on the chain and in the mirror alike.
+    contract = contract_at(w3, "PatentPool", result.address)
+    suspended_at = int(contract.functions.poolAsset(asset).call()[6])
+    assert before["at"]["unix"] <= suspended_at <= after["at"]["unix"]
+    # (The moment the first answer was given, or just before the suspension if that came in the same
+    # second: anvil's clock may have run ahead of the head, so the next blocks can be far later.)
+    earlier = verify(client, w3, result.address, member, asset, at=min(before["at"]["unix"], suspended_at - 1))
+    assert earlier["licensed"] is True and earlier["agree"] is True
+    assert earlier["reason"]["code"] == "membership"
+    at_suspension = verify(client, w3, result.address, member, asset, at=suspended_at)
+    assert at_suspension["licensed"] is False and at_suspension["agree"] is True
+    assert at_suspension["reason"]["code"] == "asset_suspended"
 
 
 def test_a_lapsed_membership_is_not_licensed_and_its_past_stays_licensed(

@@ -75,6 +75,9 @@ def test_a_licence_covers_until_it_is_revoked(setup: Setup) -> None:
     assert (
         f"licence {licence_id}" in data["explanation"] and "was revoked by the pool's operator" in data["explanation"]
     )
+    # The revocation takes effect when it happens: a moment before it stays licensed (contracts v2).
+    code, data = verify(world, manifest, pool, STRANGER, asset_id, "--at", str(revoked_at - 1))
+    assert (code, data["reason"], data["licenceId"]) == (0, "licence", licence_id)
 
 
 def test_an_asset_suspended_by_a_dispute_names_the_dispute(setup: Setup) -> None:
@@ -82,17 +85,40 @@ def test_an_asset_suspended_by_a_dispute_names_the_dispute(setup: Setup) -> None
     join(world, MEMBER)
     dispute_id = world.pool_as(MEMBER).open_dispute(asset_id, b"\x03" * 32).value
     world.pool.grant_role("ARBITER_ROLE", world.keys[0].address)
-    world.pool.resolve_dispute(dispute_id, True, b"\x04" * 32)
+    advance(world.w3, 10)
+    ruled = world.pool.resolve_dispute(dispute_id, True, b"\x04" * 32)
+    suspended_at = int(world.w3.eth.get_block(ruled.block_number)["timestamp"])
     code, data = verify(world, manifest, pool, MEMBER, asset_id)
     assert (code, data["reason"], data["disputeId"]) == (1, "asset_suspended", dispute_id)
     assert f"by the upheld dispute {dispute_id}" in data["explanation"]
+    # The suspension takes effect when the dispute is upheld: a moment before it stays licensed.
+    code, data = verify(world, manifest, pool, MEMBER, asset_id, "--at", str(suspended_at - 1))
+    assert (code, data["reason"]) == (0, "membership")
+
+
+def test_a_whole_pool_licence_does_not_cover_an_asset_contributed_after_it(setup: Setup) -> None:
+    world, manifest, pool, asset_id = setup
+    licensee = world.keys[STRANGER].address
+    start = int(world.w3.eth.get_block("latest")["timestamp"])
+    offer = world.pool.offer_licence(licensee, [], start, start + YEAR, 100 * USDC, b"\x01" * 32).value
+    world.fund(STRANGER, 100 * USDC)
+    licence_id = world.pool_as(STRANGER).accept_offer(offer).value
+    advance(world.w3, 10)
+    later = world.founder_with_asset(FOUNDER)
+    code, data = verify(world, manifest, pool, STRANGER, asset_id)
+    assert (code, data["reason"], data["licenceId"]) == (0, "licence", licence_id)
+    code, data = verify(world, manifest, pool, STRANGER, later)
+    assert (code, data["reason"], data["licenceId"]) == (1, "asset_joined_after_licence", licence_id)
+    assert f"whole-pool licence {licence_id}" in data["explanation"]
 
 
 def test_a_term_paid_after_the_withdrawal_does_not_cover_the_withdrawn_asset(setup: Setup) -> None:
     world, manifest, pool, asset_id = setup
     world.founder_with_asset(STRANGER)  # the pool keeps a weighted asset
-    world.pool.set_withdrawal_notice(0)
     world.pool_as(FOUNDER).announce_withdrawal(asset_id)
+    # The pool is active: a new withdrawal notice would only be announced, so the default one is waited out.
+    effective_at = world.pool.pool_asset(asset_id)["withdrawalEffectiveAt"]
+    advance(world.w3, effective_at - int(world.w3.eth.get_block("latest")["timestamp"]))
     world.pool_as(FOUNDER).complete_withdrawal(asset_id)
     advance(world.w3, 10)
     join(world, MEMBER)
