@@ -285,19 +285,20 @@ def demo(
             result = seed_demo(w3, deployment, scale=0.1 if small else 1.0, data_dir=data_dir, progress=progress)
         data = {"rpc": url, "manifest": str(manifest), **result.to_json()}
         console.print("indexing the demo into SQL", highlight=False)
-        data["index"] = _index_demo(url, manifest, data_dir, follow=False, quiet=as_json)
+        database_url = _demo_database(data_dir)
+        data["index"] = _index_demo(url, manifest, database_url, follow=False, quiet=as_json)
         if as_json:
             print_json(data)
         else:
             _print_demo(data)
         if node is not None and wait:
-            api = _serve_demo(url, manifest, api_port, Path(result.dossier_dir))
+            api = _serve_demo(url, manifest, database_url, api_port, Path(result.dossier_dir))
             out.print(f"the API and pages are at http://127.0.0.1:{api_port} (JSON under /v1, docs at /docs)")
             out.print(
                 f"anvil keeps running at {url} and the indexer follows it; Ctrl-C stops all three", highlight=False
             )
             try:
-                _index_demo(url, manifest, data_dir, follow=True, quiet=False)
+                _index_demo(url, manifest, database_url, follow=True, quiet=False)
             finally:
                 api.should_exit = True
     finally:
@@ -305,7 +306,7 @@ def demo(
             node.stop()
 
 
-def _serve_demo(url: str, manifest: Path, port: int, dossier_dir: Path) -> Any:
+def _serve_demo(url: str, manifest: Path, database_url: str, port: int, dossier_dir: Path) -> Any:
     """The API over the demo's mirror and its dossier files, served by uvicorn in a thread; returns the server."""
     import threading
 
@@ -313,11 +314,8 @@ def _serve_demo(url: str, manifest: Path, port: int, dossier_dir: Path) -> Any:
 
     from api.main import create_app
     from api.settings import ApiSettings
-    from indexer.settings import get_settings
 
-    settings = ApiSettings(
-        database_url=get_settings().database_url, rpc_url=url, deployment=manifest, dossier_dir=dossier_dir
-    )
+    settings = ApiSettings(database_url=database_url, rpc_url=url, deployment=manifest, dossier_dir=dossier_dir)
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="api", daemon=True)
     thread.start()
@@ -329,21 +327,25 @@ def _serve_demo(url: str, manifest: Path, port: int, dossier_dir: Path) -> Any:
     return server
 
 
-def _index_demo(url: str, manifest: Path, data_dir: Path, follow: bool, quiet: bool) -> dict[str, Any]:
-    """Mirror the demo into DATABASE_URL, or else into a fresh SQLite file beside its dossiers."""
-    import os
-
+def _demo_database(data_dir: Path) -> str:
+    """The demo's mirror: DATABASE_URL's where one is set, else a fresh SQLite file beside its dossiers
+    (each demo deploys a new suite, so its mirror starts afresh)."""
     from indexer.settings import get_settings
+
+    settings = get_settings()
+    if "database_url" in settings.model_fields_set:
+        return settings.database_url
+    database = data_dir / "patentpool.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{database}"
+
+
+def _index_demo(url: str, manifest: Path, database_url: str, follow: bool, quiet: bool) -> dict[str, Any]:
+    """Mirror the demo into `database_url`: to the head, or following it until Ctrl-C."""
     from patentpool.commands.index import run_index
 
-    if not (os.environ.get("DATABASE_URL") or os.environ.get("PATENTPOOL_DATABASE_URL")):
-        database = data_dir / "patentpool.db"
-        if not follow:  # each demo deploys a new suite: start its mirror afresh
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{database}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{database}"
-        get_settings.cache_clear()
-    return run_index(url, manifest, follow=follow, quiet=quiet)
+    return run_index(url, manifest, follow=follow, quiet=quiet, database_url=database_url)
 
 
 def _print_demo(data: dict[str, Any]) -> None:
