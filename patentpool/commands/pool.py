@@ -254,7 +254,10 @@ def configure(
             sent = ", ".join(f"{c['setting']} (tx {c['tx']['txHash']})" for c in changes) or "none"
             why = explain_revert(exc) if isinstance(exc, ContractRevert) else str(exc)
             fail(f"step {number} of {len(planned)} ({setting}) failed: {why}; already sent: {sent}")
-        changes.append({"setting": setting, "value": value, "tx": tx_json(result)})
+        # An active pool announces the change: in force once applied after the change delay.
+        changes.append(
+            {"setting": setting, "value": value, "tx": tx_json(result), "effectiveAt": announced_at(writer, result)}
+        )
     if as_json:
         print_json({"pool": writer.address, "changes": changes})
     else:

@@ -15,7 +15,8 @@ from eth_typing import HexStr
 
 from registry.deploy import write_deployment
 from registry.node import ANVIL_DEV_KEYS
-from tests.conftest import USDC, World
+from registry.types import Parameter
+from tests.conftest import USDC, World, advance, now
 
 FOUNDER, MEMBER, STRANGER = 1, 2, 3
 
@@ -28,6 +29,20 @@ def setup(world: World, tmp_path: Path) -> tuple[World, Path, str, int]:
     world.pool.activate()
     manifest = write_deployment(world.deployment, tmp_path / "deployments")
     return world, manifest, world.pool.address, asset_id
+
+
+def apply_announced(world: World) -> None:
+    """Wait out the pool's change delay and apply every announced tier-fee change."""
+    pending = [
+        p
+        for p in (Parameter.TIER_FEE_0, Parameter.TIER_FEE_1, Parameter.TIER_FEE_2)
+        if world.pool.pending_change(p)["effectiveAt"]
+    ]
+    if not pending:
+        return
+    advance(world.w3, max(int(world.pool.pending_change(p)["effectiveAt"]) for p in pending) - now(world.w3) + 1)
+    for parameter in pending:
+        world.pool.apply_parameter_change(parameter)
 
 
 def run(
@@ -206,6 +221,8 @@ def test_an_amount_with_more_digits_than_a_decimal_context_keeps_every_digit(
         world, manifest, "pool", "configure", pool, "--tier-fee", "enterprise=12345678901234567890123456789.123456"
     )
     assert result.returncode == 0, result.stderr
+    # The pool is active: the fee is announced, exactly, and in force once applied.
+    apply_announced(world)
     assert world.pool.tier_fee(2) == 12345678901234567890123456789123456
     shown = run(world, manifest, "pool", "show", pool, who=-1)
     assert "12,345,678,901,234,567,890,123,456,789.123456" in " ".join(shown.stdout.split())
@@ -297,6 +314,9 @@ def test_a_configuration_sends_every_change_in_order(setup: tuple[World, Path, s
     assert result.returncode == 0, result.stderr
     changes = json.loads(result.stdout)["changes"]
     assert [c["setting"] for c in changes] == ["tierFee.startup", "tierFee.sme", "territory"]
+    # The pool is active: the fees are announced (the territory is not a bounded parameter).
+    assert [c["effectiveAt"] is not None for c in changes] == [True, True, False]
+    apply_announced(world)
     assert [world.pool.tier_fee(0), world.pool.tier_fee(1)] == [600 * USDC, 1_500_500_000]
     assert world.pool.profile()["territory"] == "EU"
 
@@ -378,6 +398,7 @@ def test_a_step_the_chain_refuses_midway_is_named_with_the_steps_already_sent(
     assert message.startswith("error: step 2 of 2 (tierFee.sme) failed:"), message
     assert f"{operator.address} has insufficient funds to pay for gas of setTierFee" in message
     assert "already sent: tierFee.startup (tx 0x" in message
+    apply_announced(world)
     assert (world.pool.tier_fee(0), world.pool.tier_fee(1)) == (600 * USDC, 0)
 
 

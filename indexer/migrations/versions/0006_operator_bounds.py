@@ -19,12 +19,14 @@ import sqlalchemy as sa
 from alembic import op
 from sqlmodel.sql.sqltypes import AutoString
 
-import indexer.schema
-
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+#: An unsigned 256-bit integer as indexer/schema.py's `Uint256` stores it (see 0001): spelled out,
+#: not imported, so a later change to the live type cannot change what this migration creates.
+_UINT256 = sa.Numeric(precision=78, scale=0).with_variant(sa.String(78), "sqlite")
 
 
 def upgrade() -> None:
@@ -43,7 +45,7 @@ def upgrade() -> None:
         sa.Column("log_index", sa.Integer(), nullable=False),
         sa.Column("pool", AutoString(length=42), nullable=False),
         sa.Column("parameter", sa.Integer(), nullable=False),
-        sa.Column("value", indexer.schema.Uint256(precision=78, scale=0), nullable=False),
+        sa.Column("value", _UINT256, nullable=False),
         sa.Column("jurisdictions", sa.JSON(), nullable=False),
         sa.Column("min_granted", sa.Integer(), nullable=False),
         sa.Column("min_score_bps", sa.Integer(), nullable=False),
