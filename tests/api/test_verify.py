@@ -163,12 +163,7 @@ def test_a_moment_before_the_membership_began_is_not_covered(
     asset = result.asset_sample[0]
     # A member who joins a day after the demo (anvil key 2): the asset was in the pool before it.
     advance(w3, 86_400)
-    member = PatentPoolClient(Chain(w3, keys[2]), result.address)
-    fee = int(member.tier_fee(0))
-    coin = _coin(w3, keys[2], seeded)
-    coin.mint(keys[2].address, fee)
-    coin.approve(result.address, fee)
-    member.join(0, fee)
+    _join(w3, keys[2], seeded, result.address)
     chain_change()
     now = verify(client, w3, result.address, keys[2].address, asset)
     began = now["reason"]["membership"]["validFrom"]["unix"]
@@ -277,10 +272,17 @@ def test_indexed_answer_equals_the_chains_for_every_sampled_licensee_and_asset(
 # ------------------------------------------------------------------ the chain changes under the API
 
 
-def _coin(w3: Web3, who: LocalAccount, seeded: Seeded) -> StablecoinClient:
+def _join(w3: Web3, who: LocalAccount, seeded: Seeded, pool: str) -> PatentPoolClient:
+    """`who` joins `pool` at the startup tier, paying with freshly minted test dollars."""
+    member = PatentPoolClient(Chain(w3, who), pool)
+    fee = int(member.tier_fee(0))
     token = seeded.deployment.payment_token
     assert token is not None
-    return StablecoinClient(Chain(w3, who), token)
+    coin = StablecoinClient(Chain(w3, who), token)
+    coin.mint(who.address, fee)
+    coin.approve(pool, fee)
+    member.join(0, fee)
+    return member
 
 
 def test_a_revoked_licence_shows_on_the_chain_at_once_and_in_the_mirror_after_indexing(
@@ -340,12 +342,7 @@ def test_an_upheld_dispute_suspends_the_asset_on_the_chain_at_once_and_in_the_mi
     assert before["licensed"] is True
 
     # Only a participant may open a dispute: anvil's key 1 joins first; the operator (key 0) rules.
-    challenger = PatentPoolClient(Chain(w3, keys[1]), result.address)
-    fee = int(challenger.tier_fee(0))
-    coin = _coin(w3, keys[1], seeded)
-    coin.mint(keys[1].address, fee)
-    coin.approve(result.address, fee)
-    challenger.join(0, fee)
+    challenger = _join(w3, keys[1], seeded, result.address)
     dispute_id = challenger.open_dispute(asset, keccak(text="test: prior art")).value
     PatentPoolClient(Chain(w3, keys[0]), result.address).resolve_dispute(dispute_id, True, keccak(text="upheld"))
 
@@ -432,12 +429,7 @@ def test_a_withdrawn_asset_stays_licensed_to_terms_paid_before_and_not_to_terms_
     assert withdrawn_at > 0
 
     # A member who joins after the withdrawal (anvil key 1).
-    late = PatentPoolClient(Chain(w3, keys[1]), result.address)
-    fee = int(late.tier_fee(0))
-    coin = _coin(w3, keys[1], seeded)
-    coin.mint(keys[1].address, fee)
-    coin.approve(result.address, fee)
-    late.join(0, fee)
+    _join(w3, keys[1], seeded, result.address)
     chain_change()
 
     paid_before = verify(client, w3, result.address, member, asset)
