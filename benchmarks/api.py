@@ -887,7 +887,11 @@ def main() -> None:
         "loadAverage": {"start": loadavg()},
         "startedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    node = start_anvil()
+    try:
+        node = start_anvil()
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     try:
         with fresh_database(args.database_url, workdir) as database_url:
             report["machine"] = machine(load, database_url)
