@@ -63,6 +63,7 @@ def test_a_licence_covers_until_it_is_revoked(setup: Setup) -> None:
     licence_id = world.pool_as(STRANGER).accept_offer(offer).value
     code, data = verify(world, manifest, pool, STRANGER, asset_id)
     assert (code, data["reason"], data["licenceId"]) == (0, "licence", licence_id)
+    advance(world.w3, 10)  # the revocation strictly after the licence began (an idle machine shares seconds)
     revoked = world.pool.revoke_licence(licence_id, b"\x02" * 32)
     revoked_at = int(world.w3.eth.get_block(revoked.block_number)["timestamp"])
     code, data = verify(world, manifest, pool, STRANGER, asset_id)
