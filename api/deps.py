@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, Request, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from api.cache import INDEXED_ETAG_KEY, INDEXED_STATE_KEY, State, entity_tags
 from api.chain import ChainReader
 from api.models import IndexedBlock
 from api.problems import Problem
@@ -26,11 +27,13 @@ from indexer.schema import Checkpoint
 
 __all__ = [
     "AppState",
+    "IndexedCheckpoint",
     "IndexedDep",
     "NotModified",
     "SessionDep",
     "SettingsDep",
     "StateDep",
+    "checkpoint_state",
     "get_indexed",
     "get_session",
     "get_state",
@@ -55,7 +58,7 @@ class NotModified(Exception):
         self.headers = headers
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.api
     return state
 
@@ -63,7 +66,7 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_settings(state: StateDep) -> ApiSettings:
+async def get_settings(state: StateDep) -> ApiSettings:
     return state.settings
 
 
@@ -78,18 +81,52 @@ def get_session(state: StateDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def read_checkpoint(session: Session) -> Checkpoint:
+@dataclass(frozen=True, slots=True)
+class IndexedCheckpoint:
+    """The mirror's checkpoint as routes read it (a plain row: no ORM object per request)."""
+
+    chain_id: int
+    factory: str
+    start_block: int
+    block_number: int
+    block_hash: str
+    digest: str
+    event_count: int
+    updated_at: float
+
+    @classmethod
+    def of(cls, row: sa.Row[Any]) -> IndexedCheckpoint:
+        values = row._mapping
+        return cls(**{name: values[name] for name in cls.__dataclass_fields__})
+
+    @property
+    def state(self) -> State:
+        """Its identity, as the response cache compares it."""
+        return (self.chain_id, self.block_hash, self.event_count)
+
+
+_CHECKPOINT = sa.select(Checkpoint.__table__).where(Checkpoint.__table__.c.id == 1)  # type: ignore[attr-defined]
+
+
+def read_checkpoint(session: Session) -> IndexedCheckpoint:
     """The mirror's checkpoint; a 503 problem while there is none or the database fails."""
     try:
-        checkpoint = session.get(Checkpoint, 1)
+        row = session.execute(_CHECKPOINT).first()
     except (*DATABASE_FAILURES, sa.exc.ProgrammingError) as exc:
         if _no_schema(exc):
-            checkpoint = None
+            row = None
         else:
             raise Problem(503, f"the mirror's database is unavailable: {reason(exc)}", kind="database") from None
-    if checkpoint is None:
+    if row is None:
         raise Problem(503, "nothing is indexed yet: run `patentpool index` against this database", kind="not-indexed")
-    return checkpoint
+    return IndexedCheckpoint.of(row)
+
+
+def checkpoint_state(engine: Engine) -> State | None:
+    """The checkpoint's identity read on its own connection (the response cache's check); None if none."""
+    with engine.connect() as connection:
+        row = connection.execute(_CHECKPOINT).first()
+    return None if row is None else IndexedCheckpoint.of(row).state
 
 
 def _no_schema(exc: Exception) -> bool:
@@ -98,7 +135,7 @@ def _no_schema(exc: Exception) -> bool:
     return "no such table" in text or ("relation" in text and "does not exist" in text)
 
 
-def _etag(checkpoint: Checkpoint, request: Request) -> str:
+def _etag(checkpoint: IndexedCheckpoint, request: Request) -> str:
     variant = f"{checkpoint.chain_id}:{checkpoint.block_hash}:{checkpoint.event_count}:{request.url.path}?"
     variant += f"{request.url.query}:{request.headers.get('accept', '')}"
     return 'W/"' + hashlib.sha256(variant.encode()).hexdigest()[:32] + '"'
@@ -118,14 +155,17 @@ def get_indexed(request: Request, response: Response, session: SessionDep, setti
     # fails (an unknown pool, a malformed id) into a 304, and RFC 9110 (13.2.1) applies preconditions
     # only where the answer would be a 2xx. Such a request gets the full answer instead.
     if_none_match = request.headers.get("if-none-match")
-    if if_none_match and headers["ETag"] in _tags(if_none_match):
+    if if_none_match and headers["ETag"] in entity_tags(if_none_match):
         raise NotModified(headers)
     response.headers.update(headers)
     request.state.response_headers = headers
+    # For the response cache (api.cache): this answer is a function of the URL and this state.
+    setattr(request.state, INDEXED_STATE_KEY, checkpoint.state)
+    setattr(request.state, INDEXED_ETAG_KEY, headers["ETag"])
     return indexed_block(checkpoint)
 
 
-def indexed_block(checkpoint: Checkpoint) -> IndexedBlock:
+def indexed_block(checkpoint: IndexedCheckpoint) -> IndexedBlock:
     """The checkpoint as the `indexed` field of an answer."""
     return IndexedBlock(
         chain_id=checkpoint.chain_id,
@@ -134,16 +174,6 @@ def indexed_block(checkpoint: Checkpoint) -> IndexedBlock:
         digest=checkpoint.digest,
         event_count=checkpoint.event_count,
     )
-
-
-def _tags(header: str) -> set[str]:
-    """The entity tags of an If-None-Match header, weak or strong alike (RFC 9110 weak comparison)."""
-    tags = set()
-    for part in header.split(","):
-        tag = part.strip()
-        tags.add(tag)
-        tags.add(tag[2:] if tag.startswith("W/") else "W/" + tag)
-    return tags
 
 
 IndexedDep = Annotated[IndexedBlock, Depends(get_indexed)]

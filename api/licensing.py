@@ -308,8 +308,13 @@ def explain(licensee: str, asset_id: int, at: int, evidence: Evidence) -> Verdic
     )
 
 
-def read_evidence(session: Session, chain_id: int, pool: str, licensee: str, asset_id: int) -> Evidence:
-    """The rows `explain` needs for one question, read from the mirror (addresses checksummed)."""
+def read_evidence(session: Session, pool: str, licensee: str, asset_id: int) -> Evidence:
+    """The rows `explain` needs for one question, read from the mirror (addresses checksummed).
+
+    The term events are found by the (address, event name) index; the mirror holds one chain, so
+    the query names no chain id: with it, SQLite without statistics walks the primary key's
+    `chain_id` prefix instead, that is every event of the chain (docs/benchmarks.md, "Public API").
+    """
     contribution = session.get(Contribution, (pool, asset_id))
     dispute = None
     if contribution is not None and contribution.suspended and contribution.suspended_by_dispute:
@@ -317,7 +322,6 @@ def read_evidence(session: Session, chain_id: int, pool: str, licensee: str, ass
     events = session.exec(
         select(Event)
         .where(
-            Event.chain_id == chain_id,
             Event.address == pool,
             col(Event.event_name).in_(_TERM_EVENTS),
             col(Event.args)["member"].as_string() == licensee,

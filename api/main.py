@@ -18,9 +18,10 @@ from fastapi_offline import FastAPIOffline
 from limits import parse as parse_limit
 
 from api import pages
+from api.cache import ResponseCacheMiddleware
 from api.chain import ChainReader
 from api.db import is_timeout, read_only_engine
-from api.deps import AppState, NotModified
+from api.deps import AppState, NotModified, checkpoint_state
 from api.limits import RateLimitMiddleware, async_storage
 from api.middleware import RequestBoundsMiddleware
 from api.openapi import install_openapi
@@ -85,7 +86,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             app.add_exception_handler(failure, _database)  # type: ignore[arg-type]
 
     # The last added runs first: CORS (so a browser can read even a refusal), then the rate limit
-    # (every answer counted, refusals of oversized requests too), then the request bounds.
+    # (every answer counted, refusals of oversized requests too), then the request bounds, then the
+    # response cache (so a replayed answer is counted and bounded like any other).
+    app.add_middleware(
+        ResponseCacheMiddleware,
+        read_state=lambda scope: checkpoint_state(scope["app"].state.api.engine),
+        max_bytes=settings.response_cache_bytes,
+        recheck=settings.response_cache_recheck,
+    )
     app.add_middleware(RequestBoundsMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(
         RateLimitMiddleware,

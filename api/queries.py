@@ -11,7 +11,7 @@ from web3 import Web3
 
 from api.chain import ChainReader
 from api.problems import Problem
-from indexer.schema import Block, Checkpoint, Pool
+from indexer.schema import Block, Pool
 from registry.types import Lifecycle, PatentStatus, PoolKind, Tier
 
 __all__ = [
@@ -66,11 +66,9 @@ def pool_token(chain: ChainReader, pool: Pool) -> tuple[int, str] | None:
     return chain.token(pool.payment_token)
 
 
-def indexed_time(session: Session) -> int:
-    """The timestamp of the latest indexed block that holds events (0 when none)."""
-    checkpoint = session.get(Checkpoint, 1)
-    limit = checkpoint.block_number if checkpoint else 0
+def indexed_time(session: Session, indexed_block: int) -> int:
+    """The timestamp of the latest block up to `indexed_block` that holds events (0 when none)."""
     value = session.exec(
-        select(Block.timestamp).where(Block.number <= limit).order_by(sa.desc(col(Block.number))).limit(1)
+        select(Block.timestamp).where(Block.number <= indexed_block).order_by(sa.desc(col(Block.number))).limit(1)
     ).first()
     return int(value or 0)

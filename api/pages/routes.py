@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from sqlmodel import Session
 from starlette.responses import Response
 
-from api.deps import AppState, IndexedDep, SessionDep, StateDep
+from api.deps import AppState, IndexedDep, SessionDep, StateDep, indexed_block, read_checkpoint
 from api.models import IndexedBlock, Page
 from api.pages.chart import revenue_chart
 from api.pages.templating import render
@@ -96,7 +96,7 @@ def front_page(
         "index.html",
         title="Patent pools",
         indexed=indexed,
-        now=indexed_time(session),
+        now=indexed_time(session, indexed.block_number),
         pools=listed.data,
         next_cursor=listed.next_cursor,
         stats=stats.get_stats(session, state, indexed).data,
@@ -164,7 +164,7 @@ def pool_page(
         "pool.html",
         title=pool.name,
         indexed=indexed,
-        now=indexed_time(session),
+        now=indexed_time(session, indexed.block_number),
         pool=pool,
         revenue=money,
         chart=revenue_chart(money.by_month),
@@ -183,7 +183,7 @@ def asset_page(
         "asset.html",
         title=f"{asset.family_id} (asset {asset.asset_id})",
         indexed=indexed,
-        now=indexed_time(session),
+        now=indexed_time(session, indexed.block_number),
         asset=asset,
     )
 
@@ -199,7 +199,7 @@ def company_page(
         "company.html",
         title=f"Company {company.address}",
         indexed=indexed,
-        now=indexed_time(session),
+        now=indexed_time(session, indexed.block_number),
         company=company,
     )
 
@@ -242,7 +242,7 @@ def licence_check_page(
         "licence_check.html",
         title="Check a licence",
         indexed=indexed,
-        now=indexed_time(session),
+        now=indexed_time(session, indexed.block_number),
         status_code=code,
         form=form,
         answer=answer,
@@ -287,7 +287,7 @@ def transaction_page(
         "tx.html",
         title=f"Transaction {tx_hash[:10]}…",
         indexed=indexed,
-        now=indexed_time(session),
+        now=indexed_time(session, indexed.block_number),
         tx_hash=tx_hash.lower(),
         events=listed,
         pool_names=names,
@@ -345,7 +345,7 @@ def search_page(
         "search.html",
         title=f"Search: {text}" if text else "Search",
         indexed=indexed,
-        now=indexed_time(session),
+        now=indexed_time(session, indexed.block_number),
         q=text,
         found_pools=found_pools,
         found_assets=found_assets,
@@ -354,14 +354,25 @@ def search_page(
 
 
 @router.get("/status")
-def status_page(request: Request, session: SessionDep, state: StateDep, indexed: IndexedDep) -> Response:
-    """The mirror's head beside the chain's: lag, digest, and how to recompute the digest."""
+def status_page(request: Request, session: SessionDep, state: StateDep) -> Response:
+    """The mirror's head beside the chain's: lag, digest, and how to recompute the digest.
+
+    It shows the chain's live head, so it is not a function of the indexed block: no ETag (no 304,
+    nothing kept by the response cache), `no-store`.
+    """
+    checkpoint = read_checkpoint(session)
+    indexed = indexed_block(checkpoint)
+    request.state.response_headers = {
+        "Cache-Control": "no-store",
+        "X-Indexed-Block": str(checkpoint.block_number),
+        "X-Indexed-Block-Hash": checkpoint.block_hash,
+    }
     current = status.get_status(session, state, Response()).data
     return render(
         request,
         "status.html",
         title="Status",
         indexed=indexed,
-        now=indexed_time(session),
+        now=indexed_time(session, indexed.block_number),
         status=current,
     )

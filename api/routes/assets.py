@@ -12,6 +12,7 @@ from pydantic import Field
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from api.cache import uncacheable
 from api.deps import IndexedDep, SessionDep, SettingsDep
 from api.dossiers import FACTOR_RULES, DossierFolder, describe, dossier_folder, recompute
 from api.models import ApiModel, Item, Page, Provenance, Time, provenance, time_of
@@ -169,9 +170,16 @@ class ScorecardOut(ApiModel):
     verdict: str
 
 
-def get_dossiers(settings: SettingsDep) -> DossierFolder | None:
-    """The configured dossier folder's index (None: PATENTPOOL_DOSSIER_DIR is not set)."""
-    return dossier_folder(settings.dossier_dir, settings.dossier_max_files, settings.dossier_max_bytes)
+def get_dossiers(request: Request, settings: SettingsDep) -> DossierFolder | None:
+    """The configured dossier folder's index (None: PATENTPOOL_DOSSIER_DIR is not set).
+
+    A dossier file is re-read and re-hashed on every request (a file changed on disk is no longer
+    the registered document), so an answer that reads the folder is not kept by the response cache.
+    """
+    folder = dossier_folder(settings.dossier_dir, settings.dossier_max_files, settings.dossier_max_bytes)
+    if folder is not None:
+        uncacheable(request)
+    return folder
 
 
 DossiersDep = Annotated[DossierFolder | None, Depends(get_dossiers)]

@@ -103,7 +103,7 @@ def get_company(address: AddressPath, session: SessionDep, state: StateDep, inde
     """Everything one address is in: founder of, member of, licences, assets, money and disputes."""
     who = parse_address(address, "the company")
     chain_id = indexed.chain_id
-    at = indexed_time(session)
+    at = indexed_time(session, indexed.block_number)
 
     founded, cut_founded = bounded(session, select(Founder).where(Founder.founder == who).order_by(col(Founder.pool)))
     contributions, cut_contributions = bounded(

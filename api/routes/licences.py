@@ -166,7 +166,7 @@ def list_licences(
     if licensee is not None:
         query = query.where(Licence.licensee == parse_address(licensee, "licensee"))
     rows, cursor = page(session, query, [Licence.licence_id], params, f"licences:{pool.address}")
-    now = indexed_time(session)
+    now = indexed_time(session, indexed.block_number)
     times = _revoked_at(session, rows)
     data = [licence_out(row, indexed.chain_id, token, now, times) for row in rows]
     return respond(request, Page[LicenceOut](data=data, next_cursor=cursor, limit=params.limit, indexed=indexed), fmt)
@@ -431,8 +431,8 @@ def verify_licence(
     who = parse_address(licensee, "licensee")
     if session.get(Asset, asset) is None:
         raise Problem(404, f"no asset {asset} in this registry", kind="unknown-asset")
-    evidence = read_evidence(session, checkpoint.chain_id, pool_row.address, who, asset)
-    now = indexed_time(session)
+    evidence = read_evidence(session, pool_row.address, who, asset)
+    now = indexed_time(session, checkpoint.block_number)
 
     head = state.chain.head()
     moment = head.timestamp if when is None else when

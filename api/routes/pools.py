@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from api.deps import IndexedDep, SessionDep, StateDep
 from api.models import Amount, ApiModel, Item, Page, Provenance, Time, amount, provenance, time_of
@@ -25,7 +26,7 @@ from api.queries import (
     pool_token,
 )
 from api.responses import CSV_RESPONSE, FormatQuery, respond
-from indexer.schema import Asset, Contribution, Founder, Member, Pool, TierFee
+from indexer.schema import Asset, Contribution, Event, Founder, Member, Pool, TierFee
 
 router = APIRouter(prefix="/v1/pools", tags=["pools"], responses=PROBLEM_RESPONSES)
 
@@ -58,7 +59,7 @@ class PoolSummary(ApiModel):
     counts: Counts
     total_revenue: Amount = Field(description="Every payment the pool received.")
     total_claimed: Amount = Field(description="Every claim it paid out.")
-    created: Provenance | None = Field(description="The factory's PoolCreated log (block and transaction).")
+    created: Provenance | None = Field(description="The factory's PoolCreated log.")
     provenance: Provenance = Field(description="The pool row's last change.")
 
 
@@ -148,12 +149,27 @@ def _counts(pool: Pool) -> Counts:
     )
 
 
-def summary_of(pool: Pool, chain_id: int, token: tuple[int, str] | None) -> dict[str, Any]:
-    created = None
-    if pool.created_tx:
-        created = Provenance(
-            chain_id=chain_id, tx_hash=pool.created_tx, block_number=pool.created_block, block_hash="", log_index=0
+def created_provenance(session: Session, chain_id: int, pools: Sequence[Pool]) -> dict[str, Provenance]:
+    """Each pool's `PoolCreated` log (the factory's), by pool address: one query for a page."""
+    txs = {p.created_tx for p in pools if p.created_tx}
+    if not txs:
+        return {}
+    logs = session.exec(
+        select(Event).where(Event.event_name == "PoolCreated", col(Event.tx_hash).in_(sorted(txs)))
+    ).all()
+    return {
+        str(e.args.get("pool")): Provenance(
+            chain_id=chain_id,
+            tx_hash=e.tx_hash,
+            block_number=e.block_number,
+            block_hash=e.block_hash,
+            log_index=e.log_index,
         )
+        for e in logs
+    }
+
+
+def summary_of(pool: Pool, chain_id: int, token: tuple[int, str] | None, created: Provenance | None) -> dict[str, Any]:
     return {
         "address": pool.address,
         "name": pool.name,
@@ -192,7 +208,10 @@ def list_pools(
     if field is not None:
         statement = statement.where(Pool.field == field)
     rows, cursor = page(session, statement, [Pool.pool_index, Pool.address], params, "pools")
-    data = [PoolSummary(**summary_of(p, indexed.chain_id, pool_token(state.chain, p))) for p in rows]
+    created = created_provenance(session, indexed.chain_id, rows)
+    data = [
+        PoolSummary(**summary_of(p, indexed.chain_id, pool_token(state.chain, p), created.get(p.address))) for p in rows
+    ]
     return respond(request, Page[PoolSummary](data=data, next_cursor=cursor, limit=params.limit, indexed=indexed), fmt)
 
 
@@ -203,7 +222,9 @@ def get_pool(address: AddressPath, session: SessionDep, state: StateDep, indexed
     token = pool_token(state.chain, pool)
     fees = session.exec(select(TierFee).where(TierFee.pool == pool.address).order_by(col(TierFee.tier))).all()
     detail = PoolDetail(
-        **summary_of(pool, indexed.chain_id, token),
+        **summary_of(
+            pool, indexed.chain_id, token, created_provenance(session, indexed.chain_id, [pool]).get(pool.address)
+        ),
         operator=pool.operator,
         treasury=pool.treasury,
         asset_registry=pool.asset_registry,
@@ -270,7 +291,7 @@ def list_members(
     """A pool's members, their tier and latest term, by address."""
     pool = pool_or_404(session, address)
     token = pool_token(state.chain, pool)
-    at = indexed_time(session)
+    at = indexed_time(session, indexed.block_number)
     statement = select(Member).where(Member.pool == pool.address)
     if current is not None:
         statement = statement.where((Member.valid_until > at) if current else (Member.valid_until <= at))

@@ -94,7 +94,7 @@ def get_stats(session: SessionDep, state: StateDep, indexed: IndexedDep) -> Item
                 claimed=amount(claimed[token], info),
             )
         )
-    at = indexed_time(session)
+    at = indexed_time(session, indexed.block_number)
     stats = Stats(
         pools=PoolsByLifecycle(
             total=len(pools), incubating=stages["incubating"], active=stages["active"], closed=stages["closed"]

@@ -14,10 +14,9 @@ from fastapi import APIRouter, Response
 from pydantic import Field
 
 from api.chain import ChainReader, Head
-from api.deps import SessionDep, StateDep, indexed_block, read_checkpoint
+from api.deps import IndexedCheckpoint, SessionDep, StateDep, indexed_block, read_checkpoint
 from api.models import ApiModel, Item, Time, time_of
 from api.problems import PROBLEM_RESPONSES, Problem, ProblemDetail
-from indexer.schema import Checkpoint
 
 router = APIRouter(prefix="", tags=["status"], responses=PROBLEM_RESPONSES)
 
@@ -85,7 +84,7 @@ def _live_head(chain: ChainReader) -> tuple[Head, int]:
     return head, chain_id
 
 
-def _headers(response: Response, checkpoint: Checkpoint) -> None:
+def _headers(response: Response, checkpoint: IndexedCheckpoint) -> None:
     response.headers["Cache-Control"] = _NO_STORE
     response.headers["X-Indexed-Block"] = str(checkpoint.block_number)
     response.headers["X-Indexed-Block-Hash"] = checkpoint.block_hash

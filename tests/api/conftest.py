@@ -136,9 +136,10 @@ TEST_RATE_LIMIT = "1000000/minute"
 
 
 def api_settings(mirror: Mirror, **overrides: Any) -> ApiSettings:
-    return ApiSettings(
-        database_url=mirror.url, rpc_url=mirror.anvil.url, **({"rate_limit": TEST_RATE_LIMIT} | overrides)
-    )
+    """Settings over `mirror`. The response cache re-reads the checkpoint for every request (recheck
+    0), so a test sees what it just indexed at once; tests/api/test_cache.py tests the interval."""
+    defaults: dict[str, Any] = {"rate_limit": TEST_RATE_LIMIT, "response_cache_recheck": 0.0}
+    return ApiSettings(database_url=mirror.url, rpc_url=mirror.anvil.url, **(defaults | overrides))
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,10 @@ import csv
 import io
 
 import httpx
+from web3 import Web3
+from web3.logs import DISCARD
 
+from registry.client import contract_at
 from tests.api.conftest import Seeded, get_json
 
 
@@ -21,6 +24,23 @@ def test_pools_list_every_seeded_pool_with_the_chains_counts(client: httpx.Clien
         assert pool["counts"]["members"] == result.members
         assert pool["provenance"]["txHash"].startswith("0x")
     assert body["indexed"]["blockNumber"] > 0
+
+
+def test_each_pool_names_the_factorys_pool_created_log(client: httpx.Client, seeded: Seeded, w3: Web3) -> None:
+    factory = contract_at(w3, "PoolFactory", seeded.deployment.address("PoolFactory"))
+    for pool in get_json(client, "/v1/pools")["data"]:
+        created = pool["created"]
+        receipt = w3.eth.get_transaction_receipt(created["txHash"])
+        [log] = [
+            e
+            for e in factory.events.PoolCreated().process_receipt(receipt, errors=DISCARD)
+            if e.args.pool == pool["address"]
+        ]
+        assert created["blockNumber"] == log.blockNumber
+        assert created["blockHash"] == "0x" + bytes(log.blockHash).hex()
+        assert created["logIndex"] == log.logIndex
+        detail = get_json(client, f"/v1/pools/{pool['address']}")["data"]
+        assert detail["created"] == created
 
 
 def test_pool_detail_matches_the_contracts_views(client: httpx.Client, seeded: Seeded, w3) -> None:  # type: ignore[no-untyped-def]
