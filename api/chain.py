@@ -50,12 +50,23 @@ class ChainReader:
         return Problem(502, f"the node at {redact_url(self.url)} did not answer ({type(exc).__name__})", kind="chain")
 
     def head(self) -> Head:
-        """The latest block the node has."""
+        """The latest block the node has (one eth_getBlockByNumber, without transactions)."""
+        block = self._request("eth_getBlockByNumber", ["latest", False])
+        if not isinstance(block, dict):
+            raise Problem(502, "the node has no latest block", kind="chain")
+        return Head(int(block["number"], 16), block["hash"], int(block["timestamp"], 16))
+
+    def _request(self, method: str, params: list[Any]) -> Any:
+        """One JSON-RPC request straight through the provider (no web3.py formatting); its result."""
         try:
-            block = self.w3.eth.get_block("latest")
+            answer = self.w3.provider.make_request(RPCEndpoint(method), params)
         except Exception as exc:
             raise self._unavailable(exc) from None
-        return Head(int(block["number"]), "0x" + bytes(block["hash"]).hex(), int(block["timestamp"]))
+        if "error" in answer or "result" not in answer:
+            error: Any = answer.get("error") or {}
+            message = error.get("message", "no result") if isinstance(error, dict) else str(error)
+            raise Problem(502, f"the node refused {method} ({message})", kind="chain")
+        return answer["result"]
 
     def token(self, address: str) -> tuple[int, str] | None:
         """(decimals, symbol) of an ERC-20, read once; None while the node cannot be asked."""
@@ -82,17 +93,10 @@ class ChainReader:
         abi_function = self._function(contract, function)
         data = abi_function.selector + encode(abi_function.inputs, args)
         where = hex(block) if isinstance(block, int) else block
-        try:
-            answer = self.w3.provider.make_request(
-                RPCEndpoint("eth_call"), [{"to": address, "data": "0x" + data.hex()}, where]
-            )
-        except Exception as exc:
-            raise self._unavailable(exc) from None
-        if "error" in answer or not isinstance(answer.get("result"), str):
-            error: Any = answer.get("error") or {}
-            message = error.get("message", "no result") if isinstance(error, dict) else str(error)
-            raise Problem(502, f"the node refused {function} ({message})", kind="chain")
-        values = decode(abi_function.outputs, bytes.fromhex(answer["result"][2:]))
+        result = self._request("eth_call", [{"to": address, "data": "0x" + data.hex()}, where])
+        if not isinstance(result, str):
+            raise Problem(502, f"the node answered {function} without data", kind="chain")
+        values = decode(abi_function.outputs, bytes.fromhex(result[2:]))
         return values[0] if len(values) == 1 else values
 
     def _function(self, contract: str, function: str) -> _Function:

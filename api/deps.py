@@ -8,12 +8,13 @@ that already holds this state gets a 304 before any query runs.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -73,9 +74,15 @@ async def get_settings(state: StateDep) -> ApiSettings:
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 
 
-def get_session(state: StateDep) -> Iterator[Session]:
-    with Session(state.engine) as session:
+async def get_session(state: StateDep) -> AsyncIterator[Session]:
+    """A session for the request. Making one does no I/O, so this runs on the event loop; closing it
+    (returning its connection) may, so that goes to the thread pool: one trip, where a plain
+    generator dependency takes two (its entry and its exit)."""
+    session = Session(state.engine)
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

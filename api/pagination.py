@@ -32,21 +32,23 @@ R = TypeVar("R")
 class PageParams:
     """`limit` and `cursor` of a list request."""
 
-    def __init__(
-        self,
-        limit: Annotated[
-            int, Query(ge=1, le=MAX_LIMIT, description=f"Rows per page (1 to {MAX_LIMIT}).")
-        ] = DEFAULT_LIMIT,
-        cursor: Annotated[
-            str | None,
-            Query(max_length=512, description="The `nextCursor` of the previous page (absent: the first page)."),
-        ] = None,
-    ) -> None:
+    def __init__(self, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> None:
         self.limit = limit
         self.cursor = cursor
 
 
-PageParamsDep = Annotated[PageParams, Depends()]
+async def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Rows per page (1 to {MAX_LIMIT}).")] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=512, description="The `nextCursor` of the previous page (absent: the first page)."),
+    ] = None,
+) -> PageParams:
+    """The page parameters (an `async def`: no I/O, so no trip to the thread pool)."""
+    return PageParams(limit, cursor)
+
+
+PageParamsDep = Annotated[PageParams, Depends(page_params)]
 
 
 def encode_cursor(name: str, key: Sequence[Any]) -> str:

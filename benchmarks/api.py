@@ -12,7 +12,8 @@ all on the same command line:
 
     python -m uvicorn <app> --host 127.0.0.1 --port P --workers N --app-dir D --log-level info --no-access-log
 
-1. the API, `api.main:create_app --factory` (D: the repository), with DATABASE_URL,
+1. the API, `api.main:create_app --factory` (D: the repository), twice (the second with its
+   response cache off, see the `-cold` targets), with DATABASE_URL,
    PATENTPOOL_RPC_URL and PATENTPOOL_RATE_LIMIT ("100000000/minute" unless `--rate-limit`, so the
    limiter counts every request, as it would, but never refuses one);
 2. the framework's ceiling: this module's `app`, plain FastAPI without middleware: `GET /ping`
@@ -36,7 +37,12 @@ measurement bounded in time (`--duration` seconds) and in requests (`--requests`
 - `asset`: `/v1/assets/{id}` of an asset of the blockchain pool (where that route does not answer,
   `/v1/pools/{address}/assets?limit=50`, and the report says so);
 - `verify`: `/v1/licences/verify?pool=&licensee=&asset=` for a member of the blockchain pool and an
-  asset of it (skipped with a note where the route does not answer 200).
+  asset of it (skipped with a note where the route does not answer 200);
+- `pools-cold`, `members-deep-cold`, `asset-cold`: the same three reads from a second API process
+  with its response cache off (`PATENTPOOL_RESPONSE_CACHE_BYTES=0`), so every request runs the
+  route: the cost of an answer computed for the first time at a checkpoint. (The cached targets
+  above load one URL, so after its first request every answer there is replayed from the cache:
+  the cost of an answer asked for again before the next checkpoint.)
 
 `--runs` rounds (default 3): a round loads every target once, one after the other, so a ratio to
 the trivial endpoint compares moments a few seconds apart (this machine's speed drifts by tens of
@@ -146,10 +152,25 @@ ROOT = Path(__file__).resolve().parent.parent
 PING_MODULE = "patentpool_bench_ping"
 DEFAULT_RATE_LIMIT = "100000000/minute"
 #: Targets in the order a round loads them; the ceiling first. The `api-*` ones are the cost ladder.
-TARGETS = ("ping", "ping-sync", "api-async", "api-sync", "api-indexed", "pools", "members-deep", "asset", "verify")
+TARGETS = (
+    "ping",
+    "ping-sync",
+    "api-async",
+    "api-sync",
+    "api-indexed",
+    "pools",
+    "members-deep",
+    "asset",
+    "verify",
+    "pools-cold",
+    "members-deep-cold",
+    "asset-cold",
+)
 LADDER = {"api-async": "/probe/async", "api-sync": "/probe/sync", "api-indexed": "/probe/indexed"}
 API_TARGETS = ("pools", "members-deep", "asset", "verify")
-LISTINGS = ("pools", "members-deep")
+#: Served a second time by an API with its response cache off (`-cold`): every request computed.
+COLD_TARGETS = ("pools", "members-deep", "asset")
+LISTINGS = ("pools", "members-deep", "pools-cold", "members-deep-cold")
 AIM_SHARE = 0.40
 AIM_P99_MS = 50.0
 AIM_VERIFY_RATIO = 2.0
@@ -504,18 +525,20 @@ def verify_against_call(api_url: str, rpc: str, demo: Demo, path: str, iteration
     """Sequential verify requests, each followed by a bare web3 isLicensed eth_call; their medians.
 
     Also timed in each iteration, to take the route's time apart: the latest block read (as the
-    route reads the head) and the same eth_call through a contract object made for the call, as
-    `api.chain.ChainReader.call` makes one (`registry.client.contract_at`) each time.
+    route reads the head) and the same eth_call as the route makes it (`api.chain.ChainReader.call`:
+    encoded with eth-abi, one JSON-RPC request).
     """
     from web3 import Web3
 
+    from api.chain import ChainReader
     from registry.client import contract_at
 
     w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
     pool = contract_at(w3, "PatentPool", demo.pool)
     moment = int(w3.eth.get_block("latest")["timestamp"])
     who = Web3.to_checksum_address(demo.member)
-    times: dict[str, list[float]] = {"route": [], "call": [], "head": [], "freshContractCall": []}
+    reader = ChainReader(rpc)
+    times: dict[str, list[float]] = {"route": [], "call": [], "head": [], "readerCall": []}
     answers: set[bool] = set()
     with httpx.Client(base_url=api_url, timeout=30) as client:
         for _ in range(10):  # warm both paths
@@ -529,9 +552,7 @@ def verify_against_call(api_url: str, rpc: str, demo: Demo, path: str, iteration
             t2 = time.perf_counter()
             head = int(w3.eth.get_block("latest")["number"])
             t3 = time.perf_counter()
-            contract_at(w3, "PatentPool", demo.pool).functions.isLicensed(who, demo.asset, moment).call(
-                block_identifier=head
-            )
+            reader.call("PatentPool", demo.pool, "isLicensed", who, demo.asset, moment, block=head)
             t4 = time.perf_counter()
             if answer.status_code != 200:
                 raise SystemExit(f"verify answered {answer.status_code}: {answer.text[:500]}")
@@ -549,7 +570,7 @@ def verify_against_call(api_url: str, rpc: str, demo: Demo, path: str, iteration
         "ratio": round(route_ms / call_ms, 2),
         "withinTwoTimes": route_ms <= AIM_VERIFY_RATIO * call_ms,
         "latestBlockReadMedianMs": round(statistics.median(times["head"]), 3),
-        "freshContractCallMedianMs": round(statistics.median(times["freshContractCall"]), 3),
+        "readerCallMedianMs": round(statistics.median(times["readerCall"]), 3),
         "answers": sorted(answers),
     }
 
@@ -671,7 +692,7 @@ def markdown(report: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        "| workers | verify median ms | bare eth_call ms | ratio | latest block read ms | call, new contract ms |",
+        "| workers | verify median ms | bare eth_call ms | ratio | latest block read ms | the route's eth_call ms |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for workers, result in report["results"].items():
@@ -679,7 +700,7 @@ def markdown(report: dict[str, Any]) -> str:
         if v:
             lines.append(
                 f"| {workers} | {v['verifyMedianMs']:.2f} | {v['ethCallMedianMs']:.2f} | {v['ratio']:.2f}x | "
-                f"{v['latestBlockReadMedianMs']:.2f} | {v['freshContractCallMedianMs']:.2f} |"
+                f"{v['latestBlockReadMedianMs']:.2f} | {v['readerCallMedianMs']:.2f} |"
             )
     for workers, result in report["results"].items():
         for name, profile in result.get("profile", {}).items():
@@ -782,8 +803,10 @@ def measure_workers(
 ) -> dict[str, Any]:
     ping_dir = ping_folder(workdir)
     api = Uvicorn("api.main:create_app", workers, env, workdir / f"api-{workers}.log", factory=True)
+    cold_env = env | {"PATENTPOOL_RESPONSE_CACHE_BYTES": "0"}
+    cold = Uvicorn("api.main:create_app", workers, cold_env, workdir / f"cold-{workers}.log", factory=True)
     trivial = Uvicorn(f"{PING_MODULE}:app", workers, {}, workdir / f"ping-{workers}.log", app_dir=ping_dir)
-    servers = [api, trivial]
+    servers = [api, cold, trivial]
     probe = None
     if args.ladder:
         probe = Uvicorn(
@@ -792,6 +815,7 @@ def measure_workers(
         servers.append(probe)
     try:
         api.wait_ready("/healthz")
+        cold.wait_ready("/healthz")
         trivial.wait_ready("/ping")
         if probe:
             probe.wait_ready("/probe/indexed")
@@ -800,6 +824,7 @@ def measure_workers(
         if probe:
             urls |= {name: probe.url + path for name, path in LADDER.items()}
         urls |= {n: api.url + p for n, p in targets.paths.items()}
+        urls |= {f"{n}-cold": cold.url + p for n, p in targets.paths.items() if n in COLD_TARGETS}
         urls = {n: urls[n] for n in TARGETS if n in urls}
         log(f"{workers} worker(s): warming up {', '.join(urls)} ({args.warmup} s each)")
         for url in urls.values():
