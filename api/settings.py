@@ -42,10 +42,6 @@ class ApiSettings(BaseSettings):
     #: The response cache re-reads the mirror's checkpoint at most this often (seconds); an answer
     #: is at most this much older than the newest checkpoint. 0: read it for every request.
     response_cache_recheck: float = Field(default=0.5, ge=0)
-    #: The chain head the verify route reads at is at most this old (seconds): a head read is
-    #: shared by the requests of that window, each still naming the block it was read at. 0: read
-    #: the head for every request.
-    head_max_age: float = Field(default=0.0, ge=0)
     #: A block explorer's base URL (e.g. https://etherscan.io); pages link transactions there too.
     explorer_url: str | None = None
     #: How often the event stream looks for newly indexed events, in seconds.
