@@ -90,7 +90,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -226,24 +225,6 @@ def loadavg() -> list[float]:
 
 
 # --- the chain and the mirror ----------------------------------------------------------------------
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL database's URL on the server of `admin_url`, dropped afterwards."""
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-
-    name = f"patentpool_bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @dataclass
@@ -971,7 +952,9 @@ def fresh_database(database_url: str | None, workdir: Path) -> Iterator[str]:
     if database_url is None:
         yield f"sqlite:///{workdir / 'api.db'}"
         return
-    with postgres_database(database_url) as url:
+    from indexer.db import scratch_database
+
+    with scratch_database(database_url, "patentpool_bench") as url:
         yield url
 
 

@@ -45,7 +45,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,7 +57,6 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 from web3 import Web3
 
@@ -67,7 +65,7 @@ from web3 import Web3
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
 
-from indexer.db import make_engine, upgrade
+from indexer.db import make_engine, scratch_database, upgrade
 from indexer.decode import event_topic
 from indexer.fetch import LogFetcher
 from indexer.schema import Event
@@ -332,21 +330,6 @@ def all_logs(url: str, start: int, stop: int) -> int:
 
 
 # --- (2, 3) the indexer ----------------------------------------------------------------------------
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL database's URL, dropped afterwards."""
-    name = f"patentpool_bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def index_once(url: str, rpc: str, manifest: Path) -> tuple[float, dict[str, Any]]:
@@ -728,7 +711,7 @@ def main() -> None:
                         leftover.unlink()
             else:
                 assert postgres is not None
-                with postgres_database(postgres) as new:
+                with scratch_database(postgres, "patentpool_bench") as new:
                     yield new
 
         for n in range(args.runs):
@@ -744,7 +727,7 @@ def main() -> None:
             this["sqlite"] = sqlite_runs[-1][0]
             if postgres:
                 if not args.baseline:
-                    with postgres_database(postgres) as url:
+                    with scratch_database(postgres, "patentpool_bench") as url:
                         postgres_runs.append(index_once(url, rpc, manifest))
                 else:
                     this |= measured("postgresql", "", postgres_runs, n)
@@ -793,7 +776,7 @@ def main() -> None:
         )
         log(f"naive, SQLite: {naive_results['sqlite']['eventsPerSecond']:.0f} events/s")
         if postgres:
-            with postgres_database(postgres) as url:
+            with scratch_database(postgres, "patentpool_bench") as url:
                 naive_results["postgresql"] = with_projection(
                     naive(url, rpc, deployment, seeded, filters, first, last_block), indexed
                 )
@@ -831,7 +814,7 @@ def main() -> None:
         if args.profile:
             profiles = {"sqlite": profile_index(rpc, manifest, f"sqlite:///{workdir / 'profiled.db'}", "SQLite")}
             if postgres:
-                with postgres_database(postgres) as url:
+                with scratch_database(postgres, "patentpool_bench") as url:
                     profiles["postgresql"] = profile_index(rpc, manifest, url, "PostgreSQL")
             report["profile"] = profiles
         report["loadAverage"]["end"] = loadavg()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ __all__ = [
     "make_engine",
     "reason",
     "redacted",
+    "scratch_database",
     "upgrade",
 ]
 
@@ -192,3 +195,21 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str = "patentpool_scratch") -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database on the server of `server_url`, dropped afterwards
+    (for the tests and benchmarks: each run gets a database of its own)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

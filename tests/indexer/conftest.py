@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine, make_url
 from web3 import Web3
 
 from indexer import deferred
-from indexer.db import make_engine, upgrade
+from indexer.db import make_engine, scratch_database, upgrade
 from indexer.fetch import Rpc
 from indexer.schema import Checkpoint, IndexerLock, ProjectionUndo, RecentBlock
 from indexer.sync import Indexer
@@ -61,16 +61,8 @@ def new_database(kind: str, tmp_path: Any, postgres_unavailable: str | None) -> 
         if os.environ.get("CI"):
             pytest.fail(postgres_unavailable)
         pytest.skip(postgres_unavailable)
-    name = f"patentpool_test_{uuid.uuid4().hex[:12]}"
-    admin = _postgres_admin()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(POSTGRES_URL, "patentpool_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
