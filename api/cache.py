@@ -21,6 +21,10 @@ The rule:
   `recheck` seconds older than the newest checkpoint, the same kind of lag a client's own
   `max-age` cache has (and each answer still names exactly the block it reflects).
   With `recheck=0` the checkpoint is read for every request.
+* Identical requests that arrive while one of them is being computed wait for it and replay its
+  answer (so a new checkpoint under load costs one computation per URL, not one per client); if
+  it is not kept (a problem, say), each computes its own, and so do later requests for that URL
+  until the next checkpoint.
 * At most `max_bytes` of bodies are kept, least recently used first out; a single body larger
   than an eighth of that is not kept.
 * The rate limit and the request bounds run before this middleware: a replayed answer is counted
@@ -57,6 +61,8 @@ _now = time.monotonic
 State = tuple[int, str, int]
 
 _CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
+#: At most this many URLs are remembered as not kept (then the memory starts again).
+_NOT_KEPT_MAX = 10_000
 #: Headers of a kept answer that a 304 repeats (RFC 9110 15.4.5).
 _NOT_MODIFIED_HEADERS = frozenset({b"etag", b"cache-control", b"x-indexed-block", b"x-indexed-block-hash"})
 
@@ -93,6 +99,10 @@ class ResponseCacheMiddleware:
         self._state: State | None = None
         self._checked = -float("inf")
         self._refresh: asyncio.Future[State | None] | None = None
+        #: URLs whose answer a request is computing now; identical requests wait for it.
+        self._running: dict[tuple[Any, ...], asyncio.Event] = {}
+        #: URLs whose last answer at this checkpoint was not kept: identical requests do not wait.
+        self._not_kept: set[tuple[Any, ...]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _CACHEABLE_METHODS or self.max_bytes <= 0:
@@ -113,11 +123,26 @@ class ResponseCacheMiddleware:
         )
         scope.setdefault("state", {})
         entry = self._entries.get(key)
+        waited = False
+        if (entry is None or entry.state != state) and key in self._running:
+            await self._running[key].wait()  # the same answer is being computed: wait for it
+            entry, waited = self._entries.get(key), True
         if entry is not None and entry.state == state:
             self._entries.move_to_end(key)
             await self._replay(entry, scope, headers, send)
             return
-        await self._compute(key, scope, receive, send)
+        if waited or key in self._not_kept:  # computed but not kept: each computes its own
+            await self._compute(key, scope, receive, send)
+            return
+        done = self._running[key] = asyncio.Event()
+        try:
+            if not await self._compute(key, scope, receive, send):
+                if len(self._not_kept) >= _NOT_KEPT_MAX:
+                    self._not_kept.clear()
+                self._not_kept.add(key)
+        finally:
+            del self._running[key]
+            done.set()
 
     async def _current(self, scope: Scope) -> State | None:
         """The checkpoint as read at most `recheck` seconds ago; one read at a time."""
@@ -135,6 +160,7 @@ class ResponseCacheMiddleware:
             state = None
         if state != self._state:
             self._entries.clear()
+            self._not_kept.clear()
             self._bytes = 0
         self._state = state
         self._checked = _now()
@@ -152,16 +178,17 @@ class ResponseCacheMiddleware:
         body = b"" if scope["method"] == "HEAD" else entry.body
         await send({"type": "http.response.body", "body": body})
 
-    async def _compute(self, key: tuple[Any, ...], scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the route; keep its answer if it qualifies (see the module docstring)."""
+    async def _compute(self, key: tuple[Any, ...], scope: Scope, receive: Receive, send: Send) -> bool:
+        """Run the route; keep its answer if it qualifies (see the module docstring). Whether it was kept."""
         started: Message | None = None
+        kept = False
         chunks: list[bytes] = []
         size = 0
         limit = self.max_bytes // 8
         keep = scope["method"] == "GET"
 
         async def capture(message: Message) -> None:
-            nonlocal started, size, keep
+            nonlocal started, size, keep, kept
             if message["type"] == "http.response.start":
                 started = message
                 keep = keep and message["status"] == 200 and self._qualifies(scope, message)
@@ -176,10 +203,11 @@ class ResponseCacheMiddleware:
                 else:
                     chunks.append(chunk)
                 if not message.get("more_body", False) and keep and started is not None:
-                    self._store(key, scope, started, b"".join(chunks))
+                    kept = self._store(key, scope, started, b"".join(chunks))
             await send(message)
 
         await self.app(scope, receive, capture)
+        return kept
 
     @staticmethod
     def _qualifies(scope: Scope, start: Message) -> bool:
@@ -195,10 +223,10 @@ class ResponseCacheMiddleware:
                 return False
         return found is not None and found == etag
 
-    def _store(self, key: tuple[Any, ...], scope: Scope, start: Message, body: bytes) -> None:
+    def _store(self, key: tuple[Any, ...], scope: Scope, start: Message, body: bytes) -> bool:
         state = scope["state"][INDEXED_STATE_KEY]
         if state != self._state:  # computed at another checkpoint than the one being served
-            return
+            return False
         entry = _Entry(state, scope["state"][INDEXED_ETAG_KEY], list(start.get("headers", [])), body)
         old = self._entries.pop(key, None)
         if old is not None:
@@ -208,6 +236,7 @@ class ResponseCacheMiddleware:
         while self._bytes > self.max_bytes and self._entries:
             _, dropped = self._entries.popitem(last=False)
             self._bytes -= dropped.size
+        return True
 
 
 def uncacheable(request: Request) -> None:

@@ -3,6 +3,7 @@ until the checkpoint changes; nothing that reads the live chain or the disk is k
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -156,3 +157,19 @@ def test_a_replayed_answer_is_still_rate_limited(mirror: Mirror, seeded: Seeded)
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert [a.headers.get("x-cache") for a in answers[:3]] == ["miss", "hit", "hit"]
     assert [a.headers["ratelimit-remaining"] for a in answers[:3]] == ["2", "1", "0"]
+
+
+def test_identical_requests_arriving_together_are_computed_once(mirror: Mirror, seeded: Seeded) -> None:
+    """Sixteen clients ask for the same (large) page at once, at a checkpoint nobody asked about
+    before: one request computes it, the others wait for it and replay it."""
+    path = f"/v1/pools/{seeded.pool('blockchain').address}/members?limit=500"
+
+    async def together(url: str) -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+            return list(await asyncio.gather(*(http.get(path) for _ in range(16))))
+
+    with Server(api_settings(mirror)) as running:
+        answers = asyncio.run(together(running.url))
+    assert {a.status_code for a in answers} == {200}
+    assert sorted(a.headers["x-cache"] for a in answers) == ["hit"] * 15 + ["miss"]
+    assert len({a.content for a in answers}) == 1
