@@ -20,8 +20,9 @@ all on the same command line:
    (`async def`, answering {"ok": true}) and `GET /ping-sync` (the same as a plain `def`, which
    FastAPI runs in its thread pool, as it runs every route of the API);
 3. the cost ladder (unless `--no-ladder`): this module's `create_probe_app`, the API's own app and
-   settings plus three trivial routes: `/probe/async`, `/probe/sync` and `/probe/indexed` (a `def`
-   route with the API's `IndexedDep`: session, checkpoint read, ETag and headers).
+   settings (its response cache off, so each rung measures the work it names) plus three trivial
+   routes: `/probe/async`, `/probe/sync` and `/probe/indexed` (a `def` route with the API's
+   `IndexedDep`: session, checkpoint read, ETag and headers).
 
 Uvicorn imports 2 and 3 through a symbolic link to this file in a temporary folder (D), as
 `patentpool_bench_ping`: a `benchmarks` package in site-packages shadows this folder.
@@ -791,7 +792,7 @@ def measure_workers(
     probe = None
     if args.ladder:
         probe = Uvicorn(
-            f"{PING_MODULE}:create_probe_app", workers, env, workdir / f"probe-{workers}.log", True, ping_dir
+            f"{PING_MODULE}:create_probe_app", workers, cold_env, workdir / f"probe-{workers}.log", True, ping_dir
         )
         servers.append(probe)
     try:
