@@ -8,12 +8,7 @@ import typer
 from rich.table import Table
 
 from patentpool._common import (
-    DeploymentOption,
-    JsonOption,
-    KeyOption,
-    KeystoreOption,
     PoolArg,
-    RpcOption,
     Session,
     Step,
     done,
@@ -25,12 +20,12 @@ from patentpool._common import (
     parse_amount,
     parse_text,
     print_json,
-    session,
     simulate,
     table,
     tx_json,
 )
 from patentpool.explain import explain_revert
+from patentpool.shared import DEPLOYMENT, JSON, NODE, OPTS, SIGNER, WRITE, Opts, shared
 from registry.chain import TxResult
 from registry.client import PatentPoolClient, jurisdiction
 from registry.errors import ContractRevert, RegistryError
@@ -123,6 +118,7 @@ def pool_state(s: Session, pool: PatentPoolClient) -> dict[str, Any]:
 
 
 @app.command("create")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def create(
     name: Annotated[str, typer.Option("--name", help="The pool's name.")],
     kind: Annotated[str, typer.Option("--kind", help="company, industry, technology or geography.")],
@@ -131,29 +127,26 @@ def create(
     payment_token: Annotated[
         str | None, typer.Option("--payment-token", help="ERC-20 address (default: the manifest's TestStablecoin).")
     ] = None,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Create a pool through the factory (POOL_CREATOR_ROLE); it starts incubating."""
     pool_kind = parse_kind(kind)
     name = parse_text(name, "--name")
     field = parse_text(field, "--field")
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     token = parse_address(payment_token, "--payment-token") if payment_token else s.deployment.payment_token
     if token is None:
         fail("this deployment has no TestStablecoin: pass --payment-token ADDRESS")
     op = parse_address(operator, "--operator") if operator else s.signer.address
     result = s.factory(write=True).create_pool(name, pool_kind, field, token, op)
-    if as_json:
+    if opts.as_json:
         print_json({"pool": result.value, "name": name, "operator": op, "tx": tx_json(result)})
     else:
         done(f"created pool {name!r} at {result.value}", result)
 
 
 @app.command("configure")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def configure(
     pool: PoolArg,
     tier_fee: Annotated[
@@ -170,14 +163,10 @@ def configure(
     ] = None,
     territory: Annotated[str | None, typer.Option("--territory")] = None,
     withdrawal_notice_days: Annotated[int | None, typer.Option("--withdrawal-notice-days", min=0)] = None,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Set tier fees, the qualification rule, the operator share, territory or notice (OPERATOR_ROLE)."""
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     reader = s.pool(pool)
     decimals = s.token(reader).decimals()
     fees: list[tuple[Tier, int]] = []
@@ -258,7 +247,7 @@ def configure(
         changes.append(
             {"setting": setting, "value": value, "tx": tx_json(result), "effectiveAt": announced_at(writer, result)}
         )
-    if as_json:
+    if opts.as_json:
         print_json({"pool": writer.address, "changes": changes})
     else:
         for change in changes:
@@ -274,77 +263,65 @@ def configure(
 
 
 @app.command("apply-change")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def apply_change(
     pool: PoolArg,
     parameter: Annotated[str, typer.Argument(help=f"One of: {', '.join(PARAMETER_NAMES)}.")],
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Put an announced parameter change in force once its delay has passed (anyone may)."""
     if parameter not in PARAMETER_NAMES:
         fail(f"unknown parameter {parameter!r}: one of {', '.join(PARAMETER_NAMES)}")
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     writer = s.pool(pool, write=True)
     result = writer.apply_parameter_change(PARAMETER_NAMES[parameter])
-    if as_json:
+    if opts.as_json:
         print_json({"pool": writer.address, "parameter": parameter, "tx": tx_json(result)})
     else:
         done(f"applied the announced {parameter} of pool {writer.address}", result)
 
 
-def _lifecycle_command(
-    pool: str, rpc: str | None, deployment: Any, private_key: Any, keystore: Any, as_json: bool, action: str
-) -> None:
-    s = session(rpc, deployment, private_key, keystore)
+def _lifecycle_command(pool: str, opts: Opts, action: str) -> None:
+    s = opts.session()
     writer = s.pool(pool, write=True)
     result = writer.activate() if action == "activate" else writer.close()
     lifecycle = Lifecycle(writer.profile()["lifecycle"]).name.lower()
-    if as_json:
+    if opts.as_json:
         print_json({"pool": writer.address, "lifecycle": lifecycle, "tx": tx_json(result)})
     else:
         done(f"pool {writer.address} is now {lifecycle}", result)
 
 
 @app.command("activate")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def activate(
     pool: PoolArg,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Open an incubating pool to members and licences (OPERATOR_ROLE)."""
-    _lifecycle_command(pool, rpc, deployment, private_key, keystore, as_json, "activate")
+    _lifecycle_command(pool, opts, "activate")
 
 
 @app.command("close")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def close(
     pool: PoolArg,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Close a pool: nothing new; existing terms run out and claims go on (OPERATOR_ROLE)."""
-    _lifecycle_command(pool, rpc, deployment, private_key, keystore, as_json, "close")
+    _lifecycle_command(pool, opts, "close")
 
 
 @app.command("show")
+@shared(NODE, DEPLOYMENT, JSON)
 def show(
     pool: PoolArg,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Show a pool's profile, fees, qualification rule and counts, as the chain has them."""
-    s = session(rpc, deployment)
+    s = opts.session()
     state = pool_state(s, s.pool(pool))
-    if as_json:
+    if opts.as_json:
         print_json(state)
         return
     d = state["tokenDecimals"]
@@ -384,13 +361,12 @@ def show(
 
 
 @app.command("list")
+@shared(NODE, DEPLOYMENT, JSON)
 def list_pools(
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """List every pool the deployment's factory created."""
-    s = session(rpc, deployment)
+    s = opts.session()
     rows = []
     for address in s.factory().pools():
         pool = PatentPoolClient(s.reader, address)
@@ -404,7 +380,7 @@ def list_pools(
                 **pool.counts(),
             }
         )
-    if as_json:
+    if opts.as_json:
         print_json({"pools": rows})
         return
     t = Table(title=f"{len(rows)} pool(s) on chain {s.chain_id}")
@@ -416,39 +392,33 @@ def list_pools(
 
 
 @app.command("admit-founder")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def admit_founder(
     pool: PoolArg,
     founder: Annotated[str, typer.Argument(help="Address of the founder (licensor).")],
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Admit a founder who may then contribute qualifying assets (OPERATOR_ROLE)."""
     account = parse_address(founder, "founder")
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     result = s.pool(pool, write=True).admit_founder(account)
-    if as_json:
+    if opts.as_json:
         print_json({"pool": parse_address(pool, "pool"), "founder": account, "tx": tx_json(result)})
     else:
         done(f"admitted {account} as founder", result)
 
 
 @app.command("contribute")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def contribute(
     pool: PoolArg,
     asset: Annotated[int, typer.Argument(help="Asset (patent family token) id.", min=1)],
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Contribute an asset you own to a pool you are a founder of; it must pass the pool's rule."""
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     result = s.pool(pool, write=True).contribute(asset)
-    if as_json:
+    if opts.as_json:
         print_json(
             {"pool": parse_address(pool, "pool"), "assetId": asset, "weight": result.value, "tx": tx_json(result)}
         )
