@@ -29,7 +29,7 @@ from patentpool._common import (
     settings_deployments_dir,
     settings_rpc,
 )
-from patentpool.commands import asset, dispute, index, licence, member, pool, revenue, serve, token
+from patentpool.commands import asset, dispute, index, licence, member, operate, pool, revenue, serve, token
 from patentpool.shared import DEPLOYMENT, JSON, NODE, OPTS, SIGNER, WRITE, Opts, shared
 from registry.errors import ContractRevert, RegistryError
 from registry.settings import redact_url
@@ -78,6 +78,14 @@ def _root(
     """A blockchain-backed patent-pool licensing registry."""
 
 
+for _command in ("pause", "unpause", "set_treasury", "transfer_admin", "accept_admin"):
+    pool.app.command(_command.replace("_", "-"))(getattr(operate, _command))
+pool.app.command("announce-withdrawal")(operate.announce_withdrawal)
+pool.app.command("complete-withdrawal")(operate.complete_withdrawal)
+licence.app.command("cancel")(operate.cancel_offer)
+asset.app.command("update-dossier")(operate.update_dossier)
+asset.app.command("reject-patent")(operate.reject_patent)
+app.add_typer(operate.role_app, name="role")
 app.add_typer(pool.app, name="pool")
 app.add_typer(asset.app, name="asset")
 app.add_typer(member.app, name="member")

@@ -156,13 +156,25 @@ def configure(
     jurisdictions: Annotated[
         str | None, typer.Option("--jurisdictions", help="Required offices, comma-separated, e.g. US,CN,DE,JP.")
     ] = None,
-    min_granted: Annotated[int | None, typer.Option("--min-granted", min=1, max=255)] = None,
+    min_granted: Annotated[
+        int | None,
+        typer.Option("--min-granted", help="Verified grants an asset needs in the required offices.", min=1, max=255),
+    ] = None,
     min_score: Annotated[int | None, typer.Option("--min-score", help="Minimum stability score, bps.", min=0)] = None,
     operator_share: Annotated[
         int | None, typer.Option("--operator-share", help="Operator's share of payments, bps.", min=0)
     ] = None,
-    territory: Annotated[str | None, typer.Option("--territory")] = None,
-    withdrawal_notice_days: Annotated[int | None, typer.Option("--withdrawal-notice-days", min=0)] = None,
+    territory: Annotated[
+        str | None, typer.Option("--territory", help="The territory the pool licenses, e.g. worldwide.")
+    ] = None,
+    withdrawal_notice_days: Annotated[
+        int | None,
+        typer.Option("--withdrawal-notice-days", help="Notice founders give before an asset leaves, days.", min=0),
+    ] = None,
+    max_licence_days: Annotated[
+        int | None,
+        typer.Option("--max-licence-days", help="Longest period a unified licence may cover, days.", min=1),
+    ] = None,
     opts: Opts = OPTS,
 ) -> None:
     """Set tier fees, the qualification rule, the operator share, territory or notice (OPERATOR_ROLE)."""
@@ -179,11 +191,16 @@ def configure(
     if operator_share is not None and operator_share > 10_000:
         fail(f"--operator-share {operator_share} is above 10000 bps (100 %)")
     if not (
-        fees or rule_given or operator_share is not None or territory is not None or withdrawal_notice_days is not None
+        fees
+        or rule_given
+        or operator_share is not None
+        or territory is not None
+        or withdrawal_notice_days is not None
+        or max_licence_days is not None
     ):
         fail(
             "nothing to configure: give at least one of --tier-fee, --jurisdictions/--min-granted/--min-score, "
-            "--operator-share, --territory, --withdrawal-notice-days"
+            "--operator-share, --territory, --withdrawal-notice-days, --max-licence-days"
         )
     # Every value is checked before anything is sent, then the whole sequence is simulated.
     planned: list[tuple[Step, str, Any]] = [
@@ -232,6 +249,17 @@ def configure(
             fail(f"--withdrawal-notice-days {withdrawal_notice_days} is too long")
         planned.append(
             (Step("withdrawalNotice", reader.contract, "setWithdrawalNotice", (seconds,)), "withdrawalNotice", seconds)
+        )
+    if max_licence_days is not None:
+        seconds = max_licence_days * 86_400
+        if seconds >= 2**64:
+            fail(f"--max-licence-days {max_licence_days} is too long")
+        planned.append(
+            (
+                Step("maxLicenceLength", reader.contract, "setMaxLicenceLength", (seconds,)),
+                "maxLicenceLength",
+                seconds,
+            )
         )
     writer = s.pool(pool, write=True)
     simulate(s, [step for step, _, _ in planned])
