@@ -29,7 +29,7 @@ from patentpool._common import (
     settings_deployments_dir,
     settings_rpc,
 )
-from patentpool.commands import asset, dispute, index, licence, member, operate, pool, revenue, serve, token
+from patentpool.commands import asset, dispute, index, licence, lists, member, operate, pool, revenue, serve, token
 from patentpool.shared import DEPLOYMENT, JSON, NODE, OPTS, SIGNER, WRITE, Opts, shared
 from registry.errors import ContractRevert, RegistryError
 from registry.settings import redact_url
@@ -86,6 +86,9 @@ licence.app.command("cancel")(operate.cancel_offer)
 asset.app.command("update-dossier")(operate.update_dossier)
 asset.app.command("reject-patent")(operate.reject_patent)
 app.add_typer(operate.role_app, name="role")
+for _command in ("members", "assets", "offers", "licences", "disputes"):
+    pool.app.command(_command)(getattr(lists, _command))
+revenue.app.command("statement")(lists.statement)
 app.add_typer(pool.app, name="pool")
 app.add_typer(asset.app, name="asset")
 app.add_typer(member.app, name="member")
