@@ -147,6 +147,8 @@ def announce_withdrawal(pool: PoolArg, asset: AssetArg, opts: Opts = OPTS) -> No
     held = writer.pool_asset(asset)
     if held["contributedAt"] == 0 or held["withdrawnAt"]:
         fail(f"asset {asset} is not in pool {writer.address}")
+    if held["suspended"]:
+        fail(f"asset {asset} is suspended by an upheld dispute: it no longer earns or licenses in this pool")
     if held["withdrawalEffectiveAt"]:
         fail(
             f"the withdrawal of asset {asset} is already announced, effective {iso_time(held['withdrawalEffectiveAt'])}"

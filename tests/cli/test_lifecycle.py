@@ -338,3 +338,19 @@ def _env(world: World) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PATENTPOOL_")}
     env["PATENTPOOL_RPC_URL"] = world.w3.provider.endpoint_uri  # type: ignore[attr-defined]
     return env
+
+
+def test_a_suspended_asset_cannot_be_announced_for_withdrawal(setup: tuple[World, Path, str, int]) -> None:
+    world, manifest, pool, asset_id = setup
+    dispute = world.pool_as(FOUNDER).open_dispute(asset_id, b"\x01" * 32).value
+    world.pool.resolve_dispute(dispute, True, b"\x02" * 32)
+    message = refused(world, manifest, "pool", "announce-withdrawal", pool, str(asset_id), who=FOUNDER)
+    assert f"asset {asset_id} is suspended by an upheld dispute" in message
+
+
+def test_the_longest_licence_is_an_announced_change(setup: tuple[World, Path, str, int]) -> None:
+    world, manifest, pool, _ = setup
+    result = ok(world, manifest, "pool", "configure", pool, "--max-licence-days", "730", "--json")
+    change = json.loads(result.stdout)["changes"][0]
+    assert change["setting"] == "maxLicenceLength" and change["effectiveAt"]
+    assert world.pool.pending_change(2) == {"value": 730 * 86_400, "effectiveAt": change["effectiveAt"]}
