@@ -205,6 +205,20 @@ def format_amount(units: int, decimals: int) -> str:
     return f"{whole:,}.{digits}" if digits else f"{whole:,}"
 
 
+def token_symbol(token: Any) -> str:
+    """An ERC-20's symbol for showing amounts ("" when the token has none, or it is not text)."""
+    try:
+        symbol = token.contract.functions.symbol().call()
+    except Exception:
+        return ""
+    return symbol.strip()[:16] if isinstance(symbol, str) else ""
+
+
+def with_symbol(units: int, decimals: int, symbol: str) -> str:
+    """An amount in token units with the token's symbol, e.g. "1,500.00 tUSD"."""
+    return f"{format_amount(units, decimals)} {symbol}".rstrip()
+
+
 def iso_time(ts: int) -> str:
     """A unix time as an ISO 8601 date-time in UTC."""
     try:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 from typer.core import TyperOption
 from web3.exceptions import MismatchedABI, Web3ValidationError
@@ -225,13 +226,16 @@ def deploy(
     if opts.as_json:
         print_json(data)
         return
-    table = Table(title=f"Deployed on chain {deployment.chain_id} by {deployment.deployer}")
-    for column in ("contract", "address", "block", "tx"):
-        table.add_column(column)
+    # 80 columns hold the name, the whole address and the block; the transactions are in the manifest.
+    table = Table(title=f"Deployed on chain {deployment.chain_id}", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0))
+    table.add_column("contract", no_wrap=True)
+    table.add_column("address", no_wrap=True, min_width=42)
+    table.add_column("block", justify="right", no_wrap=True)
     for name, d in deployment.contracts.items():
-        table.add_row(name, d.address, str(d.block_number), d.tx_hash)
+        table.add_row(name, d.address, str(d.block_number))
     out.print(table)
-    out.print(f"manifest written to {path}", highlight=False)
+    out.print(f"deployer: {deployment.deployer}", highlight=False)
+    out.print(f"manifest written to {path} (with each deployment's transaction)", highlight=False, soft_wrap=True)
     if kept is not None:
         out.print(f"the previous manifest was kept as {kept}", highlight=False)
 
@@ -388,13 +392,27 @@ def _index_demo(url: str, manifest: Path, database_url: str, follow: bool, quiet
 
 
 def _print_demo(data: dict[str, Any]) -> None:
-    table = Table(title=f"Seeded {data['transactions']:,} transactions in {data['seconds']} s")
-    for column in ("pool", "lifecycle", "members", "assets", "refused", "licences", "suspended", "address"):
-        table.add_column(column, no_wrap=column in ("pool", "address"))
+    # Two tables that each fit 80 columns: the counts, then every pool's whole address.
+    table = Table(
+        title=f"Seeded {data['transactions']:,} transactions in {data['seconds']} s",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 0),
+    )
+    table.add_column("pool", overflow="fold")
+    table.add_column("lifecycle", no_wrap=True)
+    for column in ("members", "assets", "refused", "licences", "suspended"):
+        table.add_column(column, justify="right", no_wrap=True)
     for p in data["pools"]:
         counts = (p["members"], p["assets"], len(p["refused"]), p["licences"], len(p["suspendedAssets"]))
-        table.add_row(p["name"], p["lifecycle"], *map(str, counts), p["address"])
+        table.add_row(p["name"], p["lifecycle"], *(f"{n:,}" for n in counts))
     out.print(table)
+    addresses = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0))
+    addresses.add_column("pool", overflow="fold")
+    addresses.add_column("address", no_wrap=True, min_width=42)
+    for p in data["pools"]:
+        addresses.add_row(p["name"], p["address"])
+    out.print(addresses)
     out.print(f"manifest: {data['manifest']}; dossiers: {data['dossierDir']}", highlight=False)
     index = data["index"]
     out.print(

@@ -12,7 +12,6 @@ from patentpool._common import (
     Step,
     done,
     fail,
-    format_amount,
     iso_time,
     out,
     parse_address,
@@ -22,7 +21,9 @@ from patentpool._common import (
     print_json,
     simulate,
     table,
+    token_symbol,
     tx_json,
+    with_symbol,
 )
 from patentpool.commands.member import pay_ready
 from patentpool.shared import DEPLOYMENT, JSON, NODE, OPTS, SIGNER, WRITE, Opts, shared
@@ -160,7 +161,8 @@ def show(
     if opts.as_json:
         print_json(data)
         return
-    decimals = s.token(reader).decimals()
+    token = s.token(reader)
+    decimals = token.decimals()
     out.print(
         table(
             f"Licence {licence_id}",
@@ -168,7 +170,7 @@ def show(
                 ("licensee", lic["licensee"]),
                 ("scope", "whole pool" if lic["wholePool"] else ", ".join(map(str, assets))),
                 ("period", f"{iso_time(lic['start'])} .. {iso_time(lic['end'])}"),
-                ("price", format_amount(lic["price"], decimals)),
+                ("price", with_symbol(lic["price"], decimals, token_symbol(token))),
                 ("status", f"revoked at {iso_time(lic['revokedAt'])}" if lic["revoked"] else "valid"),
             ],
         )

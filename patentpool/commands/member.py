@@ -20,7 +20,9 @@ from patentpool._common import (
     print_json,
     simulate,
     table,
+    token_symbol,
     tx_json,
+    with_symbol,
 )
 from patentpool.commands.pool import parse_tier
 from patentpool.shared import DEPLOYMENT, JSON, NODE, OPTS, SIGNER, WRITE, Opts, shared
@@ -129,7 +131,11 @@ def join(
     if opts.as_json:
         print_json(data)
     else:
-        done(f"{s.signer.address} joined as {member_tier.name.lower()} member until {_iso(result.value)}", result)
+        paid = with_symbol(fee, s.token(reader).decimals(), token_symbol(s.token(reader)))
+        done(
+            f"{s.signer.address} joined as {member_tier.name.lower()} member until {_iso(result.value)}, paying {paid}",
+            result,
+        )
 
 
 @app.command("renew")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from patentpool._common import (
@@ -13,7 +14,6 @@ from patentpool._common import (
     Step,
     done,
     fail,
-    format_amount,
     iso_time,
     out,
     parse_address,
@@ -22,7 +22,9 @@ from patentpool._common import (
     print_json,
     simulate,
     table,
+    token_symbol,
     tx_json,
+    with_symbol,
 )
 from patentpool.explain import explain_revert
 from patentpool.shared import DEPLOYMENT, JSON, NODE, OPTS, SIGNER, WRITE, Opts, shared
@@ -106,6 +108,7 @@ def pool_state(s: Session, pool: PatentPoolClient) -> dict[str, Any]:
         "paused": pool.paused(),
         "paymentToken": profile["paymentToken"],
         "tokenDecimals": decimals,
+        "tokenSymbol": token_symbol(token),
         "operatorShareBps": profile["operatorShareBps"],
         "treasury": profile["treasury"],
         "tierFees": {t.name.lower(): pool.tier_fee(t) for t in Tier},
@@ -352,7 +355,7 @@ def show(
     if opts.as_json:
         print_json(state)
         return
-    d = state["tokenDecimals"]
+    d, symbol = state["tokenDecimals"], state["tokenSymbol"]
     q = state["qualification"]
     out.print(
         table(
@@ -372,7 +375,10 @@ def show(
                     for name, change in state["pendingChanges"].items()
                 ),
                 ("treasury", state["treasury"]),
-                *((f"fee {t}", format_amount(v, d) if v else "not offered") for t, v in state["tierFees"].items()),
+                *(
+                    (f"fee {t}", with_symbol(v, d, symbol) if v else "not offered")
+                    for t, v in state["tierFees"].items()
+                ),
                 (
                     "qualification",
                     f"{q['minGranted']} verified grants in {'/'.join(q['jurisdictions'])}, "
@@ -411,11 +417,18 @@ def list_pools(
     if opts.as_json:
         print_json({"pools": rows})
         return
-    t = Table(title=f"{len(rows)} pool(s) on chain {s.chain_id}")
-    for column in ("address", "name", "kind", "lifecycle", "members", "assets", "licences"):
-        t.add_column(column)
+    # The name above the whole address, so the table fits 80 columns.
+    t = Table(title=f"{len(rows)} pool(s) on chain {s.chain_id}", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0))
+    t.add_column("pool", no_wrap=True, min_width=42)
+    t.add_column("lifecycle", no_wrap=True)
+    for column in ("members", "assets", "licences"):
+        t.add_column(column, justify="right", no_wrap=True)
     for row in rows:
-        t.add_row(*(str(row[c]) for c in ("address", "name", "kind", "lifecycle", "members", "assets", "licences")))
+        t.add_row(
+            f"{row['name'][:42]}\n{row['address']}",
+            f"{row['kind']}\n{row['lifecycle']}",
+            *(f"{row[c]:,}" for c in ("members", "assets", "licences")),
+        )
     out.print(t)
 
 

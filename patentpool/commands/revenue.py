@@ -15,7 +15,9 @@ from patentpool._common import (
     out,
     parse_address,
     print_json,
+    token_symbol,
     tx_json,
+    with_symbol,
 )
 from patentpool.shared import DEPLOYMENT, JSON, NODE, OPTS, SIGNER, WRITE, Opts, shared
 
@@ -37,6 +39,7 @@ def show(
     profile = reader.profile()
     token = s.token(reader)
     decimals = token.decimals()
+    symbol = token_symbol(token)
     accounts = [parse_address(a, "--account") for a in account or []] or [profile["treasury"]]
     rows = [
         {
@@ -51,6 +54,7 @@ def show(
         "pool": reader.address,
         "paymentToken": profile["paymentToken"],
         "decimals": decimals,
+        "symbol": symbol,
         "poolBalance": token.balance_of(reader.address),
         "totalWeight": reader.total_weight(),
         "operatorShareBps": profile["operatorShareBps"],
@@ -59,9 +63,11 @@ def show(
     if opts.as_json:
         print_json(data)
         return
-    t = Table(title=f"Revenue of {profile['name']}: pool holds {format_amount(data['poolBalance'], decimals)}")
-    for column in ("account", "role", "weight", "claimable"):
-        t.add_column(column)
+    t = Table(title=f"Revenue of {profile['name']}: pool holds {with_symbol(data['poolBalance'], decimals, symbol)}")
+    t.add_column("account", no_wrap=True, min_width=42)
+    t.add_column("role")
+    t.add_column("weight", justify="right")
+    t.add_column(f"claimable ({symbol})" if symbol else "claimable", justify="right", no_wrap=True)
     for row in rows:
         role = "treasury" if row["isTreasury"] else ("founder" if row["founderWeight"] else "-")
         t.add_row(row["account"], role, str(row["founderWeight"]), format_amount(row["claimable"], decimals))
@@ -81,8 +87,9 @@ def claim(
     if owed == 0:
         fail(f"{s.signer.address} has nothing to claim from this pool")
     result = s.pool(pool, write=True).claim()
-    decimals = s.token(reader).decimals()
+    token = s.token(reader)
+    decimals, symbol = token.decimals(), token_symbol(token)
     if opts.as_json:
         print_json({"pool": reader.address, "account": s.signer.address, "amount": result.value, "tx": tx_json(result)})
     else:
-        done(f"claimed {format_amount(result.value, decimals)} for {s.signer.address}", result)
+        done(f"claimed {with_symbol(result.value, decimals, symbol)} for {s.signer.address}", result)

@@ -9,12 +9,13 @@ import typer
 from patentpool._common import (
     done,
     fail,
-    format_amount,
     out,
     parse_address,
     parse_amount,
     print_json,
+    token_symbol,
     tx_json,
+    with_symbol,
 )
 from patentpool.shared import DEPLOYMENT, JSON, NODE, OPTS, SIGNER, WRITE, Opts, shared
 from registry.client import StablecoinClient
@@ -45,7 +46,7 @@ def mint(
     if opts.as_json:
         print_json({"token": address, "to": recipient, "amount": units, "tx": tx_json(result)})
     else:
-        done(f"minted {format_amount(units, decimals)} tUSD to {recipient}", result)
+        done(f"minted {with_symbol(units, decimals, token_symbol(token))} to {recipient}", result)
 
 
 @app.command("balance")
@@ -65,4 +66,4 @@ def balance(
     if opts.as_json:
         print_json({"token": address, "account": who, "balance": units, "decimals": token.decimals()})
     else:
-        out.print(f"{who} holds {format_amount(units, token.decimals())} tUSD", highlight=False)
+        out.print(f"{who} holds {with_symbol(units, token.decimals(), token_symbol(token))}", highlight=False)
