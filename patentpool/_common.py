@@ -77,6 +77,18 @@ DeploymentOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+# The question `licence verify` asks and `licence certify` proves: one declaration for both.
+PoolQueryOption = Annotated[str, typer.Option("--pool", help="Pool address.", show_default=False)]
+LicenseeOption = Annotated[str, typer.Option("--licensee", help="Licensee address.", show_default=False)]
+AssetOption = Annotated[int, typer.Option("--asset", help="Asset (patent family token) id.", min=1, show_default=False)]
+AtOption = Annotated[
+    str | None,
+    typer.Option("--at", help="Time to ask about: unix seconds or YYYY-MM-DD (default: the block's time)."),
+]
+BlockOption = Annotated[
+    int | None,
+    typer.Option("--block", help="Read the chain as it was at this block (default: the latest).", min=0),
+]
 PoolArg = Annotated[str, typer.Argument(help="Address of the pool.", show_default=False)]
 
 # Reads need no key: calls are made "from" this throw-away address, which never signs anything.

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 
 __all__ = ["DEPLOYMENT", "JSON", "NODE", "OPTS", "SIGNER", "WRITE", "Opts", "shared"]
@@ -293,11 +292,14 @@ _GROUPS: dict[str, list[inspect.Parameter]] = {
 }
 
 
-def _from_environment(name: str) -> bool:
-    ctx = click.get_current_context(silent=True)
+_CTX = "shared_context_"
+
+
+def _from_environment(ctx: typer.Context | None, name: str) -> bool:
     if ctx is None:
         return False
-    return ctx.get_parameter_source(name) == click.core.ParameterSource.ENVIRONMENT
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "ENVIRONMENT"
 
 
 def _plan(func: Callable[..., Any], opts: Opts, args: Any, kwargs: dict[str, Any]) -> Any:
@@ -358,14 +360,17 @@ def shared(*groups: str) -> Callable[[F], F]:
             raise TypeError(f"{func.__name__} must take an `opts` parameter to use @shared")
         added = [p for group in groups for p in _GROUPS[group]]
         names = [p.name for p in added]
+        if SIGNER in groups:  # Typer passes the click context: where did the key and keystore come from?
+            added.append(_param(_CTX, typer.Context, None))
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             values = {name: kwargs.pop(name) for name in names if name in kwargs}
+            ctx = kwargs.pop(_CTX, None)
             private_key, keystore = values.get("private_key"), values.get("keystore")
             # An explicit --keystore wins over PATENTPOOL_PRIVATE_KEY; an explicit --private-key wins
             # over PATENTPOOL_KEYSTORE; both given on the command line are refused (keys.resolve_signer).
             if private_key and keystore is not None:
-                key_env, store_env = _from_environment("private_key"), _from_environment("keystore")
+                key_env, store_env = _from_environment(ctx, "private_key"), _from_environment(ctx, "keystore")
                 if key_env and not store_env:
                     values["private_key"] = None
                 elif store_env:

@@ -8,7 +8,12 @@ from typing import Annotated
 import typer
 
 from patentpool._common import (
+    AssetOption,
+    AtOption,
+    BlockOption,
+    LicenseeOption,
     PoolArg,
+    PoolQueryOption,
     Step,
     done,
     fail,
@@ -180,16 +185,11 @@ def show(
 @app.command("verify")
 @shared(NODE, JSON)
 def verify(
-    pool: Annotated[str, typer.Option("--pool", help="Pool address.")],
-    licensee: Annotated[str, typer.Option("--licensee", help="Licensee address.")],
-    asset: Annotated[int, typer.Option("--asset", help="Asset (patent family token) id.", min=1)],
-    at: Annotated[
-        str | None,
-        typer.Option("--at", help="Time to ask about: unix seconds or YYYY-MM-DD (default: the block's time)."),
-    ] = None,
-    block: Annotated[
-        int | None, typer.Option("--block", help="Ask the chain as it was at this block (default: the latest).", min=0)
-    ] = None,
+    pool: PoolQueryOption,
+    licensee: LicenseeOption,
+    asset: AssetOption,
+    at: AtOption = None,
+    block: BlockOption = None,
     deployment: Annotated[
         Path | None,
         typer.Option("--deployment", help="Also check the pool belongs to this manifest's factory (optional)."),

@@ -354,3 +354,57 @@ def test_the_longest_licence_is_an_announced_change(setup: tuple[World, Path, st
     change = json.loads(result.stdout)["changes"][0]
     assert change["setting"] == "maxLicenceLength" and change["effectiveAt"]
     assert world.pool.pending_change(2) == {"value": 730 * 86_400, "effectiveAt": change["effectiveAt"]}
+
+
+def test_a_dry_run_deploy_writes_no_manifest_and_sends_nothing(
+    setup: tuple[World, Path, str, int], tmp_path: Path
+) -> None:
+    world, manifest, _, _ = setup
+    before = _state(world)
+    directory = tmp_path / "fresh"
+    result = run(world, manifest, "deploy", "--deployments-dir", str(directory), "--dry-run", "--json")
+    # run() appends --deployment, which deploy does not take: call it directly instead.
+    if result.returncode == 2 and "No such option" in result.stderr:
+        result = subprocess.run(
+            [sys.executable, "-m", "patentpool", "deploy", "--deployments-dir", str(directory), "--dry-run", "--json"],
+            capture_output=True, text=True, env={**_env(world), "PATENTPOOL_PRIVATE_KEY": ANVIL_DEV_KEYS[0]},
+            timeout=120, check=False,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert [c["contract"] for c in plan["calls"]] == ["PatentAsset", "PatentPool", "PoolFactory", "TestStablecoin"]
+    assert all(c["function"] == "constructor" and c["creates"] for c in plan["calls"])
+    assert plan["calls"][2]["args"]["assetRegistry_"] == plan["calls"][0]["creates"]
+    assert not directory.exists()
+    assert _state(world) == before
+
+
+@pytest.mark.parametrize(
+    ("key_from", "keystore_from", "signer"),
+    [("env", "option", "keystore"), ("option", "env", "key"), ("env", "env", "key")],
+)
+def test_an_explicit_key_or_keystore_wins_over_the_environment(
+    setup: tuple[World, Path, str, int], tmp_path: Path, key_from: str, keystore_from: str, signer: str
+) -> None:
+    from eth_account import Account
+    from eth_typing import HexStr
+
+    world, manifest, _, _ = setup
+    keystore = tmp_path / "member.json"
+    keystore.write_text(json.dumps(Account.encrypt(HexStr(ANVIL_DEV_KEYS[MEMBER]), "pw", kdf="pbkdf2", iterations=2)))
+    env = {**_env(world), "PATENTPOOL_KEYSTORE_PASSWORD": "pw"}
+    args = ["token", "mint", "--amount", "1", "--dry-run", "--json", "--deployment", str(manifest)]
+    if key_from == "env":
+        env["PATENTPOOL_PRIVATE_KEY"] = ANVIL_DEV_KEYS[FOUNDER]
+    else:
+        args += ["--private-key", ANVIL_DEV_KEYS[FOUNDER]]
+    if keystore_from == "env":
+        env["PATENTPOOL_KEYSTORE"] = str(keystore)
+    else:
+        args += ["--keystore", str(keystore)]
+    result = subprocess.run(
+        [sys.executable, "-m", "patentpool", *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    expected = world.keys[MEMBER if signer == "keystore" else FOUNDER].address
+    assert json.loads(result.stdout)["from"] == expected
