@@ -335,6 +335,26 @@ class PatentPoolClient(_Client):
     def resolve_dispute(self, dispute_id: int, upheld: bool, ruling_hash: bytes) -> TxResult[None]:
         return self._tx("resolveDispute", dispute_id, upheld, ruling_hash)
 
+    def set_dispute_bond(self, bond: int) -> TxResult[None]:
+        return self._tx("setDisputeBond", bond)
+
+    def lift_suspension(self, asset_id: int, ruling_hash: bytes) -> TxResult[int]:
+        """Lift an asset's suspension on appeal; the value is the asset's new weight."""
+        r = self._tx("liftSuspension", asset_id, ruling_hash)
+        return self._with(r, int(self._event_arg(r, "SuspensionLifted", "weight")))
+
+    def dispute_bond(self) -> int:
+        return int(self._call("disputeBond"))
+
+    def dispute_bond_of(self, dispute_id: int) -> int:
+        return int(self._call("disputeBondOf", dispute_id))
+
+    def bonds_held(self) -> int:
+        return int(self._call("bondsHeld"))
+
+    def is_suspended(self, asset_id: int, at: int, block: BlockIdentifier = "latest") -> bool:
+        return bool(self.contract.functions.isSuspended(asset_id, at).call(block_identifier=block))
+
     # views
     def profile(self) -> dict[str, Any]:
         name, kind, field, territory, lifecycle, token, share, treasury = self._call("profile")

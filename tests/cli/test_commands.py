@@ -151,6 +151,14 @@ def test_an_operator_runs_a_pool_from_the_command_line(cli: Cli, keys: list[Loca
         == "upheld"
     )
     assert verify(MEMBER)[0] == 1  # the asset is suspended
+    assert cli.json("dispute", "show", pool, str(dispute["disputeId"]))["bond"] == 0
+
+    # Issue 14, point 8: the arbiter lifts the suspension on appeal; the bond is an announced change.
+    lifted = cli.json("dispute", "appeal", pool, str(asset), "--ruling", "appeal granted")
+    assert lifted["assetId"] == asset and lifted["weight"] > 0
+    assert verify(MEMBER)[0] == 0
+    bond = cli.json("dispute", "bond", pool, "25")
+    assert bond["bond"] == 25 * 10**6 and bond["announced"] is True and bond["effectiveAt"] > 0
 
     listed = cli.json("pool", "list")["pools"]
     assert any(p["address"] == pool and p["members"] == 1 and p["licences"] == 1 for p in listed)

@@ -55,6 +55,7 @@ def run_scenario(world: World) -> Scenario:
     world.pool_as(1).contribute(a1)
     world.pool_as(2).contribute(a2)
     world.pool_as(2).contribute(a3)
+    pool.set_dispute_bond(10 * USDC)
     pool.activate()
 
     world.fund(3, 1_000 * USDC)
@@ -75,6 +76,10 @@ def run_scenario(world: World) -> Scenario:
     pool.resolve_dispute(upheld, True, h("anticipated"))
     dismissed = world.pool_as(4).open_dispute(a1, h("weak evidence")).value
     pool.resolve_dispute(dismissed, False, h("not anticipated"))
+    appealed = world.pool_as(4).open_dispute(a1, h("new evidence")).value
+    pool.resolve_dispute(appealed, True, h("anticipated after all"))
+    advance(world.w3, 10)
+    pool.lift_suspension(a1, h("appeal granted"))
 
     world.pool_as(2).announce_withdrawal(a3)
     world.pool_as(2).complete_withdrawal(a3)
@@ -95,5 +100,5 @@ def run_scenario(world: World) -> Scenario:
         assets={"a1": a1, "a2": a2, "a3": a3},
         offers={"granted": granted_offer, "cancelled": cancelled_offer},
         licences={"revoked": licence},
-        disputes={"upheld": upheld, "dismissed": dismissed},
+        disputes={"upheld": upheld, "dismissed": dismissed, "appealed": appealed},
     )
