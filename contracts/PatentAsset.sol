@@ -133,6 +133,20 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
     }
 
     /// @inheritdoc IPatentAsset
+    function expirePatent(uint256 assetId, uint256 index) external {
+        Patent[] storage patents = _patents[assetId];
+        if (index >= patents.length) revert PatentAssetPatentIndexOutOfRange(assetId, index, patents.length);
+        Patent storage p = patents[index];
+        uint64 expiry = p.expiryDate;
+        if (p.status != PatentStatus.Granted || expiry == 0 || expiry > block.timestamp) {
+            revert PatentAssetNotExpired(assetId, index, expiry);
+        }
+        --_granted[assetId][p.jurisdiction];
+        p.status = PatentStatus.Lapsed;
+        emit PatentExpired(assetId, index, p.jurisdiction, expiry);
+    }
+
+    /// @inheritdoc IPatentAsset
     function recordEvaluation(uint256 assetId, uint16 scoreBps, bytes32 reportHash, string calldata modelVersion)
         external
         onlyRole(EVALUATOR_ROLE)

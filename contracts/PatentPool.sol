@@ -316,6 +316,18 @@ contract PatentPool is PatentPoolBase, IPatentPool {
         emit AssetWithdrawn(assetId, a.founder, weight);
     }
 
+    /// @inheritdoc IPatentPool
+    function reweigh(uint256 assetId) external returns (uint64 weight) {
+        PoolAsset storage a = _requireInPool(assetId);
+        uint64 old = a.weight;
+        // A family lists at most a few hundred patents, far below 2**64.
+        weight = uint64(_grantedInRequired(assetId));
+        if (weight == old) return weight;
+        _removeWeight(a);
+        _addWeight(_founders[a.founder], a, weight);
+        emit AssetReweighed(assetId, a.founder, old, weight);
+    }
+
     // ------------------------------------------------------------------ members
 
     /// @inheritdoc IPatentPool

@@ -736,6 +736,19 @@ def _patent_rejected(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     _touch(row, ev)
 
 
+def _patent_expired(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = s.get_or_create(Patent, asset_id=_int(a["assetId"]), patent_index=_int(a["index"]))
+    row["status"] = _LAPSED  # its dates and verifier stay as the verifier attested them
+    _touch(row, ev)
+
+
+def _reweighed(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = _contribution(s, ev, a["assetId"])
+    old, new = _int(a["oldWeight"]), _int(a["newWeight"])
+    row["weight"] = new
+    _founder_weight(s, ev, a["founder"], new - old)
+
+
 def _evaluation(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     s.append(
         Evaluation,
@@ -770,8 +783,8 @@ def _transfer(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
 
 
 _DEFAULT_ADMIN_ROLE = "0x" + "00" * 32
-#: IPatentAsset.PatentStatus.Rejected.
-_REJECTED = 4
+#: IPatentAsset.PatentStatus.Lapsed and .Rejected.
+_LAPSED, _REJECTED = 2, 4
 
 
 def _role(active: bool) -> Handler:
@@ -812,6 +825,7 @@ _HANDLERS: dict[str, Handler] = {
     "AssetWithdrawn": _withdrawn,
     "AssetSuspended": _suspended,
     "SuspensionLifted": _suspension_lifted,
+    "AssetReweighed": _reweighed,
     "MemberJoined": _member_joined,
     "MembershipRenewed": _member_renewed,
     "LicenceOffered": _offered,
@@ -830,6 +844,7 @@ _HANDLERS: dict[str, Handler] = {
     "PatentAdded": _patent_added,
     "PatentVerified": _patent_verified,
     "PatentRejected": _patent_rejected,
+    "PatentExpired": _patent_expired,
     "EvaluationRecorded": _evaluation,
     "Transfer": _transfer,
     "RoleGranted": _role(True),

@@ -115,6 +115,10 @@ class PatentAssetClient(_Client):
         """Mark a listing false (VERIFIER_ROLE): it counts for nothing and frees its number."""
         return self._tx("rejectPatent", asset_id, index, reason_hash)
 
+    def expire_patent(self, asset_id: int, index: int) -> TxResult[None]:
+        """Mark a granted patent past its expiry date as lapsed (anyone may)."""
+        return self._tx("expirePatent", asset_id, index)
+
     def record_evaluation(
         self, asset_id: int, score_bps: int, report_hash: bytes, model_version: str
     ) -> TxResult[None]:
@@ -284,6 +288,11 @@ class PatentPoolClient(_Client):
         return self._tx("completeWithdrawal", asset_id)
 
     # members
+    def reweigh(self, asset_id: int) -> TxResult[int]:
+        """Re-read the asset's verified grants in force (anyone may); the value is its new weight."""
+        r = self._tx("reweigh", asset_id)
+        return self._with(r, int(self.contract.functions.poolAsset(asset_id).call(block_identifier=r.block_number)[1]))
+
     def join(self, tier: int, max_fee: int) -> TxResult[int]:
         r = self._tx("join", int(tier), max_fee)
         return self._with(r, int(self._event_arg(r, "MemberJoined", "validUntil")))
@@ -398,6 +407,9 @@ class PatentPoolClient(_Client):
     def default_admin(self) -> dict[str, ChecksumAddress]:
         admin, pending = self._call("defaultAdmin")
         return {"admin": Web3.to_checksum_address(admin), "pendingAdmin": Web3.to_checksum_address(pending)}
+
+    def withdrawal_notice(self) -> int:
+        return int(self._call("withdrawalNotice"))
 
     def tier_fee(self, tier: int) -> int:
         return int(self._call("tierFee", int(tier)))

@@ -100,6 +100,14 @@ interface IPatentAsset {
         uint64 expiryDate
     );
 
+    /// @notice A Granted patent past its expiry date was marked Lapsed (by anyone, `expirePatent`):
+    /// it no longer counts in `grantedIn`, so pools re-weigh the family by it (`reweigh`).
+    /// @param assetId the token id of the family
+    /// @param index the patent's index within the family
+    /// @param jurisdiction two-letter office code of the patent
+    /// @param expiryDate the expiry date the verifier attested
+    event PatentExpired(uint256 indexed assetId, uint256 indexed index, bytes2 jurisdiction, uint64 expiryDate);
+
     /// @notice An evaluator recorded a stability evaluation; it replaces the previous one.
     /// @param assetId the token id of the family
     /// @param evaluator the recording account
@@ -171,6 +179,12 @@ interface IPatentAsset {
     /// @param scoreBps the rejected score
     error PatentAssetInvalidScore(uint16 scoreBps);
 
+    /// @notice The patent is not a Granted one past its expiry date (0: no expiry attested).
+    /// @param assetId the token id
+    /// @param index the patent's index within the family
+    /// @param expiryDate its attested expiry date
+    error PatentAssetNotExpired(uint256 assetId, uint256 index, uint64 expiryDate);
+
     /// @notice Registers a patent family and mints its token to the caller.
     /// @param familyId the family identifier; unique in the registry
     /// @param title the family's title
@@ -214,6 +228,13 @@ interface IPatentAsset {
     /// @param index the patent's index within the family
     /// @param reasonHash keccak-256 of the written reason
     function rejectPatent(uint256 assetId, uint256 index, bytes32 reasonHash) external;
+
+    /// @notice Marks a Granted patent whose attested expiry date has passed as Lapsed; anyone may,
+    /// in O(1). It keeps its number (a lapsed patent stays verified) and stops counting in
+    /// `grantedIn`: grants in force only.
+    /// @param assetId the token id
+    /// @param index the patent's index within the family
+    function expirePatent(uint256 assetId, uint256 index) external;
 
     /// @notice Records a stability evaluation, replacing the previous one; EVALUATOR_ROLE only.
     /// @param assetId the token id

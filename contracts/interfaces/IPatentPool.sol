@@ -243,6 +243,14 @@ interface IPatentPoolTypes {
     /// @param validUntil end of the membership term
     event MemberJoined(address indexed member, uint8 tier, uint256 fee, uint64 validFrom, uint64 validUntil);
 
+    /// @notice Anyone made the pool re-read an asset's verified grants in force (`reweigh`): its
+    /// weight follows its patents (issue 14, point 7).
+    /// @param assetId the asset
+    /// @param founder the founder whose weight changed with it
+    /// @param oldWeight the weight before
+    /// @param newWeight the weight from now on
+    event AssetReweighed(uint256 indexed assetId, address indexed founder, uint64 oldWeight, uint64 newWeight);
+
     /// @notice A member renewed for another year.
     /// @param member the member
     /// @param tier its tier
@@ -698,6 +706,16 @@ interface IPatentPool is IPatentPoolTypes {
     /// Licences and membership terms paid before stay valid for the asset.
     /// @param assetId the asset
     function completeWithdrawal(uint256 assetId) external;
+
+    /// @notice Re-reads an asset's verified grants in force in the pool's required jurisdictions
+    /// from the registry and makes that its weight from now on (what it earned so far stays
+    /// credited to its founder); anyone may, at any time, in O(1) (at most 16 registry reads). A
+    /// family whose patents lapsed, expired (`PatentAsset.expirePatent`) or were revoked stops
+    /// earning its old weight; one granted more patents earns more. The qualification rule is not
+    /// applied again: it binds contributions only.
+    /// @param assetId an asset in the pool (not suspended, not withdrawn)
+    /// @return weight the asset's weight from now on
+    function reweigh(uint256 assetId) external returns (uint64 weight);
 
     /// @notice Joins the pool as a member for 365 days by paying the tier's annual fee.
     /// @param tier 0 startup, 1 SME, 2 enterprise

@@ -159,6 +159,11 @@ def test_an_operator_runs_a_pool_from_the_command_line(cli: Cli, keys: list[Loca
     assert verify(MEMBER)[0] == 0
     bond = cli.json("dispute", "bond", pool, "25")
     assert bond["bond"] == 25 * 10**6 and bond["announced"] is True and bond["effectiveAt"] > 0
+    # Point 7: anyone re-weighs an asset in a pool; a patent not past its expiry cannot be expired.
+    reweighed = cli.json("asset", "reweigh", str(asset), "--pool", pool, who=OUTSIDER)
+    assert reweighed["weight"] == reweighed["oldWeight"] == lifted["weight"]
+    refused = cli.run("asset", "expire-patent", str(asset), "0", who=OUTSIDER)
+    assert refused.returncode != 0 and "not a granted patent past its expiry date" in refused.stderr
 
     listed = cli.json("pool", "list")["pools"]
     assert any(p["address"] == pool and p["members"] == 1 and p["licences"] == 1 for p in listed)

@@ -619,6 +619,7 @@ def test_patent_asset_supports_its_own_erc721_access_control_and_erc165_interfac
         "addPatent(uint256,bytes2,string)",
         "verifyPatent(uint256,uint256,uint8,uint64,uint64)",
         "rejectPatent(uint256,uint256,bytes32)",
+        "expirePatent(uint256,uint256)",
         "recordEvaluation(uint256,uint16,bytes32,string)",
         "stabilityScore(uint256)",
         "grantedIn(uint256,bytes2)",

@@ -80,6 +80,12 @@ def run_scenario(world: World) -> Scenario:
     pool.resolve_dispute(appealed, True, h("anticipated after all"))
     advance(world.w3, 10)
     pool.lift_suspension(a1, h("appeal granted"))
+    # Issue 14, point 7: a1's CN grant expires, anyone marks it and re-weighs a1 (2 -> 1).
+    t = now(world.w3)
+    world.assets.verify_patent(a1, 1, 1, t - 1000, t + 5)
+    advance(world.w3, 10)
+    world.assets_as(8).expire_patent(a1, 1)
+    world.pool_as(8).reweigh(a1)
 
     world.pool_as(2).announce_withdrawal(a3)
     world.pool_as(2).complete_withdrawal(a3)

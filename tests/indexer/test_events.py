@@ -230,7 +230,8 @@ def test_founders_members_and_contributions_match_the_views(indexed: tuple[Scena
         assert bool(row["suspended"]) == view["suspended"]
         assert int(row["suspended_at"]) == view["suspendedAt"]
         assert row["status"] == {"a1": "active", "a2": "suspended", "a3": "withdrawn"}[name]
-        # a1 was suspended by the appealed dispute and lifted on appeal.
+        # a1 was suspended by the appealed dispute and lifted on appeal, then re-weighed (point 7).
+        assert view["weight"] == {"a1": 1, "a2": 0, "a3": 0}[name]
         lifted = int(row["lifted_at"])
         assert (lifted > int(row["suspended_at"]) > 0) if name == "a1" else lifted == 0
     assert (
