@@ -706,6 +706,11 @@ def _family_registered(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     )
 
 
+def _family_rejected(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    claimant = a["claimant"] if int(a["claimant"], 16) else ""  # zero: anyone may register the id
+    _asset(s, ev, a["assetId"]).update(rejected=True, family_id_claimant=claimant)
+
+
 def _dossier_updated(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     _asset(s, ev, a["assetId"]).update(dossier_hash=a["dossierHash"], dossier_uri=a["dossierURI"])
 
@@ -840,6 +845,7 @@ _HANDLERS: dict[str, Handler] = {
     "DisputeBondPosted": _bond_posted,
     "DisputeBondReleased": _bond_released,
     "FamilyRegistered": _family_registered,
+    "FamilyRejected": _family_rejected,
     "DossierUpdated": _dossier_updated,
     "PatentAdded": _patent_added,
     "PatentVerified": _patent_verified,

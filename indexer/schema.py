@@ -290,6 +290,10 @@ class Asset(AssetBase, Provenance, table=True):
     """A patent family (a PatentAsset token): owner, dossier and its latest evaluation."""
 
     __tablename__ = "asset"
+    #: A verifier rejected its claim to its family id (FamilyRejected): the id is free again, for
+    #: `family_id_claimant` only when set, and the token lists and has verified no more patents.
+    rejected: bool = False
+    family_id_claimant: str = Field(default="", max_length=42)
 
 
 class Patent(Provenance, table=True):

@@ -115,6 +115,17 @@ class PatentAssetClient(_Client):
         """Mark a listing false (VERIFIER_ROLE): it counts for nothing and frees its number."""
         return self._tx("rejectPatent", asset_id, index, reason_hash)
 
+    def reject_family(self, asset_id: int, reason_hash: bytes, claimant: str | None = None) -> TxResult[None]:
+        """Free a squatted family id (VERIFIER_ROLE), for `claimant` only when given."""
+        who = Web3.to_checksum_address(claimant) if claimant else "0x" + "00" * 20
+        return self._tx("rejectFamily", asset_id, reason_hash, who)
+
+    def family_rejected(self, asset_id: int) -> bool:
+        return bool(self._call("familyRejected", asset_id))
+
+    def family_id_claimant(self, family_id: str) -> ChecksumAddress:
+        return Web3.to_checksum_address(self._call("familyIdClaimant", family_id))
+
     def expire_patent(self, asset_id: int, index: int) -> TxResult[None]:
         """Mark a granted patent past its expiry date as lapsed (anyone may)."""
         return self._tx("expirePatent", asset_id, index)

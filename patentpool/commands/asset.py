@@ -21,6 +21,8 @@ from patentpool._common import (
     done,
     fail,
     out,
+    parse_address,
+    parse_hash_or_text,
     parse_text,
     parse_time,
     print_json,
@@ -182,6 +184,32 @@ def verify_patent(
         )
     else:
         done(f"patent {index} of asset {asset} is now {key}", result)
+
+
+@app.command("reject-family")
+def reject_family(
+    asset: AssetArg,
+    reason: Annotated[str, typer.Option("--reason", help="The reason: a file, a 0x hash, or text (hashed).")],
+    claimant: Annotated[
+        str | None, typer.Option("--claimant", help="Who alone may register the freed family id (default: anyone).")
+    ] = None,
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    private_key: KeyOption = None,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Reject a squatter's claim to a family id (VERIFIER_ROLE): the id is freed for --claimant."""
+    who = parse_address(claimant, "--claimant") if claimant else None
+    s = session(rpc, deployment, private_key, keystore)
+    family_id = s.assets().family(asset)["familyId"]
+    if s.assets().family_rejected(asset):
+        fail(f"asset {asset} was rejected already")
+    result = s.assets(write=True).reject_family(asset, parse_hash_or_text(reason), who)
+    if as_json:
+        print_json({"assetId": asset, "familyId": family_id, "claimant": who, "tx": tx_json(result)})
+    else:
+        done(f"family id {family_id} freed from asset {asset}, for {who or 'anyone'}", result)
 
 
 @app.command("expire-patent")

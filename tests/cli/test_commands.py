@@ -16,6 +16,7 @@ from web3 import Web3
 
 from registry.deploy import Deployment, write_deployment
 from registry.node import ANVIL_DEV_KEYS, AnvilNode
+from tests.conftest import USDC, World
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "dossiers"
 OPERATOR, FOUNDER, MEMBER, LICENSEE, OUTSIDER = range(5)
@@ -170,3 +171,31 @@ def test_an_operator_runs_a_pool_from_the_command_line(cli: Cli, keys: list[Loca
     state = cli.json("pool", "show", pool)
     assert state["tierFees"]["sme"] == 2_000_500_000 and state["territory"] == "worldwide"
     assert cli.json("pool", "close", pool)["lifecycle"] == "closed"
+
+    # Issue 14, point 1: the verifier frees a family id from its holder, for a named claimant.
+    rejected = cli.json("asset", "reject-family", str(asset), "--reason", "squatted", "--claimant", addr[OUTSIDER])
+    assert rejected["assetId"] == asset and rejected["claimant"] == addr[OUTSIDER]
+    again = cli.run("asset", "reject-family", str(asset), "--reason", "squatted")
+    assert again.returncode != 0 and "rejected already" in again.stderr
+
+
+def test_a_dispute_opened_from_the_command_line_pays_the_pools_bond(cli: Cli, world: World) -> None:
+    """Issue 14, point 8: `dispute open` approves exactly the bond when needed, then opens."""
+    bond = 5 * USDC
+    asset = world.founder_with_asset(FOUNDER, {"US": 1, "CN": 1})
+    world.pool.set_tier_fee(0, 100 * USDC)
+    world.pool.set_dispute_bond(bond)
+    world.pool.activate()
+    world.fund(MEMBER, 100 * USDC)
+    world.pool_as(MEMBER).join(0, 100 * USDC)
+    member = world.keys[MEMBER].address
+    refused = cli.run("dispute", "open", world.pool.address, str(asset), "--evidence", "prior art", who=MEMBER)
+    assert refused.returncode != 0 and "the dispute bond costs" in refused.stderr
+    world.coin_as(MEMBER).mint(member, bond)
+
+    opened = cli.json("dispute", "open", world.pool.address, str(asset), "--evidence", "prior art", who=MEMBER)
+
+    assert opened["bond"] == bond and [a["approve"] for a in opened["approvals"]] == [bond]
+    assert world.pool.bonds_held() == bond and world.coin.balance_of(member) == 0
+    shown = cli.json("dispute", "show", world.pool.address, str(opened["disputeId"]))
+    assert shown["bond"] == bond and shown["status"] == "open"

@@ -145,6 +145,15 @@ CASES = [
         lambda w, a: w.assets.patent_at(a, 0)["status"],
     ),
     Case(
+        "PatentAsset.rejectFamily",
+        "assets",
+        "VERIFIER_ROLE",
+        _asset_with_patent,
+        lambda c, w, a: c.reject_family(a, HASH, addr(w, LICENSEE)),
+        "FamilyRejected",
+        lambda w, a: w.assets.family_rejected(a),
+    ),
+    Case(
         "PatentAsset.rejectPatent",
         "assets",
         "VERIFIER_ROLE",
@@ -374,7 +383,7 @@ def test_the_matrix_covers_every_only_role_function_in_the_contracts() -> None:
             if m:
                 declared.add((f"{contract}.{fn}", m.group(1)))
     assert declared == {(c.name, c.role) for c in CASES}
-    assert len(IDS) == len(set(IDS)) == 24
+    assert len(IDS) == len(set(IDS)) == 25
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

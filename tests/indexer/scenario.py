@@ -23,6 +23,8 @@ class Scenario:
     offers: dict[str, int]
     licences: dict[str, int]
     disputes: dict[str, int]
+    #: A squatted family id freed by the verifier: {"squatted": ..., "owned": ...} asset ids.
+    families: dict[str, int]
 
 
 def run_scenario(world: World) -> Scenario:
@@ -38,6 +40,10 @@ def run_scenario(world: World) -> Scenario:
     owner1.chain.transact(owner1.contract.functions.setApprovalForAll(k[4].address, True))
     owner1.chain.transact(owner1.contract.functions.transferFrom(k[1].address, k[2].address, a3))
     world.assets.reject_patent(a3, 2, h("not a patent of this family"))  # its pending EP listing
+    # Issue 14, point 1: key 5 squats a family id; the verifier frees it for key 6, who registers it.
+    squatted = world.assets_as(5).register_family("IDX-SQUAT", "squatted", h("s"), "ipfs://s").value
+    world.assets.reject_family(squatted, h("no right in it"), k[6].address)
+    owned = world.assets_as(6).register_family("IDX-SQUAT", "owned", h("o"), "ipfs://o").value
 
     for tier, fee in ((Tier.STARTUP, 100), (Tier.SME, 200), (Tier.ENTERPRISE, 300)):
         pool.set_tier_fee(tier, fee * USDC)
@@ -107,4 +113,5 @@ def run_scenario(world: World) -> Scenario:
         offers={"granted": granted_offer, "cancelled": cancelled_offer},
         licences={"revoked": licence},
         disputes={"upheld": upheld, "dismissed": dismissed, "appealed": appealed},
+        families={"squatted": squatted, "owned": owned},
     )

@@ -311,6 +311,13 @@ def test_assets_patents_evaluations_and_roles_match_the_views(indexed: tuple[Sce
         assert len(history) == 1 and history[0]["report_hash"] == "0x" + evaluation["reportHash"].hex()
     assert one(engine, "asset", asset_id=scenario.assets["a3"])["owner"] == world.keys[2].address
     assert one(engine, "asset", asset_id=scenario.assets["a1"])["dossier_uri"] == "ipfs://IDX-A1/v2"
+    squatted = one(engine, "asset", asset_id=scenario.families["squatted"])
+    owned = one(engine, "asset", asset_id=scenario.families["owned"])
+    assert bool(squatted["rejected"]) == registry.family_rejected(scenario.families["squatted"]) is True
+    assert squatted["family_id_claimant"] == world.keys[6].address
+    assert bool(owned["rejected"]) is False and owned["family_id_claimant"] == ""
+    assert owned["family_id"] == squatted["family_id"] == "IDX-SQUAT"
+    assert registry.asset_of_family("IDX-SQUAT") == scenario.families["owned"]
     roles = rows(engine, "role")
     assert roles
     clients = {scenario.pool: world.pool, world.assets.address: world.assets, world.factory.address: world.factory}
