@@ -80,8 +80,8 @@ REASONS: dict[str, str] = {
     "asset_not_yet_in_pool": "not licensed: the asset was contributed to the pool after that moment",
     "asset_withdrawn": "not licensed: the covering term or licence was paid after the asset was withdrawn, or after "
     "its withdrawal was announced and the moment is on or after the withdrawal's effective date",
-    "asset_suspended": "not licensed: an upheld dispute suspended the asset at or before that moment (earlier "
-    "moments keep their answer)",
+    "asset_suspended": "not licensed: an upheld dispute's suspension of the asset was in force at that moment "
+    "(from the ruling until a lifting on appeal, if any; other moments keep their answer)",
     "asset_joined_after_licence": "not licensed: the covering licence is a whole-pool licence accepted before the "
     "asset was contributed (it covers only the assets in the pool when it was accepted)",
 }
