@@ -43,7 +43,6 @@ __all__ = [
 ]
 
 #: Contracts whose ABIs name the calls in a plan.
-_ARTIFACTS = ("PatentPool", "PatentAsset", "PoolFactory", "TestStablecoin")
 
 
 @dataclass
@@ -115,9 +114,9 @@ def _plain(value: Any) -> Any:
 
 
 def _contract_name(w3: Web3, contract_abi: Any) -> str:
-    from registry.artifacts import load_artifact
+    from registry.artifacts import CONTRACTS, load_artifact
 
-    for name in _ARTIFACTS:
+    for name in CONTRACTS:
         try:
             if load_artifact(name)["abi"] == contract_abi:
                 return name

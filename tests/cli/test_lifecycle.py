@@ -372,7 +372,13 @@ def test_a_dry_run_deploy_writes_no_manifest_and_sends_nothing(
         )  # fmt: skip
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
-    assert [c["contract"] for c in plan["calls"]] == ["PatentAsset", "PatentPool", "PoolFactory", "TestStablecoin"]
+    assert [c["contract"] for c in plan["calls"]] == [
+        "PatentAsset",
+        "PatentPoolDisputes",
+        "PatentPool",
+        "PoolFactory",
+        "TestStablecoin",
+    ]
     assert all(c["function"] == "constructor" and c["creates"] for c in plan["calls"])
     assert plan["calls"][2]["args"]["assetRegistry_"] == plan["calls"][0]["creates"]
     assert not directory.exists()
