@@ -36,6 +36,7 @@ __all__ = [
     "SendOptions",
     "SendTimeout",
     "SignerUnfunded",
+    "batch_checksum",
     "fee_estimate",
     "plan_json",
     "print_plan",
@@ -455,6 +456,29 @@ def _safe_value(value: Any, abi_type: str) -> str:
     return str(value)
 
 
+def _serialize(value: Any) -> str:
+    """The Transaction Builder's serialisation for its checksum: keys sorted at every level, each
+    object as the JSON list of its keys followed by its values, each value ending with a comma."""
+    if isinstance(value, list):
+        return "[" + ",".join(_serialize(v) for v in value) + "]"
+    if isinstance(value, dict):
+        keys = sorted(value)
+        return (
+            "{"
+            + json.dumps(keys, separators=(",", ":"), ensure_ascii=False)
+            + "".join(_serialize(value[k]) + "," for k in keys)
+            + "}"
+        )
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def batch_checksum(batch: dict[str, Any]) -> str:
+    """The `meta.checksum` the Safe Transaction Builder computes and checks on import: keccak-256
+    of the batch serialised with `meta.name` as null and without the checksum itself."""
+    meta = {k: v for k, v in batch["meta"].items() if k != "checksum"} | {"name": None}
+    return "0x" + Web3.keccak(text=_serialize(batch | {"meta": meta})).hex()
+
+
 def safe_batch(chain: CommandChain, name: str) -> dict[str, Any]:
     """The plan as a Safe Transaction Builder batch file (version 1.0)."""
     transactions = []
@@ -478,7 +502,7 @@ def safe_batch(chain: CommandChain, name: str) -> dict[str, Any]:
                 },
             }
         )
-    return {
+    batch = {
         "version": "1.0",
         "chainId": str(chain.chain_id),
         "createdAt": int(time.time() * 1000),
@@ -491,3 +515,5 @@ def safe_batch(chain: CommandChain, name: str) -> dict[str, Any]:
         },
         "transactions": transactions,
     }
+    batch["meta"]["checksum"] = batch_checksum(batch)  # type: ignore[index]
+    return batch

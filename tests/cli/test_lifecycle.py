@@ -191,6 +191,9 @@ def test_safe_json_writes_a_transaction_builder_batch_and_signs_nothing(
     batch = json.loads(batch_file.read_text())
     assert batch["version"] == "1.0" and batch["chainId"] == "31337"
     assert batch["meta"]["createdFromSafeAddress"] == operator
+    from patentpool.sending import batch_checksum
+
+    assert batch["meta"]["checksum"] == batch_checksum(batch)
     first, second = batch["transactions"]
     assert first["to"] == pool and first["value"] == "0"
     assert first["data"] == world.pool.contract.encode_abi("setTierFee", args=[1, 2000 * USDC])
@@ -414,3 +417,42 @@ def test_an_explicit_key_or_keystore_wins_over_the_environment(
     assert result.returncode == 0, result.stderr
     expected = world.keys[MEMBER if signer == "keystore" else FOUNDER].address
     assert json.loads(result.stdout)["from"] == expected
+
+
+def test_the_safe_batch_checksum_is_the_transaction_builders() -> None:
+    """Known answer: a batch exported by the Safe Transaction Builder 1.18.2 with its checksum."""
+    from patentpool.sending import batch_checksum
+
+    batch = {
+        "version": "1.0",
+        "chainId": "1",
+        "createdAt": 1761326849944,
+        "meta": {
+            "name": "Transactions Batch",
+            "description": "",
+            "txBuilderVersion": "1.18.2",
+            "createdFromSafeAddress": "0xA77DE01e157f9f57C7c4A326eeE9C4874D0598b6",
+            "createdFromOwnerAddress": "",
+            "checksum": "0x8b5032f716845c8b08bab3d63dbd9ba92e056f3557793cd041e59b84e16aa989",
+        },
+        "transactions": [
+            {
+                "to": "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
+                "value": "0",
+                "data": None,
+                "contractMethod": {
+                    "inputs": [
+                        {"internalType": "address", "name": "spender", "type": "address"},
+                        {"internalType": "uint256", "name": "value", "type": "uint256"},
+                    ],
+                    "name": "approve",
+                    "payable": False,
+                },
+                "contractInputsValues": {
+                    "spender": "0x474e5Ded6b5D078163BFB8F6dBa355C3aA5478C8",
+                    "value": "100000000000",
+                },
+            }
+        ],
+    }
+    assert batch_checksum(batch) == batch["meta"]["checksum"]  # type: ignore[index]
