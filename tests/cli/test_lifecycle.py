@@ -383,7 +383,10 @@ def test_a_dry_run_deploy_writes_no_manifest_and_sends_nothing(
         "TestStablecoin",
     ]
     assert all(c["function"] == "constructor" and c["creates"] for c in plan["calls"])
-    assert plan["calls"][2]["args"]["assetRegistry_"] == plan["calls"][0]["creates"]
+    asset, disputes, pool = (call["creates"] for call in plan["calls"][:3])
+    assert plan["calls"][2]["args"]["disputes"] == disputes
+    assert plan["calls"][3]["args"]["implementation_"] == pool
+    assert plan["calls"][3]["args"]["assetRegistry_"] == asset
     assert not directory.exists()
     assert _state(world) == before
 
