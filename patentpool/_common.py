@@ -21,13 +21,12 @@ from rich.console import Console
 from rich.table import Table
 from web3 import Web3
 from web3.contract import Contract
-from web3.contract.contract import ContractFunction
 from web3.types import RPCEndpoint
 
+from patentpool.sending import CommandChain, SendOptions
 from registry.chain import Chain, TxResult, connect
 from registry.client import PatentAssetClient, PatentPoolClient, PoolFactoryClient, StablecoinClient
 from registry.deploy import Deployment, load_deployment, manifest_path
-from registry.errors import RegistryError
 from registry.reverts import decode_revert
 
 out = Console()
@@ -37,13 +36,19 @@ EXIT_ERROR = 2
 
 RpcOption = Annotated[
     str | None,
-    typer.Option("--rpc", help="JSON-RPC URL of the node (env PATENTPOOL_RPC_URL, default http://127.0.0.1:8545)."),
+    typer.Option(
+        "--rpc",
+        envvar="PATENTPOOL_RPC_URL",
+        help="JSON-RPC URL of the node (default http://127.0.0.1:8545).",
+        show_default=False,
+    ),
 ]
 KeyOption = Annotated[
     str | None,
     typer.Option(
         "--private-key",
-        help="Hex private key of the signer (env PATENTPOOL_PRIVATE_KEY). Prefer the environment or a keystore.",
+        envvar="PATENTPOOL_PRIVATE_KEY",
+        help="Hex private key of the signer; prefer the environment or a keystore. Never shown.",
         show_default=False,
     ),
 ]
@@ -51,21 +56,39 @@ KeystoreOption = Annotated[
     Path | None,
     typer.Option(
         "--keystore",
+        envvar="PATENTPOOL_KEYSTORE",
         help="Encrypted JSON keystore of the signer; password from PATENTPOOL_KEYSTORE_PASSWORD or a prompt.",
+        show_default=False,
     ),
 ]
 DeploymentsOption = Annotated[
     Path | None,
     typer.Option(
         "--deployments-dir",
-        help="Folder of deployment manifests (env PATENTPOOL_DEPLOYMENTS_DIR, default deployments).",
+        envvar="PATENTPOOL_DEPLOYMENTS_DIR",
+        help="Folder of deployment manifests (default: deployments).",
+        show_default=False,
     ),
 ]
 DeploymentOption = Annotated[
     Path | None,
-    typer.Option("--deployment", help="Deployment manifest (default: deployments/<chainId>.json)."),
+    typer.Option(
+        "--deployment", help="Deployment manifest (default: <deployments-dir>/<chainId>.json).", show_default=False
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+# The question `licence verify` asks and `licence certify` proves: one declaration for both.
+PoolQueryOption = Annotated[str, typer.Option("--pool", help="Pool address.", show_default=False)]
+LicenseeOption = Annotated[str, typer.Option("--licensee", help="Licensee address.", show_default=False)]
+AssetOption = Annotated[int, typer.Option("--asset", help="Asset (patent family token) id.", min=1, show_default=False)]
+AtOption = Annotated[
+    str | None,
+    typer.Option("--at", help="Time to ask about: unix seconds or YYYY-MM-DD (default: the block's time)."),
+]
+BlockOption = Annotated[
+    int | None,
+    typer.Option("--block", help="Read the chain as it was at this block (default: the latest).", min=0),
+]
 PoolArg = Annotated[str, typer.Argument(help="Address of the pool.", show_default=False)]
 
 # Reads need no key: calls are made "from" this throw-away address, which never signs anything.
@@ -194,6 +217,20 @@ def format_amount(units: int, decimals: int) -> str:
     return f"{whole:,}.{digits}" if digits else f"{whole:,}"
 
 
+def token_symbol(token: Any) -> str:
+    """An ERC-20's symbol for showing amounts ("" when the token has none, or it is not text)."""
+    try:
+        symbol = token.contract.functions.symbol().call()
+    except Exception:
+        return ""
+    return symbol.strip()[:16] if isinstance(symbol, str) else ""
+
+
+def with_symbol(units: int, decimals: int, symbol: str) -> str:
+    """An amount in token units with the token's symbol, e.g. "1,500.00 tUSD"."""
+    return f"{format_amount(units, decimals)} {symbol}".rstrip()
+
+
 def iso_time(ts: int) -> str:
     """A unix time as an ISO 8601 date-time in UTC."""
     try:
@@ -253,47 +290,9 @@ def tx_json(result: TxResult[Any]) -> dict[str, Any]:
     }
 
 
-class SignerUnfunded(RegistryError):
-    """The signer cannot pay for the gas of a transaction: nothing of it was sent."""
-
-    def __init__(self, address: str, balance: int, chain_id: int, what: str) -> None:
-        super().__init__(
-            f"{address} has insufficient funds to pay for gas of {what}: it holds "
-            f"{Web3.from_wei(balance, 'ether')} ETH ({balance} wei) on chain {chain_id}; fund it and retry"
-        )
-        self.address = address
-        self.balance = balance
-
-
-class _CommandChain(Chain):
-    """A Chain whose "cannot pay for gas" failure is one line naming the account and its balance."""
-
-    def transact(self, fn: ContractFunction, events: Contract | None = None) -> TxResult[None]:
-        try:
-            return super().transact(fn, events)
-        except Exception as exc:
-            self._refuse_if_unfunded(exc, fn.fn_name)
-            raise
-
-    def deploy(self, contract: type[Contract], *args: Any) -> TxResult[ChecksumAddress]:
-        try:
-            return super().deploy(contract, *args)
-        except Exception as exc:
-            self._refuse_if_unfunded(exc, "the deployment")
-            raise
-
-    def _refuse_if_unfunded(self, exc: Exception, what: str) -> None:
-        # Nodes word it differently ("Insufficient funds for gas * price + value", "insufficient
-        # funds for transfer"); the JSON-RPC error is otherwise all the caller would see.
-        if "insufficient funds" in str(exc).lower():
-            raise SignerUnfunded(
-                self.address, int(self.w3.eth.get_balance(self.address)), self.chain_id, what
-            ) from None
-
-
-def command_chain(w3: Web3, signer: LocalAccount) -> Chain:
+def command_chain(w3: Web3, signer: LocalAccount, send: SendOptions | None = None) -> CommandChain:
     """A signing Chain whose failures for want of gas money are one line naming the account."""
-    return _CommandChain(w3, signer)
+    return CommandChain(w3, signer, send)
 
 
 @dataclass(frozen=True)
@@ -330,7 +329,7 @@ def simulate(s: Session, steps: Sequence[Step], *, gas_for_all: bool = False) ->
         for step, result in zip(steps, results, strict=True):
             if int(result["status"], 16) != 1:
                 _refuse_step(step, result.get("returnData"), result.get("error", {}).get("message", ""))
-        if gas_for_all:
+        if gas_for_all and s.send.safe_json is None:
             _require_gas_money(s, steps, sum(int(r["gasUsed"], 16) for r in results))
         return
     if not _unsupported(error):
@@ -389,6 +388,7 @@ class Session:
     deployments_dir: Path | None
     private_key: str | None = None
     keystore: Path | None = None
+    send: SendOptions = field(default_factory=SendOptions)
     _pools_checked: set[str] = field(default_factory=set)
 
     @cached_property
@@ -412,8 +412,28 @@ class Session:
         return Chain(self.w3, _READER)
 
     @cached_property
-    def signer(self) -> Chain:
-        return _CommandChain(self.w3, resolve_cli_signer(self.chain_id, self.private_key, self.keystore))
+    def signer(self) -> CommandChain:
+        """The chain that writes: signing with the resolved key, or (--dry-run, --safe-json) a
+        planning chain that signs nothing, as --from or the key's account."""
+        fees = (
+            parse_amount(self.send.max_fee_per_gas, 9, "--max-fee-per-gas", allow_zero=False)
+            if self.send.max_fee_per_gas is not None
+            else None,
+            parse_amount(self.send.max_priority_fee_per_gas, 9, "--max-priority-fee-per-gas")
+            if self.send.max_priority_fee_per_gas is not None
+            else None,
+        )
+        if fees[0] is not None and fees[1] is not None and fees[1] > fees[0]:
+            fail("--max-priority-fee-per-gas is above --max-fee-per-gas: the tip cannot exceed the fee cap")
+        if self.send.sender is not None and not self.send.planning:
+            fail("--from is for --dry-run and --safe-json: a transaction that is sent comes from the signer's key")
+        if self.send.safe_json is not None and self.send.sender is None:
+            fail("--safe-json needs --from SAFE: the address of the Safe that holds the role and will send the calls")
+        if self.send.planning and self.send.sender is not None:
+            return CommandChain(self.w3, None, self.send, parse_address(self.send.sender, "--from"), fees)
+        return CommandChain(
+            self.w3, resolve_cli_signer(self.chain_id, self.private_key, self.keystore), self.send, None, fees
+        )
 
     def chain(self, write: bool) -> Chain:
         return self.signer if write else self.reader
@@ -444,6 +464,7 @@ def session(
     keystore: Path | None = None,
     deployments_dir: Path | None = None,
 ) -> Session:
+    """A session without the shared-option object (commands use `opts.session()`)."""
     return Session(settings_rpc(rpc), deployment, deployments_dir, private_key, keystore)
 
 

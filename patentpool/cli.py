@@ -14,26 +14,24 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
+from typer.core import TyperOption
 from web3.exceptions import MismatchedABI, Web3ValidationError
 
 from patentpool._common import (
     EXIT_ERROR,
     DeploymentsOption,
     JsonOption,
-    KeyOption,
-    KeystoreOption,
-    RpcOption,
-    command_chain,
     err,
     fail,
     out,
     print_json,
-    resolve_cli_signer,
     settings_deployments_dir,
     settings_rpc,
 )
-from patentpool.commands import asset, dispute, index, licence, member, pool, revenue, serve, token
+from patentpool.commands import asset, dispute, index, licence, lists, member, operate, pool, revenue, serve, token
+from patentpool.shared import DEPLOYMENT, JSON, NODE, OPTS, SIGNER, WRITE, Opts, shared
 from registry.errors import ContractRevert, RegistryError
 from registry.settings import redact_url
 
@@ -44,6 +42,54 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    """No `<bool>` beside a flag in help: a flag takes no value."""
+    return None if self.is_flag else _display_type(self, ctx)
+
+
+_display_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+
+
+def package_version() -> str:
+    """The installed distribution's version (the source tree's pyproject when not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("patentpool")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"patentpool {package_version()}", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True),
+    ] = False,
+) -> None:
+    """A blockchain-backed patent-pool licensing registry."""
+
+
+for _command in ("pause", "unpause", "set_treasury", "transfer_admin", "accept_admin"):
+    pool.app.command(_command.replace("_", "-"))(getattr(operate, _command))
+pool.app.command("announce-withdrawal")(operate.announce_withdrawal)
+pool.app.command("complete-withdrawal")(operate.complete_withdrawal)
+licence.app.command("cancel")(operate.cancel_offer)
+asset.app.command("update-dossier")(operate.update_dossier)
+asset.app.command("reject-patent")(operate.reject_patent)
+app.add_typer(operate.role_app, name="role")
+for _command in ("members", "assets", "offers", "licences", "disputes"):
+    pool.app.command(_command)(getattr(lists, _command))
+revenue.app.command("statement")(lists.statement)
 app.add_typer(pool.app, name="pool")
 app.add_typer(asset.app, name="asset")
 app.add_typer(member.app, name="member")
@@ -128,10 +174,8 @@ def _wait_for_interrupt(process: Any) -> None:
 
 
 @app.command()
+@shared(NODE, SIGNER, WRITE, JSON)
 def deploy(
-    rpc: RpcOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
     deployments_dir: DeploymentsOption = None,
     chain_id: Annotated[
         int | None, typer.Option("--chain-id", help="Refuse to deploy unless the node serves this chain.")
@@ -147,26 +191,28 @@ def deploy(
             help="Replace an existing deployments/<chainId>.json; the old one is kept as <chainId>.<UTC time>.json.",
         ),
     ] = False,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Deploy PatentAsset, the pool implementation, PoolFactory (and TestStablecoin locally)."""
     from registry.chain import connect
     from registry.deploy import deploy_suite, manifest_path, write_deployment
 
-    url = settings_rpc(rpc)
+    url = settings_rpc(opts.rpc)
     w3 = connect(url, expected_chain_id=chain_id)
     node_chain = int(w3.eth.chain_id)
     directory = settings_deployments_dir(deployments_dir)
     existing = manifest_path(node_chain, directory)
     # A second suite would orphan the first one's pools: the manifest is the only record of them.
-    if existing.exists() and not force:
+    if existing.exists() and not force and not opts.planning:
         fail(
             f"{existing} already records a deployment on chain {node_chain}; replacing it would lose its pools. "
             "Pass --force to deploy anew (the old manifest is kept beside it), or use --deployments-dir"
         )
-    signer = resolve_cli_signer(node_chain, private_key, keystore)
-    chain = command_chain(w3, signer)
+    opts.rpc = url
+    chain = opts.session().signer
     deployment = deploy_suite(chain, with_stablecoin=stablecoin)
+    if opts.planning:
+        return  # the plan is printed by @shared; no manifest is written
     kept = None
     if existing.exists():
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -177,37 +223,34 @@ def deploy(
         existing.replace(kept)
     path = write_deployment(deployment, directory)
     data = deployment.to_json() | {"manifest": str(path)} | ({"previousManifest": str(kept)} if kept else {})
-    if as_json:
+    if opts.as_json:
         print_json(data)
         return
-    table = Table(title=f"Deployed on chain {deployment.chain_id} by {deployment.deployer}")
-    for column in ("contract", "address", "block", "tx"):
-        table.add_column(column)
+    # 80 columns hold the name, the whole address and the block; the transactions are in the manifest.
+    table = Table(title=f"Deployed on chain {deployment.chain_id}", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0))
+    table.add_column("contract", no_wrap=True)
+    table.add_column("address", no_wrap=True, min_width=42)
+    table.add_column("block", justify="right", no_wrap=True)
     for name, d in deployment.contracts.items():
-        table.add_row(name, d.address, str(d.block_number), d.tx_hash)
+        table.add_row(name, d.address, str(d.block_number))
     out.print(table)
-    out.print(f"manifest written to {path}", highlight=False)
+    out.print(f"deployer: {deployment.deployer}", highlight=False)
+    out.print(f"manifest written to {path} (with each deployment's transaction)", highlight=False, soft_wrap=True)
     if kept is not None:
         out.print(f"the previous manifest was kept as {kept}", highlight=False)
 
 
 @app.command()
-def status(
-    rpc: RpcOption = None,
-    deployments_dir: DeploymentsOption = None,
-    deployment: Annotated[
-        Path | None, typer.Option("--deployment", help="Manifest file (default: <deployments-dir>/<chainId>.json).")
-    ] = None,
-    as_json: JsonOption = False,
-) -> None:
+@shared(NODE, DEPLOYMENT, JSON)
+def status(opts: Opts = OPTS) -> None:
     """Check that a deployment manifest matches the node: same chain, code at every address."""
     from registry.chain import connect
     from registry.deploy import load_deployment, manifest_path
 
-    url = settings_rpc(rpc)
+    url = settings_rpc(opts.rpc)
     w3 = connect(url)
     node_chain = int(w3.eth.chain_id)
-    path = deployment or manifest_path(node_chain, settings_deployments_dir(deployments_dir))
+    path = opts.deployment or manifest_path(node_chain, settings_deployments_dir(opts.deployments_dir))
     manifest = load_deployment(path, chain_id=node_chain)
     missing = [n for n, d in manifest.contracts.items() if len(w3.eth.get_code(d.address)) == 0]
     if missing:
@@ -221,7 +264,7 @@ def status(
         "manifest": str(path),
         "contracts": {n: d.address for n, d in manifest.contracts.items()},
     }
-    if as_json:
+    if opts.as_json:
         print_json(data)
     else:
         out.print(
@@ -349,13 +392,27 @@ def _index_demo(url: str, manifest: Path, database_url: str, follow: bool, quiet
 
 
 def _print_demo(data: dict[str, Any]) -> None:
-    table = Table(title=f"Seeded {data['transactions']:,} transactions in {data['seconds']} s")
-    for column in ("pool", "lifecycle", "members", "assets", "refused", "licences", "suspended", "address"):
-        table.add_column(column, no_wrap=column in ("pool", "address"))
+    # Two tables that each fit 80 columns: the counts, then every pool's whole address.
+    table = Table(
+        title=f"Seeded {data['transactions']:,} transactions in {data['seconds']} s",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 0),
+    )
+    table.add_column("pool", overflow="fold")
+    table.add_column("lifecycle", no_wrap=True)
+    for column in ("members", "assets", "refused", "licences", "suspended"):
+        table.add_column(column, justify="right", no_wrap=True)
     for p in data["pools"]:
         counts = (p["members"], p["assets"], len(p["refused"]), p["licences"], len(p["suspendedAssets"]))
-        table.add_row(p["name"], p["lifecycle"], *map(str, counts), p["address"])
+        table.add_row(p["name"], p["lifecycle"], *(f"{n:,}" for n in counts))
     out.print(table)
+    addresses = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0))
+    addresses.add_column("pool", overflow="fold")
+    addresses.add_column("address", no_wrap=True, min_width=42)
+    for p in data["pools"]:
+        addresses.add_row(p["name"], p["address"])
+    out.print(addresses)
     out.print(f"manifest: {data['manifest']}; dossiers: {data['dossierDir']}", highlight=False)
     index = data["index"]
     out.print(

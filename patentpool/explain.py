@@ -73,6 +73,27 @@ _TEMPLATES: dict[str, str] = {
 }
 
 
+#: The AccessControl roles of the contracts, by name (DEFAULT_ADMIN_ROLE is zero).
+ROLE_NAMES = (
+    "DEFAULT_ADMIN_ROLE",
+    "OPERATOR_ROLE",
+    "ARBITER_ROLE",
+    "VERIFIER_ROLE",
+    "EVALUATOR_ROLE",
+    "POOL_CREATOR_ROLE",
+)
+
+
+def role_name(role: bytes) -> str:
+    """A role id by its name (an unknown one as hex: no contract of ours has it)."""
+    from registry.client import role_id
+
+    for name in ROLE_NAMES:
+        if role_id(name) == bytes(role):
+            return name
+    return "0x" + bytes(role).hex()
+
+
 def explain_revert(exc: ContractRevert) -> str:
     """One line: the error's name, then what it means with its arguments filled in."""
     args = dict(exc.error_args)
@@ -81,6 +102,8 @@ def explain_revert(exc: ContractRevert) -> str:
     for key in ("jurisdiction",):
         if key in args:
             args[key] = _office(args[key])
+    if isinstance(args.get("neededRole"), bytes):
+        args["neededRole"] = role_name(args["neededRole"])
     for key, value in list(args.items()):
         if isinstance(value, bytes):
             args[key] = "0x" + value.hex()

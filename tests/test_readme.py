@@ -52,7 +52,7 @@ def test_the_readme_command_line_walk_through_runs_word_for_word(
     text = README.read_text()
     walk = text[text.index("## Operator walk-through") : text.index("### A pool from a file")]
     blocks = re.findall(r"```sh\n(.*?)```", walk, re.S)
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     script = "\n".join(line for b in blocks for line in b.splitlines() if not line.startswith("patentpool node"))
     # The API's port: a free one instead of 8000, which a running demo may hold.
     with socket.socket() as probe:
@@ -82,3 +82,11 @@ def test_the_readme_command_line_walk_through_runs_word_for_word(
     # The certificate: VALID as made, INVALID once changed.
     assert "VALID" in result.stdout
     assert "a changed certificate is INVALID" in result.stdout
+    # Running the pool to its close: lists from the mirror, a dry run, a Safe batch, roles, closure.
+    assert "dry run, nothing was sent" in result.stdout
+    assert "for the Safe 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266" in " ".join(result.stdout.split())
+    assert (tmp_path / "sme-fee.json").is_file()
+    assert "granted ARBITER_ROLE to" in result.stdout
+    assert "suspended" in result.stdout
+    assert "claimable" in result.stdout
+    assert "is now closed" in result.stdout

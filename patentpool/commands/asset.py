@@ -12,22 +12,19 @@ from rich.table import Table
 
 from patentpool._common import (
     MAX_URI,
-    DeploymentOption,
-    JsonOption,
-    KeyOption,
-    KeystoreOption,
-    RpcOption,
     content_uri,
     done,
     fail,
     out,
+    parse_address,
+    parse_hash_or_text,
     parse_text,
     parse_time,
     print_json,
-    session,
     table,
     tx_json,
 )
+from patentpool.shared import DEPLOYMENT, JSON, NODE, OPTS, SIGNER, WRITE, Opts, shared
 from registry.types import PatentStatus
 
 app = typer.Typer(help="Patent families: register from a dossier, verify patents, evaluate.", no_args_is_help=True)
@@ -45,6 +42,7 @@ def _unix(day: date | None) -> int:
 
 
 @app.command("register")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def register(
     dossier: Annotated[Path, typer.Argument(help="Dossier JSON file (see docs/dossier.md).")],
     uri: Annotated[
@@ -55,11 +53,7 @@ def register(
             "(default: sha256:<hex of the file's bytes>, a content address).",
         ),
     ] = None,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Register a family from its dossier: mints the token to you and lists every patent in it."""
     from registry.dossier import dossier_hash, load_dossier
@@ -75,7 +69,7 @@ def register(
         fail(f"--uri {published!r} is a path on this machine, which nobody else can read; publish the dossier first")
     for patent in doc.patents:
         parse_text(patent.publicationNumber, f"publication number {patent.publicationNumber[:40]!r}")
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     registry = s.assets(write=True)
     existing = registry.asset_of_family(family_id)
     if existing:
@@ -83,7 +77,7 @@ def register(
     result = registry.register_family(family_id, title, digest, published)
     asset_id = result.value
     patents: list[dict[str, Any]] = []
-    with Progress(console=out, transient=True, disable=as_json) as progress:
+    with Progress(console=out, transient=True, disable=opts.as_json) as progress:
         task = progress.add_task(f"listing patents of asset {asset_id}", total=len(doc.patents))
         for patent in doc.patents:
             added = registry.add_patent(asset_id, patent.office, patent.publicationNumber)
@@ -96,7 +90,7 @@ def register(
                 }
             )
             progress.advance(task)
-    if as_json:
+    if opts.as_json:
         print_json(
             {
                 "assetId": asset_id,
@@ -115,24 +109,21 @@ def register(
 
 
 @app.command("add-patent")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def add_patent(
     asset: AssetArg,
     office: Annotated[str, typer.Option("--office", help="Two-letter office code, e.g. US.")],
     number: Annotated[str, typer.Option("--number", help="Publication number, e.g. US10123456B2.")],
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """List one more patent in a family you own; it starts pending."""
     code = office.strip().upper()
     if len(code) != 2 or not code.isalpha() or not code.isascii():
         fail(f"--office {office!r} is not a two-letter office code")
     number = parse_text(number, "--number")
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     result = s.assets(write=True).add_patent(asset, code, number)
-    if as_json:
+    if opts.as_json:
         print_json(
             {
                 "assetId": asset,
@@ -147,17 +138,14 @@ def add_patent(
 
 
 @app.command("verify-patent")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def verify_patent(
     asset: AssetArg,
     index: Annotated[int, typer.Argument(help="The patent's index in the family.", min=0)],
     status: Annotated[str, typer.Option("--status", help="pending, granted, lapsed or revoked.")],
     grant_date: Annotated[str | None, typer.Option("--grant-date", help="YYYY-MM-DD or unix seconds.")] = None,
     expiry_date: Annotated[str | None, typer.Option("--expiry-date", help="YYYY-MM-DD or unix seconds.")] = None,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Attest a patent's status and dates (VERIFIER_ROLE)."""
     key = status.strip().lower()
@@ -167,9 +155,9 @@ def verify_patent(
     expiry = parse_time(expiry_date, "--expiry-date") if expiry_date else 0
     if STATUSES[key] != PatentStatus.PENDING and not grant:
         fail(f"a {key} patent needs --grant-date")
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     result = s.assets(write=True).verify_patent(asset, index, STATUSES[key], grant, expiry)
-    if as_json:
+    if opts.as_json:
         print_json(
             {
                 "assetId": asset,
@@ -184,7 +172,72 @@ def verify_patent(
         done(f"patent {index} of asset {asset} is now {key}", result)
 
 
+@app.command("reject-family")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
+def reject_family(
+    asset: AssetArg,
+    reason: Annotated[str, typer.Option("--reason", help="The reason: a file, a 0x hash, or text (hashed).")],
+    claimant: Annotated[
+        str | None, typer.Option("--claimant", help="Who alone may register the freed family id (default: anyone).")
+    ] = None,
+    opts: Opts = OPTS,
+) -> None:
+    """Reject a squatter's claim to a family id (VERIFIER_ROLE): the id is freed for --claimant."""
+    who = parse_address(claimant, "--claimant") if claimant else None
+    s = opts.session()
+    family_id = s.assets().family(asset)["familyId"]
+    if s.assets().family_rejected(asset):
+        fail(f"asset {asset} was rejected already")
+    result = s.assets(write=True).reject_family(asset, parse_hash_or_text(reason), who)
+    if opts.as_json:
+        print_json({"assetId": asset, "familyId": family_id, "claimant": who, "tx": tx_json(result)})
+    else:
+        done(f"family id {family_id} freed from asset {asset}, for {who or 'anyone'}", result)
+
+
+@app.command("expire-patent")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
+def expire_patent(
+    asset: AssetArg,
+    index: Annotated[int, typer.Argument(help="The patent's index in the family.", min=0)],
+    opts: Opts = OPTS,
+) -> None:
+    """Mark a granted patent past its attested expiry date as lapsed (anyone may); then `asset
+    reweigh` in each pool the family is in."""
+    s = opts.session()
+    patent = s.assets().patent_at(asset, index)
+    now = int(s.w3.eth.get_block("latest")["timestamp"])
+    if patent["status"] != PatentStatus.GRANTED or not patent["expiryDate"] or patent["expiryDate"] > now:
+        fail(f"patent {index} of asset {asset} is not a granted patent past its expiry date")
+    result = s.assets(write=True).expire_patent(asset, index)
+    if opts.as_json:
+        print_json({"assetId": asset, "index": index, "status": "lapsed", "tx": tx_json(result)})
+    else:
+        done(f"patent {index} of asset {asset} expired: now lapsed", result)
+
+
+@app.command("reweigh")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
+def reweigh(
+    asset: AssetArg,
+    pool: Annotated[str, typer.Option("--pool", help="Address of the pool the asset is in.")],
+    opts: Opts = OPTS,
+) -> None:
+    """Make a pool re-read the asset's verified grants in force, its weight from now on (anyone may)."""
+    s = opts.session()
+    before = s.pool(pool).pool_asset(asset)
+    if not before["contributedAt"] or before["withdrawnAt"] or before["suspended"]:
+        fail(f"asset {asset} is not in pool {pool}")
+    result = s.pool(pool, write=True).reweigh(asset)
+    data = {"pool": s.pool(pool).address, "assetId": asset, "oldWeight": before["weight"], "weight": result.value}
+    if opts.as_json:
+        print_json({**data, "tx": tx_json(result)})
+    else:
+        done(f"asset {asset} weighs {result.value} in the pool (was {before['weight']})", result)
+
+
 @app.command("evaluate")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def evaluate(
     asset: AssetArg,
     dossier: Annotated[Path, typer.Option("--dossier", help="The family's dossier JSON file.")],
@@ -192,11 +245,7 @@ def evaluate(
         str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (default: today, UTC).")
     ] = None,
     report_dir: Annotated[Path, typer.Option("--report-dir", help="Where the report JSON is saved.")] = Path("reports"),
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Score a family with the documented stability scorecard and record it on-chain (EVALUATOR_ROLE)."""
     from registry.dossier import dossier_hash, load_dossier
@@ -208,7 +257,7 @@ def evaluate(
         day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
     except ValueError:
         fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     on_chain = s.assets().family(asset)
     if on_chain["dossierHash"] != dossier_hash(dossier):
         fail(f"{dossier} is not the dossier recorded for asset {asset} (its hash differs from the chain's)")
@@ -218,7 +267,7 @@ def evaluate(
     report_path.write_bytes(report_json(report))
     digest = report_hash(report)
     result = s.assets(write=True).record_evaluation(asset, report.scoreBps, digest, MODEL_VERSION)
-    if as_json:
+    if opts.as_json:
         print_json(
             {
                 "assetId": asset,
@@ -234,14 +283,13 @@ def evaluate(
 
 
 @app.command("show")
+@shared(NODE, DEPLOYMENT, JSON)
 def show(
     asset: AssetArg,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Show a family: owner, dossier, every patent with its verified status, the evaluation."""
-    s = session(rpc, deployment)
+    s = opts.session()
     registry = s.assets()
     family = registry.family(asset)
     data = {
@@ -259,7 +307,7 @@ def show(
         ],
         "evaluation": registry.evaluation(asset),
     }
-    if as_json:
+    if opts.as_json:
         print_json(data)
         return
     ev = data["evaluation"]
@@ -291,28 +339,27 @@ def show(
 
 
 @app.command("verify-dossier")
+@shared(NODE, DEPLOYMENT, JSON)
 def verify_dossier(
     dossier: Annotated[Path, typer.Argument(help="Dossier JSON file.")],
     asset: Annotated[
         int | None, typer.Option("--asset", help="Asset id (default: looked up by the dossier's family id).", min=1)
     ] = None,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Recompute a dossier's hash and compare it with the chain's. Exit 0 match, 1 mismatch, 2 error."""
     from registry.dossier import dossier_hash, load_dossier
 
     doc = load_dossier(dossier)
     digest = dossier_hash(dossier)
-    s = session(rpc, deployment)
+    s = opts.session()
     registry = s.assets()
     asset_id = asset or registry.asset_of_family(doc.familyId)
     if not asset_id:
         fail(f"family {doc.familyId!r} is not registered on chain {s.chain_id}")
     on_chain = registry.family(asset_id)["dossierHash"]
     match = on_chain == digest
-    if as_json:
+    if opts.as_json:
         print_json(
             {
                 "assetId": asset_id,

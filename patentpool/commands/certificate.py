@@ -15,16 +15,20 @@ from typing import Annotated, Any
 import typer
 
 from patentpool._common import (
+    AssetOption,
+    AtOption,
+    BlockOption,
     JsonOption,
-    RpcOption,
+    LicenseeOption,
+    PoolQueryOption,
     fail,
     out,
     parse_address,
     parse_time,
     print_json,
-    session,
     settings_rpc,
 )
+from patentpool.shared import JSON, NODE, OPTS, Opts, shared
 
 __all__ = ["CHECKER", "certify", "check", "load_checker"]
 
@@ -51,23 +55,17 @@ def load_checker() -> ModuleType:
     return module
 
 
+@shared(NODE, JSON)
 def certify(
-    pool: Annotated[str, typer.Option("--pool", help="Pool address.")],
-    licensee: Annotated[str, typer.Option("--licensee", help="Licensee address.")],
-    asset: Annotated[int, typer.Option("--asset", help="Asset (patent family token) id.", min=1)],
-    at: Annotated[
-        str | None,
-        typer.Option("--at", help="Time to ask about: unix seconds or YYYY-MM-DD (default: the block's time)."),
-    ] = None,
-    block: Annotated[
-        int | None,
-        typer.Option("--block", help="Prove the chain as it was at this block (default: the latest).", min=0),
-    ] = None,
+    pool: PoolQueryOption,
+    licensee: LicenseeOption,
+    asset: AssetOption,
+    at: AtOption = None,
+    block: BlockOption = None,
     output: Annotated[
         Path | None, typer.Option("--out", help="Write the certificate to this file (default: standard output).")
     ] = None,
-    rpc: RpcOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Write a certificate proving the pool's isLicensed answer at one block, checkable offline by anyone."""
     from registry.certificate import make_certificate
@@ -75,7 +73,7 @@ def certify(
     pool_address = parse_address(pool, "--pool")
     licensee_address = parse_address(licensee, "--licensee")
     when = parse_time(at, "--at") if at is not None else None
-    s = session(rpc)
+    s = opts.session()
     if len(s.w3.eth.get_code(pool_address)) == 0:
         fail(f"no contract at pool address {pool_address} on chain {s.chain_id}")
     made = make_certificate(s.w3, pool_address, licensee_address, asset, when, block)
@@ -88,7 +86,7 @@ def certify(
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
     claim = made.document["claim"]
-    if as_json:
+    if opts.as_json:
         block_info = made.document["block"]
         print_json(
             {

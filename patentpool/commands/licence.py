@@ -8,16 +8,15 @@ from typing import Annotated
 import typer
 
 from patentpool._common import (
-    DeploymentOption,
-    JsonOption,
-    KeyOption,
-    KeystoreOption,
+    AssetOption,
+    AtOption,
+    BlockOption,
+    LicenseeOption,
     PoolArg,
-    RpcOption,
+    PoolQueryOption,
     Step,
     done,
     fail,
-    format_amount,
     iso_time,
     out,
     parse_address,
@@ -25,18 +24,21 @@ from patentpool._common import (
     parse_hash_or_text,
     parse_time,
     print_json,
-    session,
     simulate,
     table,
+    token_symbol,
     tx_json,
+    with_symbol,
 )
 from patentpool.commands.member import pay_ready
+from patentpool.shared import DEPLOYMENT, JSON, NODE, OPTS, SIGNER, WRITE, Opts, shared
 from registry.types import Lifecycle
 
 app = typer.Typer(help="Unified licences for non-members, and the on-chain licence check.", no_args_is_help=True)
 
 
 @app.command("offer")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def offer(
     pool: PoolArg,
     licensee: Annotated[str, typer.Option("--licensee", help="Who may accept the offer.")],
@@ -53,17 +55,13 @@ def offer(
         int | None, typer.Option("--days", help="Length of the licence in days (default 365).", min=1, max=36_525)
     ] = None,
     terms: Annotated[str, typer.Option("--terms", help="The written terms: a file, a 0x hash, or text (hashed).")] = "",
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Offer a unified licence to one licensee (OPERATOR_ROLE); the licensee accepts by paying."""
     who = parse_address(licensee, "--licensee")
     if end is not None and days is not None:
         fail("give --end or --days, not both")
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     reader = s.pool(pool)
     units = parse_amount(price, s.token(reader).decimals(), "--price")
     begin = parse_time(start, "--start") if start else int(s.w3.eth.get_block("latest")["timestamp"])
@@ -72,7 +70,7 @@ def offer(
         fail(f"the licence must end after it starts ({iso_time(begin)} .. {iso_time(finish)})")
     assets = sorted(set(asset or []))
     result = s.pool(pool, write=True).offer_licence(who, assets, begin, finish, units, parse_hash_or_text(terms))
-    if as_json:
+    if opts.as_json:
         print_json(
             {
                 "pool": reader.address,
@@ -91,18 +89,15 @@ def offer(
 
 
 @app.command("accept")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def accept(
     pool: PoolArg,
     offer_id: Annotated[int, typer.Argument(help="The offer id.", min=1)],
     approve: Annotated[bool, typer.Option("--approve/--no-approve", help="Approve the price when needed.")] = True,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Accept an offer made to you by paying its price; the licence is granted at once."""
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     reader = s.pool(pool)
     o = reader.offer(offer_id)
     if not o["open"]:
@@ -118,7 +113,7 @@ def accept(
         simulate(s, [step])
         txs = []
     result = s.pool(pool, write=True).accept_offer(offer_id)
-    if as_json:
+    if opts.as_json:
         print_json(
             {
                 "pool": reader.address,
@@ -135,20 +130,17 @@ def accept(
 
 
 @app.command("revoke")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def revoke(
     pool: PoolArg,
     licence_id: Annotated[int, typer.Argument(help="The licence id.", min=1)],
     reason: Annotated[str, typer.Option("--reason", help="The written reason: a file, a 0x hash, or text (hashed).")],
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Revoke a licence (OPERATOR_ROLE): it covers nothing from now on, and still covers the times before."""
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     result = s.pool(pool, write=True).revoke_licence(licence_id, parse_hash_or_text(reason))
-    if as_json:
+    if opts.as_json:
         print_json(
             {"pool": parse_address(pool, "pool"), "licenceId": licence_id, "revoked": True, "tx": tx_json(result)}
         )
@@ -157,25 +149,25 @@ def revoke(
 
 
 @app.command("show")
+@shared(NODE, DEPLOYMENT, JSON)
 def show(
     pool: PoolArg,
     licence_id: Annotated[int, typer.Argument(help="The licence id.", min=1)],
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Show a licence: licensee, period, price, scope and whether it was revoked."""
-    s = session(rpc, deployment)
+    s = opts.session()
     reader = s.pool(pool)
     lic = reader.licence(licence_id)
     if lic["licensee"] == "0x" + "00" * 20:
         fail(f"pool {reader.address} has no licence {licence_id}")
     assets = reader.offer(lic["offerId"])["assetIds"]
     data = {"pool": reader.address, "licenceId": licence_id, **lic, "assetIds": assets}
-    if as_json:
+    if opts.as_json:
         print_json(data)
         return
-    decimals = s.token(reader).decimals()
+    token = s.token(reader)
+    decimals = token.decimals()
     out.print(
         table(
             f"Licence {licence_id}",
@@ -183,7 +175,7 @@ def show(
                 ("licensee", lic["licensee"]),
                 ("scope", "whole pool" if lic["wholePool"] else ", ".join(map(str, assets))),
                 ("period", f"{iso_time(lic['start'])} .. {iso_time(lic['end'])}"),
-                ("price", format_amount(lic["price"], decimals)),
+                ("price", with_symbol(lic["price"], decimals, token_symbol(token))),
                 ("status", f"revoked at {iso_time(lic['revokedAt'])}" if lic["revoked"] else "valid"),
             ],
         )
@@ -191,23 +183,18 @@ def show(
 
 
 @app.command("verify")
+@shared(NODE, JSON)
 def verify(
-    pool: Annotated[str, typer.Option("--pool", help="Pool address.")],
-    licensee: Annotated[str, typer.Option("--licensee", help="Licensee address.")],
-    asset: Annotated[int, typer.Option("--asset", help="Asset (patent family token) id.", min=1)],
-    at: Annotated[
-        str | None,
-        typer.Option("--at", help="Time to ask about: unix seconds or YYYY-MM-DD (default: the block's time)."),
-    ] = None,
-    block: Annotated[
-        int | None, typer.Option("--block", help="Ask the chain as it was at this block (default: the latest).", min=0)
-    ] = None,
-    rpc: RpcOption = None,
+    pool: PoolQueryOption,
+    licensee: LicenseeOption,
+    asset: AssetOption,
+    at: AtOption = None,
+    block: BlockOption = None,
     deployment: Annotated[
         Path | None,
         typer.Option("--deployment", help="Also check the pool belongs to this manifest's factory (optional)."),
     ] = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Ask the pool contract whether an account is licensed for an asset, and why. Exit 0 yes, 1 no, 2 error.
 
@@ -217,13 +204,14 @@ def verify(
     pool_address = parse_address(pool, "--pool")
     licensee_address = parse_address(licensee, "--licensee")
     when_given = parse_time(at, "--at") if at is not None else None
-    s = session(rpc, deployment)
+    opts.deployment = deployment
+    s = opts.session()
     if len(s.w3.eth.get_code(pool_address)) == 0:
         fail(f"no contract at pool address {pool_address} on chain {s.chain_id}")
     if deployment is not None:
         s.pool(pool_address)  # refuses an address that is not a pool of this deployment
     check = check_licence(s.w3, pool_address, licensee_address, asset, when_given, block)
-    if as_json:
+    if opts.as_json:
         print_json(check.to_json())
     else:
         verdict = "[green]LICENSED[/]" if check.licensed else "[red]NOT LICENSED[/]"

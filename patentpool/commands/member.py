@@ -7,12 +7,7 @@ from typing import Annotated
 import typer
 
 from patentpool._common import (
-    DeploymentOption,
-    JsonOption,
-    KeyOption,
-    KeystoreOption,
     PoolArg,
-    RpcOption,
     Session,
     Step,
     done,
@@ -23,12 +18,14 @@ from patentpool._common import (
     parse_address,
     parse_amount,
     print_json,
-    session,
     simulate,
     table,
+    token_symbol,
     tx_json,
+    with_symbol,
 )
 from patentpool.commands.pool import parse_tier
+from patentpool.shared import DEPLOYMENT, JSON, NODE, OPTS, SIGNER, WRITE, Opts, shared
 from registry.client import PatentPoolClient
 from registry.types import Lifecycle, Tier
 
@@ -99,20 +96,17 @@ def _max_fee(s: Session, pool: PatentPoolClient, text: str | None, fee: int) -> 
 
 
 @app.command("join")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def join(
     pool: PoolArg,
     tier: Annotated[str, typer.Option("--tier", help="startup, sme or enterprise.")],
     max_fee: MaxFeeOption = None,
     approve: ApproveOption = True,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Join a pool for 365 days by paying the tier's annual fee."""
     member_tier = parse_tier(tier)
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     reader = s.pool(pool)
     _require_active(reader)
     fee = reader.tier_fee(member_tier)
@@ -134,25 +128,26 @@ def join(
         "tx": tx_json(result),
         "approvals": txs,
     }
-    if as_json:
+    if opts.as_json:
         print_json(data)
     else:
-        done(f"{s.signer.address} joined as {member_tier.name.lower()} member until {_iso(result.value)}", result)
+        paid = with_symbol(fee, s.token(reader).decimals(), token_symbol(s.token(reader)))
+        done(
+            f"{s.signer.address} joined as {member_tier.name.lower()} member until {_iso(result.value)}, paying {paid}",
+            result,
+        )
 
 
 @app.command("renew")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def renew(
     pool: PoolArg,
     max_fee: MaxFeeOption = None,
     approve: ApproveOption = True,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Renew your membership for 365 days from the later of now and its current end."""
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     reader = s.pool(pool)
     _require_active(reader)
     current = reader.membership(s.signer.address)
@@ -164,7 +159,7 @@ def renew(
     limit = _max_fee(s, reader, max_fee, fee)
     txs = pay_ready(s, reader, fee, "renewing", approve, Step("renewing", reader.contract, "renew", (limit,)))
     result = s.pool(pool, write=True).renew(limit)
-    if as_json:
+    if opts.as_json:
         print_json(
             {
                 "pool": reader.address,
@@ -180,16 +175,15 @@ def renew(
 
 
 @app.command("show")
+@shared(NODE, DEPLOYMENT, JSON)
 def show(
     pool: PoolArg,
     member: Annotated[str, typer.Argument(help="Address of the member.")],
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Show a membership: tier and end of its latest term."""
     account = parse_address(member, "member")
-    s = session(rpc, deployment)
+    s = opts.session()
     reader = s.pool(pool)
     m = reader.membership(account)
     now = int(s.w3.eth.get_block("latest")["timestamp"])
@@ -200,7 +194,7 @@ def show(
         "validUntil": m["validUntil"],
         "current": m["validUntil"] > now,
     }
-    if as_json:
+    if opts.as_json:
         print_json(data)
     else:
         out.print(

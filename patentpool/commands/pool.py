@@ -5,32 +5,29 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from patentpool._common import (
-    DeploymentOption,
-    JsonOption,
-    KeyOption,
-    KeystoreOption,
     PoolArg,
-    RpcOption,
     Session,
     Step,
     done,
     fail,
-    format_amount,
     iso_time,
     out,
     parse_address,
     parse_amount,
     parse_text,
     print_json,
-    session,
     simulate,
     table,
+    token_symbol,
     tx_json,
+    with_symbol,
 )
 from patentpool.explain import explain_revert
+from patentpool.shared import DEPLOYMENT, JSON, NODE, OPTS, SIGNER, WRITE, Opts, shared
 from registry.chain import TxResult
 from registry.client import PatentPoolClient, jurisdiction
 from registry.errors import ContractRevert, RegistryError
@@ -69,6 +66,7 @@ PARAMETER_NAMES: dict[str, Parameter] = {
     "tier-fee-startup": Parameter.TIER_FEE_0,
     "tier-fee-sme": Parameter.TIER_FEE_1,
     "tier-fee-enterprise": Parameter.TIER_FEE_2,
+    "dispute-bond": Parameter.DISPUTE_BOND,
 }
 
 
@@ -111,6 +109,7 @@ def pool_state(s: Session, pool: PatentPoolClient) -> dict[str, Any]:
         "paused": pool.paused(),
         "paymentToken": profile["paymentToken"],
         "tokenDecimals": decimals,
+        "tokenSymbol": token_symbol(token),
         "operatorShareBps": profile["operatorShareBps"],
         "treasury": profile["treasury"],
         "tierFees": {t.name.lower(): pool.tier_fee(t) for t in Tier},
@@ -123,6 +122,7 @@ def pool_state(s: Session, pool: PatentPoolClient) -> dict[str, Any]:
 
 
 @app.command("create")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def create(
     name: Annotated[str, typer.Option("--name", help="The pool's name.")],
     kind: Annotated[str, typer.Option("--kind", help="company, industry, technology or geography.")],
@@ -131,29 +131,26 @@ def create(
     payment_token: Annotated[
         str | None, typer.Option("--payment-token", help="ERC-20 address (default: the manifest's TestStablecoin).")
     ] = None,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Create a pool through the factory (POOL_CREATOR_ROLE); it starts incubating."""
     pool_kind = parse_kind(kind)
     name = parse_text(name, "--name")
     field = parse_text(field, "--field")
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     token = parse_address(payment_token, "--payment-token") if payment_token else s.deployment.payment_token
     if token is None:
         fail("this deployment has no TestStablecoin: pass --payment-token ADDRESS")
     op = parse_address(operator, "--operator") if operator else s.signer.address
     result = s.factory(write=True).create_pool(name, pool_kind, field, token, op)
-    if as_json:
+    if opts.as_json:
         print_json({"pool": result.value, "name": name, "operator": op, "tx": tx_json(result)})
     else:
         done(f"created pool {name!r} at {result.value}", result)
 
 
 @app.command("configure")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def configure(
     pool: PoolArg,
     tier_fee: Annotated[
@@ -163,21 +160,29 @@ def configure(
     jurisdictions: Annotated[
         str | None, typer.Option("--jurisdictions", help="Required offices, comma-separated, e.g. US,CN,DE,JP.")
     ] = None,
-    min_granted: Annotated[int | None, typer.Option("--min-granted", min=1, max=255)] = None,
+    min_granted: Annotated[
+        int | None,
+        typer.Option("--min-granted", help="Verified grants an asset needs in the required offices.", min=1, max=255),
+    ] = None,
     min_score: Annotated[int | None, typer.Option("--min-score", help="Minimum stability score, bps.", min=0)] = None,
     operator_share: Annotated[
         int | None, typer.Option("--operator-share", help="Operator's share of payments, bps.", min=0)
     ] = None,
-    territory: Annotated[str | None, typer.Option("--territory")] = None,
-    withdrawal_notice_days: Annotated[int | None, typer.Option("--withdrawal-notice-days", min=0)] = None,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    territory: Annotated[
+        str | None, typer.Option("--territory", help="The territory the pool licenses, e.g. worldwide.")
+    ] = None,
+    withdrawal_notice_days: Annotated[
+        int | None,
+        typer.Option("--withdrawal-notice-days", help="Notice founders give before an asset leaves, days.", min=0),
+    ] = None,
+    max_licence_days: Annotated[
+        int | None,
+        typer.Option("--max-licence-days", help="Longest period a unified licence may cover, days.", min=1),
+    ] = None,
+    opts: Opts = OPTS,
 ) -> None:
     """Set tier fees, the qualification rule, the operator share, territory or notice (OPERATOR_ROLE)."""
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     reader = s.pool(pool)
     decimals = s.token(reader).decimals()
     fees: list[tuple[Tier, int]] = []
@@ -190,11 +195,16 @@ def configure(
     if operator_share is not None and operator_share > 10_000:
         fail(f"--operator-share {operator_share} is above 10000 bps (100 %)")
     if not (
-        fees or rule_given or operator_share is not None or territory is not None or withdrawal_notice_days is not None
+        fees
+        or rule_given
+        or operator_share is not None
+        or territory is not None
+        or withdrawal_notice_days is not None
+        or max_licence_days is not None
     ):
         fail(
             "nothing to configure: give at least one of --tier-fee, --jurisdictions/--min-granted/--min-score, "
-            "--operator-share, --territory, --withdrawal-notice-days"
+            "--operator-share, --territory, --withdrawal-notice-days, --max-licence-days"
         )
     # Every value is checked before anything is sent, then the whole sequence is simulated.
     planned: list[tuple[Step, str, Any]] = [
@@ -244,6 +254,17 @@ def configure(
         planned.append(
             (Step("withdrawalNotice", reader.contract, "setWithdrawalNotice", (seconds,)), "withdrawalNotice", seconds)
         )
+    if max_licence_days is not None:
+        seconds = max_licence_days * 86_400
+        if seconds >= 2**64:
+            fail(f"--max-licence-days {max_licence_days} is too long")
+        planned.append(
+            (
+                Step("maxLicenceLength", reader.contract, "setMaxLicenceLength", (seconds,)),
+                "maxLicenceLength",
+                seconds,
+            )
+        )
     writer = s.pool(pool, write=True)
     simulate(s, [step for step, _, _ in planned])
     changes: list[dict[str, Any]] = []
@@ -258,7 +279,7 @@ def configure(
         changes.append(
             {"setting": setting, "value": value, "tx": tx_json(result), "effectiveAt": announced_at(writer, result)}
         )
-    if as_json:
+    if opts.as_json:
         print_json({"pool": writer.address, "changes": changes})
     else:
         for change in changes:
@@ -274,80 +295,68 @@ def configure(
 
 
 @app.command("apply-change")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def apply_change(
     pool: PoolArg,
     parameter: Annotated[str, typer.Argument(help=f"One of: {', '.join(PARAMETER_NAMES)}.")],
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Put an announced parameter change in force once its delay has passed (anyone may)."""
     if parameter not in PARAMETER_NAMES:
         fail(f"unknown parameter {parameter!r}: one of {', '.join(PARAMETER_NAMES)}")
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     writer = s.pool(pool, write=True)
     result = writer.apply_parameter_change(PARAMETER_NAMES[parameter])
-    if as_json:
+    if opts.as_json:
         print_json({"pool": writer.address, "parameter": parameter, "tx": tx_json(result)})
     else:
         done(f"applied the announced {parameter} of pool {writer.address}", result)
 
 
-def _lifecycle_command(
-    pool: str, rpc: str | None, deployment: Any, private_key: Any, keystore: Any, as_json: bool, action: str
-) -> None:
-    s = session(rpc, deployment, private_key, keystore)
+def _lifecycle_command(pool: str, opts: Opts, action: str) -> None:
+    s = opts.session()
     writer = s.pool(pool, write=True)
     result = writer.activate() if action == "activate" else writer.close()
     lifecycle = Lifecycle(writer.profile()["lifecycle"]).name.lower()
-    if as_json:
+    if opts.as_json:
         print_json({"pool": writer.address, "lifecycle": lifecycle, "tx": tx_json(result)})
     else:
         done(f"pool {writer.address} is now {lifecycle}", result)
 
 
 @app.command("activate")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def activate(
     pool: PoolArg,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Open an incubating pool to members and licences (OPERATOR_ROLE)."""
-    _lifecycle_command(pool, rpc, deployment, private_key, keystore, as_json, "activate")
+    _lifecycle_command(pool, opts, "activate")
 
 
 @app.command("close")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def close(
     pool: PoolArg,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Close a pool: nothing new; existing terms run out and claims go on (OPERATOR_ROLE)."""
-    _lifecycle_command(pool, rpc, deployment, private_key, keystore, as_json, "close")
+    _lifecycle_command(pool, opts, "close")
 
 
 @app.command("show")
+@shared(NODE, DEPLOYMENT, JSON)
 def show(
     pool: PoolArg,
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Show a pool's profile, fees, qualification rule and counts, as the chain has them."""
-    s = session(rpc, deployment)
+    s = opts.session()
     state = pool_state(s, s.pool(pool))
-    if as_json:
+    if opts.as_json:
         print_json(state)
         return
-    d = state["tokenDecimals"]
+    d, symbol = state["tokenDecimals"], state["tokenSymbol"]
     q = state["qualification"]
     out.print(
         table(
@@ -367,7 +376,10 @@ def show(
                     for name, change in state["pendingChanges"].items()
                 ),
                 ("treasury", state["treasury"]),
-                *((f"fee {t}", format_amount(v, d) if v else "not offered") for t, v in state["tierFees"].items()),
+                *(
+                    (f"fee {t}", with_symbol(v, d, symbol) if v else "not offered")
+                    for t, v in state["tierFees"].items()
+                ),
                 (
                     "qualification",
                     f"{q['minGranted']} verified grants in {'/'.join(q['jurisdictions'])}, "
@@ -384,13 +396,12 @@ def show(
 
 
 @app.command("list")
+@shared(NODE, DEPLOYMENT, JSON)
 def list_pools(
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """List every pool the deployment's factory created."""
-    s = session(rpc, deployment)
+    s = opts.session()
     rows = []
     for address in s.factory().pools():
         pool = PatentPoolClient(s.reader, address)
@@ -404,51 +415,52 @@ def list_pools(
                 **pool.counts(),
             }
         )
-    if as_json:
+    if opts.as_json:
         print_json({"pools": rows})
         return
-    t = Table(title=f"{len(rows)} pool(s) on chain {s.chain_id}")
-    for column in ("address", "name", "kind", "lifecycle", "members", "assets", "licences"):
-        t.add_column(column)
+    # The name above the whole address, so the table fits 80 columns.
+    t = Table(title=f"{len(rows)} pool(s) on chain {s.chain_id}", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0))
+    t.add_column("pool", no_wrap=True, min_width=42)
+    t.add_column("lifecycle", no_wrap=True)
+    for column in ("members", "assets", "licences"):
+        t.add_column(column, justify="right", no_wrap=True)
     for row in rows:
-        t.add_row(*(str(row[c]) for c in ("address", "name", "kind", "lifecycle", "members", "assets", "licences")))
+        t.add_row(
+            f"{row['name'][:42]}\n{row['address']}",
+            f"{row['kind']}\n{row['lifecycle']}",
+            *(f"{row[c]:,}" for c in ("members", "assets", "licences")),
+        )
     out.print(t)
 
 
 @app.command("admit-founder")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def admit_founder(
     pool: PoolArg,
     founder: Annotated[str, typer.Argument(help="Address of the founder (licensor).")],
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Admit a founder who may then contribute qualifying assets (OPERATOR_ROLE)."""
     account = parse_address(founder, "founder")
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     result = s.pool(pool, write=True).admit_founder(account)
-    if as_json:
+    if opts.as_json:
         print_json({"pool": parse_address(pool, "pool"), "founder": account, "tx": tx_json(result)})
     else:
         done(f"admitted {account} as founder", result)
 
 
 @app.command("contribute")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def contribute(
     pool: PoolArg,
     asset: Annotated[int, typer.Argument(help="Asset (patent family token) id.", min=1)],
-    rpc: RpcOption = None,
-    deployment: DeploymentOption = None,
-    private_key: KeyOption = None,
-    keystore: KeystoreOption = None,
-    as_json: JsonOption = False,
+    opts: Opts = OPTS,
 ) -> None:
     """Contribute an asset you own to a pool you are a founder of; it must pass the pool's rule."""
-    s = session(rpc, deployment, private_key, keystore)
+    s = opts.session()
     result = s.pool(pool, write=True).contribute(asset)
-    if as_json:
+    if opts.as_json:
         print_json(
             {"pool": parse_address(pool, "pool"), "assetId": asset, "weight": result.value, "tx": tx_json(result)}
         )
