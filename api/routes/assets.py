@@ -65,6 +65,13 @@ class AssetSummary(ApiModel):
     model_version: str | None
     evaluated_at: Time | None
     registered_block: int
+    rejected: bool = Field(
+        description="A verifier rejected this token's claim to its family id (FamilyRejected): the id is free "
+        "again and the token lists and has verified no more patents."
+    )
+    family_id_claimant: str | None = Field(
+        description="Once rejected: who alone may register the freed family id (null: anyone)."
+    )
     provenance: Provenance = Field(description="The family's last change (registration, dossier, evaluation).")
 
 
@@ -280,6 +287,8 @@ def asset_summary(row: Asset, chain_id: int) -> dict[str, Any]:
         "model_version": row.model_version or None,
         "evaluated_at": time_of(row.evaluated_at),
         "registered_block": row.registered_block,
+        "rejected": row.rejected,
+        "family_id_claimant": row.family_id_claimant or None,
         "provenance": provenance(row, chain_id),
     }
 

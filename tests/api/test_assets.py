@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -176,6 +176,27 @@ def test_the_asset_list_pages_through_every_family_once(client: httpx.Client, re
     rows = walk(client, "/v1/assets", 13)
     ids = [a["assetId"] for a in rows]
     assert ids == list(range(1, registry.total_assets() + 1))
+
+
+def test_a_rejected_family_claim_shows_with_its_claimant(
+    client: httpx.Client,
+    seeded: Seeded,
+    w3: Web3,
+    keys: list[LocalAccount],
+    chain_change: Callable[[], None],
+) -> None:
+    """A verifier frees a squatted family id for its real owner: the asset says so, as the chain does."""
+    verifier = PatentAssetClient(Chain(w3, keys[0]), seeded.deployment.address("PatentAsset"))
+    asset = get_json(client, "/v1/assets", limit=1)["data"][0]
+    assert asset["rejected"] is False and asset["familyIdClaimant"] is None
+    claimant = keys[5].address
+    verifier.reject_family(asset["assetId"], keccak(text="squatted"), claimant)
+    chain_change()
+    shown = get_json(client, f"/v1/assets/{asset['assetId']}")["data"]
+    assert shown["rejected"] is verifier.family_rejected(asset["assetId"]) is True
+    assert shown["familyIdClaimant"] == verifier.family_id_claimant(asset["familyId"]) == claimant
+    page = client.get(f"/assets/{asset['assetId']}")
+    assert page.status_code == 200 and 'id="rejected"' in page.text and claimant in page.text
 
 
 def test_assets_filter_by_owner_family_and_pool(
