@@ -53,4 +53,4 @@ compile: setup
 	$(BIN)/patentpool compile
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis crytic-export
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis crytic-export out cache

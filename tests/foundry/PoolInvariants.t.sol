@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IPatentPool} from "../../contracts/interfaces/IPatentPool.sol";
+import {PatentPool} from "../../contracts/PatentPool.sol";
+import {InvariantBase} from "./Vm.sol";
+import {PoolHandler} from "./PoolHandler.sol";
+
+/// @notice Invariant fuzzing of the pools (issue 14, "Tests"): the runner calls PoolHandler's
+/// actions in random sequences (foundry.toml: [invariant] runs x depth, 100,000+ calls in all) and
+/// after every call checks the pool that call touched; at the end of every run, every pool.
+///
+/// - Money is conserved: balance == what payers paid in (as it arrived) - what claims paid out +
+///   what was sent without a call.
+/// - Solvency: sum(claimable) <= balance, and what is not claimable is rounding dust only (at most
+///   one unit per period of constant weight of each founder); donations are owed to nobody.
+/// - The treasury's credit is exact (operator share in force, to the treasury in force, at each
+///   payment); members are owed nothing; each founder is credited its pro-rata share less rounding,
+///   never more.
+/// - History is stable: an `isLicensed(licensee, asset, at)` seen true for a past `at` stays true.
+/// - Operator bounds (point 3): the share never exceeds the ceiling fixed at creation, the ceiling
+///   and the change delay never change, notice <= delay, 0 < maximum licence length <= 100 years,
+///   every parameter in force is the one set while Incubating or announced a full delay before,
+///   withdrawals take at most the delay, members hold at most one term beyond the running one,
+///   one default admin.
+/// - Weights: each founder's and the pool's weight are the model's.
+contract PoolInvariantsTest is InvariantBase {
+    uint256 internal constant PRECISION = 1e18;
+    uint64 internal constant TERM = 365 days;
+    uint256 internal constant WINDOW = 4;
+
+    PoolHandler internal handler;
+
+    function setUp() public {
+        handler = new PoolHandler();
+        targetContract(address(handler));
+        bytes4[] memory s = new bytes4[](40);
+        s[0] = PoolHandler.registerFamily.selector;
+        s[1] = PoolHandler.verifyPatent.selector;
+        s[2] = PoolHandler.rejectPatent.selector;
+        s[3] = PoolHandler.addPatent.selector;
+        s[4] = PoolHandler.recordEvaluation.selector;
+        s[5] = PoolHandler.updateDossier.selector;
+        s[6] = PoolHandler.transferAsset.selector;
+        s[7] = PoolHandler.createPool.selector;
+        s[8] = PoolHandler.setOperatorShare.selector;
+        s[9] = PoolHandler.setWithdrawalNotice.selector;
+        s[10] = PoolHandler.setMaxLicenceLength.selector;
+        s[11] = PoolHandler.setTierFee.selector;
+        s[12] = PoolHandler.setQualification.selector;
+        s[13] = PoolHandler.setTerritory.selector;
+        s[14] = PoolHandler.applyParameterChange.selector;
+        s[15] = PoolHandler.activate.selector;
+        s[16] = PoolHandler.close.selector;
+        s[17] = PoolHandler.pause.selector;
+        s[18] = PoolHandler.unpause.selector;
+        s[19] = PoolHandler.setTreasury.selector;
+        s[20] = PoolHandler.beginAdminTransfer.selector;
+        s[21] = PoolHandler.acceptAdminTransfer.selector;
+        s[22] = PoolHandler.oneStepAdminChange.selector;
+        s[23] = PoolHandler.admitFounder.selector;
+        s[24] = PoolHandler.contribute.selector;
+        s[25] = PoolHandler.announceWithdrawal.selector;
+        s[26] = PoolHandler.completeWithdrawal.selector;
+        s[27] = PoolHandler.join.selector;
+        s[28] = PoolHandler.renew.selector;
+        s[29] = PoolHandler.offerLicence.selector;
+        s[30] = PoolHandler.cancelOffer.selector;
+        s[31] = PoolHandler.acceptOffer.selector;
+        s[32] = PoolHandler.revokeLicence.selector;
+        s[33] = PoolHandler.openDispute.selector;
+        s[34] = PoolHandler.resolveDispute.selector;
+        s[35] = PoolHandler.claim.selector;
+        s[36] = PoolHandler.donate.selector;
+        s[37] = PoolHandler.setTokenFee.selector;
+        s[38] = PoolHandler.warp.selector;
+        s[39] = PoolHandler.observe.selector;
+        targetSelector(FuzzSelector(address(handler), s));
+    }
+
+    // ---------------------------------------------------------------- after every call
+
+    /// One invariant, so one campaign (forge runs a campaign per invariant function): after every
+    /// call, the rules a call may break are checked on the pool it touched, and a window of the
+    /// remembered `isLicensed` answers; the checks that loop over assets, licences and every
+    /// answer run at the end of each run (afterInvariant) and over every pool.
+    function invariant_poolsKeepTheirPromises() public view {
+        string memory why = handler.violation();
+        require(bytes(why).length == 0, why);
+        uint256 p = handler.lastPool();
+        uint8 kind = handler.lastKind();
+        if (kind & handler.MONEY() != 0) _checkMoney(p, false);
+        if (kind & handler.PARAMETERS() != 0) {
+            _checkParameters(p);
+            _checkPending(p);
+        }
+        if (kind & handler.ROLES() != 0) _checkRoles(p);
+        if (kind & handler.WEIGHTS() != 0) _checkFounderWeights(p);
+        uint256 n = handler.observationCount();
+        if (kind & handler.HISTORY() == 0 || n == 0) return;
+        uint256 from = handler.calls() % n;
+        for (uint256 i = 0; i < WINDOW && i < n; ++i) {
+            _checkObservation((from + i) % n);
+        }
+    }
+
+    // ---------------------------------------------------------------- at the end of every run
+
+    function afterInvariant() public view {
+        require(bytes(handler.violation()).length == 0, handler.violation());
+        for (uint256 p = 0; p < handler.poolCount(); ++p) {
+            _checkMoney(p, true);
+            _checkParameters(p);
+            _checkPending(p);
+            _checkRoles(p);
+            _checkTerms(p);
+            _checkFounderWeights(p);
+            _checkAssetWeights(p);
+        }
+        for (uint256 i = 0; i < handler.observationCount(); ++i) {
+            _checkObservation(i);
+        }
+        // POOL_FUZZ_STATS=true: end the first run with what went through, to see the coverage.
+        require(!vm.envOr("POOL_FUZZ_STATS", false), handler.stats());
+    }
+
+    // ---------------------------------------------------------------- the checks
+
+    /// `everyone`: also the accounts that must be owed nothing (members, the second admin); after
+    /// every call only the treasuries and founders are read, the others at the end of each run.
+    function _checkMoney(uint256 p, bool everyone) internal view {
+        PatentPool pool = handler.poolOf(p);
+        uint256 balance = handler.tokenOf(p).balanceOf(address(pool));
+        (uint256 paidIn, uint256 paidOut, uint256 donated,, uint256 closes,) = handler.money(p);
+        require(balance == paidIn - paidOut + donated, "money: balance != paid in - paid out + donated");
+        (uint256 founders, uint256 running) = _checkFounders(p, pool);
+        uint256 owed = founders + _checkTreasuries(p, pool);
+        if (everyone) {
+            require(pool.claimable(handler.ADMIN_2()) == 0, "money: the second admin is owed something");
+            address[4] memory members = handler.members();
+            for (uint256 i = 0; i < 4; ++i) {
+                require(pool.claimable(members[i]) == 0, "money: a member is owed something");
+            }
+        }
+        require(owed <= balance, "solvency: sum(claimable) > balance");
+        require(owed <= paidIn - paidOut, "solvency: a donation was counted as owed");
+        uint256 dust = paidIn - paidOut - owed;
+        require(dust <= closes + running, "money: more than rounding dust is owed to nobody");
+    }
+
+    /// Treasury accounts: exactly their operator shares and the founders' money nobody had weight
+    /// for, less what they claimed. 
+    function _checkTreasuries(uint256 p, PatentPool pool) internal view returns (uint256 owed) {
+        address[3] memory treasuries = [handler.OPERATOR(), handler.TREASURY_1(), handler.TREASURY_2()];
+        for (uint256 i = 0; i < 3; ++i) {
+            (uint256 credit, uint256 claimed) = handler.treasuryModel(p, treasuries[i]);
+            uint256 c = pool.claimable(treasuries[i]);
+            require(c == credit - claimed, "money: a treasury's credit is not exact");
+            owed += c;
+        }
+    }
+
+    /// Founders: the exact share less rounding (under one unit per period of constant weight),
+    /// never more. Returns how many founders have weight now.
+    function _checkFounders(uint256 p, PatentPool pool) internal view returns (uint256 owed, uint256 running) {
+        (,,, uint256 payments,, uint256 maxW) = handler.money(p);
+        uint256 slack = payments * (maxW * maxW + 1);
+        address[4] memory founders = handler.founders();
+        for (uint256 i = 0; i < 4; ++i) {
+            (uint256 w, uint256 exact, uint256 closesOf, uint256 claimed) = handler.founderModel(p, founders[i]);
+            uint256 periods = closesOf + (w > 0 ? 1 : 0);
+            running += w > 0 ? 1 : 0;
+            uint256 c = pool.claimable(founders[i]);
+            owed += c;
+            uint256 credited = (c + claimed) * PRECISION;
+            require(credited <= exact + slack, "money: a founder was credited more than its share");
+            require(credited + periods * PRECISION + slack >= exact, "money: a founder was credited less than its share");
+        }
+    }
+
+    function _checkParameters(uint256 p) internal view {
+        PatentPool pool = handler.poolOf(p);
+        (uint16 ceiling, uint64 delay) = handler.bounds(p);
+        (uint16 share, uint64 notice, uint64 maxLen, uint256[3] memory fees, bytes32 qualification) =
+            handler.parameters(p);
+        (uint16 maxShare, uint64 changeDelay, uint64 maxLicenceLength) = pool.bounds();
+        require(maxShare == ceiling && changeDelay == delay, "bounds: the ceiling or the delay changed");
+        (,,,,,, uint16 shareNow,) = pool.profile();
+        require(shareNow <= maxShare, "bounds: operator share above the ceiling");
+        require(shareNow == share, "bounds: the operator share changed without a due announcement");
+        require(pool.withdrawalNotice() <= changeDelay, "bounds: notice longer than the change delay");
+        require(pool.withdrawalNotice() == notice, "bounds: the notice changed without a due announcement");
+        require(maxLicenceLength != 0 && maxLicenceLength <= 100 * 365 days, "bounds: maximum licence length");
+        require(maxLicenceLength == maxLen, "bounds: the maximum licence length changed without a due announcement");
+        for (uint8 tier = 0; tier < 3; ++tier) {
+            require(pool.tierFee(tier) == fees[tier], "bounds: a fee changed without a due announcement");
+        }
+        (bytes2[] memory j, uint8 m, uint16 s) = pool.qualification();
+        require(
+            handler.qualificationKey(j, m, s) == qualification,
+            "bounds: the qualification changed without a due announcement"
+        );
+    }
+
+    function _checkPending(uint256 p) internal view {
+        PatentPool pool = handler.poolOf(p);
+        uint64 t = handler.t();
+        (uint16 maxShare, uint64 changeDelay,) = pool.bounds();
+        for (uint8 parameter = 0; parameter < 7; ++parameter) {
+            (uint256 value, uint64 effectiveAt) = pool.pendingChange(parameter);
+            require(effectiveAt <= t + changeDelay, "bounds: a change pending beyond the delay");
+            if (effectiveAt == 0) continue;
+            if (parameter == 0) require(value <= maxShare, "bounds: a pending share above the ceiling");
+            if (parameter == 1) require(value <= changeDelay, "bounds: a pending notice beyond the delay");
+        }
+    }
+
+    function _checkRoles(uint256 p) internal view {
+        PatentPool pool = handler.poolOf(p);
+        (address admin, address pendingAdmin, address treasuryModel, bool paused) = handler.roles(p);
+        (,,,, uint8 lifecycle,,, address treasury) = pool.profile();
+        require(treasury == treasuryModel, "roles: the treasury is not the one the admin set");
+        require(pool.paused() == paused, "roles: paused");
+        require(uint8(handler.lifecycle(p)) == lifecycle, "lifecycle");
+        (address a, address pa) = pool.defaultAdmin();
+        require(a == admin && pa == pendingAdmin, "roles: the default admin");
+        bytes32 role = pool.DEFAULT_ADMIN_ROLE();
+        address other = admin == handler.OPERATOR() ? handler.ADMIN_2() : handler.OPERATOR();
+        require(pool.hasRole(role, admin) && !pool.hasRole(role, other), "roles: not exactly one default admin");
+    }
+
+    function _checkTerms(uint256 p) internal view {
+        PatentPool pool = handler.poolOf(p);
+        uint64 t = handler.t();
+        (, uint64 changeDelay,) = pool.bounds();
+        address[4] memory members = handler.members();
+        for (uint256 i = 0; i < 4; ++i) {
+            (, uint64 validUntil) = pool.membership(members[i]);
+            require(validUntil <= t + 2 * TERM, "bounds: a member paid more than one term ahead");
+        }
+        uint256[] memory assets = handler.assetsOf(p);
+        for (uint256 i = 0; i < assets.length; ++i) {
+            IPatentPool.PoolAsset memory a = pool.poolAsset(assets[i]);
+            if (a.withdrawalEffectiveAt != 0) {
+                require(
+                    a.withdrawalEffectiveAt - a.withdrawalAnnouncedAt <= changeDelay,
+                    "bounds: a withdrawal takes longer than the change delay"
+                );
+            }
+        }
+        uint256[] memory licences = handler.licencesOf(p);
+        for (uint256 i = 0; i < licences.length; ++i) {
+            IPatentPool.Licence memory l = pool.licence(licences[i]);
+            require(l.end - l.start <= 100 * 365 days, "bounds: a licence longer than 100 years");
+        }
+    }
+
+    function _checkFounderWeights(uint256 p) internal view {
+        PatentPool pool = handler.poolOf(p);
+        address[4] memory founders = handler.founders();
+        for (uint256 i = 0; i < 4; ++i) {
+            (uint256 w,,,) = handler.founderModel(p, founders[i]);
+            require(pool.founderWeight(founders[i]) == w, "weights: a founder's weight is not the model's");
+        }
+        require(pool.totalWeight() == handler.totalWeightModel(p), "weights: the total weight is not the model's");
+    }
+
+    function _checkAssetWeights(uint256 p) internal view {
+        PatentPool pool = handler.poolOf(p);
+        uint256[] memory assets = handler.assetsOf(p);
+        for (uint256 i = 0; i < assets.length; ++i) {
+            (, bool counted, uint256 weight, address founder) = handler.assetModel(p, assets[i]);
+            IPatentPool.PoolAsset memory a = pool.poolAsset(assets[i]);
+            require(a.weight == (counted ? weight : 0), "weights: an asset's weight is not the model's");
+            require(a.founder == founder, "weights: an asset's founder is not its contributor");
+        }
+    }
+
+    function _checkObservation(uint256 i) internal view {
+        (uint8 p, address licensee, uint256 assetId, uint64 at) = handler.observations(i);
+        require(
+            handler.poolOf(p).isLicensed(licensee, assetId, at),
+            "history: an isLicensed answer for a past time turned from true to false"
+        );
+    }
+}
