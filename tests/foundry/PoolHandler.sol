@@ -703,6 +703,35 @@ contract PoolHandler {
         if (ok) _fail("the admin role changed hands in one step");
     }
 
+    /// The admin grants or revokes the arbiter role of the second admin account; a stranger's
+    /// attempt is refused. (The operator keeps its own roles, so the campaign goes on.)
+    function arbiterRole(uint8 p, bool grant, uint256 callerSeed) external step(ROLES) {
+        Ghost storage g = _use(p);
+        bytes32 role = g.pool.ARBITER_ROLE();
+        address caller = _caller(callerSeed, g.admin);
+        vm.prank(caller);
+        bool ok;
+        if (grant) {
+            try g.pool.grantRole(role, ADMIN_2) {
+                ok = true;
+            } catch {}
+        } else {
+            try g.pool.revokeRole(role, ADMIN_2) {
+                ok = true;
+            } catch {}
+        }
+        if (ok && caller != g.admin) _fail("a stranger changed a role");
+    }
+
+    /// Nobody initialises a pool (a clone) a second time.
+    function reinitialize(uint8 p, uint256 callerSeed) external step(ROLES) {
+        Ghost storage g = _use(p);
+        vm.prank(_accounts[callerSeed % _accounts.length]);
+        try g.pool.initialize("Hijack", 0, "x", address(usd6), _members[0], address(registry), 10_000, 1 days) {
+            _fail("a pool was initialised twice");
+        } catch {}
+    }
+
     // ================================================================= founders and assets
 
     function admitFounder(uint8 p, uint256 founderSeed) external step(WEIGHTS) {
@@ -859,7 +888,7 @@ contract PoolHandler {
         uint64 startSeed,
         uint64 lengthSeed,
         uint256 priceSeed
-    ) external step(0) {
+    ) external step(MONEY | HISTORY) {
         Ghost storage g = _use(p);
         address licensee = _members[licenseeSeed % 4];
         uint256[] memory ids = _offerAssets(g, assetMask);
@@ -881,8 +910,15 @@ contract PoolHandler {
             _ok("offer");
             if (start < t) _ok("offer in the past");
             if (ids.length > 1) _ok("offer of several assets");
-            // Most offers are taken at once; the others later, or never.
-            if (priceSeed % 3 != 0) _accept(g, id, licensee);
+            // Most offers are taken at once; some about when the 30-day window closes; the others
+            // later (acceptOffer), or never.
+            if (priceSeed % 3 != 0) {
+                _accept(g, id, licensee);
+            } else if (priceSeed % 9 == 3) {
+                t += uint64(_bound(priceSeed >> 8, 30 days - 1 hours, 30 days + 1 hours));
+                vm.warp(t);
+                _accept(g, id, licensee);
+            }
         } catch {}
     }
 
@@ -1006,7 +1042,7 @@ contract PoolHandler {
         uint256 owed = g.pool.claimable(who);
         // Mostly someone who is owed something.
         for (uint256 i = 1; owed == 0 && accountSeed % 4 != 0 && i < _accounts.length; ++i) {
-            who = _accounts[(accountSeed + i) % _accounts.length];
+            who = _accounts[(accountSeed % _accounts.length + i) % _accounts.length];
             owed = g.pool.claimable(who);
         }
         uint256 poolBefore = _balance(g);

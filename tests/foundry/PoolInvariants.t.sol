@@ -35,7 +35,7 @@ contract PoolInvariantsTest is InvariantBase {
     function setUp() public {
         handler = new PoolHandler();
         targetContract(address(handler));
-        bytes4[] memory s = new bytes4[](40);
+        bytes4[] memory s = new bytes4[](42);
         s[0] = PoolHandler.registerFamily.selector;
         s[1] = PoolHandler.verifyPatent.selector;
         s[2] = PoolHandler.rejectPatent.selector;
@@ -76,6 +76,8 @@ contract PoolInvariantsTest is InvariantBase {
         s[37] = PoolHandler.setTokenFee.selector;
         s[38] = PoolHandler.warp.selector;
         s[39] = PoolHandler.observe.selector;
+        s[40] = PoolHandler.arbiterRole.selector;
+        s[41] = PoolHandler.reinitialize.selector;
         targetSelector(FuzzSelector(address(handler), s));
     }
 
