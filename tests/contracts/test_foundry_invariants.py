@@ -1,10 +1,10 @@
 """The Foundry invariant campaign (tests/foundry, issue 14) as part of the test suite.
 
 Runs `forge test` (forge from the npm package @foundry-rs/forge, compiling offline through
-registry/solcjs-wrapper.mjs as foundry.toml says) and fails on any failed invariant, printing
-forge's counterexample. The campaign must make at least 100,000 handler calls (foundry.toml:
-[invariant] runs x depth). Each run draws a new fuzz seed, printed on failure, so a failing
-sequence can be replayed with `npx forge test --fuzz-seed <seed>` (forge also replays the last
+registry/solcjs-wrapper.mjs as tests/foundry/foundry.toml says) and fails on any failed invariant,
+printing forge's counterexample. The campaign must make at least 100,000 handler calls
+(foundry.toml: [invariant] runs x depth). Each run draws a new fuzz seed, printed on failure, so a
+failing sequence can be replayed with `make fuzz FUZZ_SEED=<seed>` (forge also replays the last
 failure from cache/invariant by itself).
 
 Without forge (no `npm ci` yet) the test skips, except under CI, where it must run.
@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "tests" / "foundry" / "foundry.toml"
 MIN_CALLS = 100_000
 # A cold compile with the JavaScript solc takes a minute on a busy machine, the campaign about as long.
 TIMEOUT_S = 900
@@ -46,13 +47,13 @@ def test_pool_invariants_hold_over_100k_calls() -> None:
 
     seed = int(os.environ.get("POOL_FUZZ_SEED") or random.randrange(1, 2**63))
     cmd = [str(forge), "test", "--root", str(ROOT), "--fuzz-seed", str(seed), "--color", "never"]
-    env = {**os.environ, "PATENTPOOL_NODE_MODULES": str(ROOT / "node_modules")}
+    env = {**os.environ, "FOUNDRY_CONFIG": str(CONFIG), "PATENTPOOL_NODE_MODULES": str(ROOT / "node_modules")}
     env.pop("POOL_FUZZ_STATS", None)
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     output = proc.stdout + proc.stderr
     if proc.returncode != 0:
         pytest.fail(
-            f"the Foundry invariant campaign failed (fuzz seed {seed}; replay: npx forge test --fuzz-seed {seed})\n"
+            f"the Foundry invariant campaign failed (fuzz seed {seed}; replay: make fuzz FUZZ_SEED={seed})\n"
             f"{output[-12000:]}",
             pytrace=False,
         )
