@@ -4,8 +4,9 @@ The rule, as `contracts/PatentPool.sol` (contracts v2) applies it and `explain` 
 the mirror (docs/contracts.md):
 
 1. The asset must be in the pool at `at`: contributed (`AssetContributed`) at or before `at`, and
-   not suspended at or before `at` (`AssetSuspended`: a suspension counts from `suspended_at` on;
-   earlier moments keep their answer).
+   not under a suspension at `at` (`AssetSuspended`: a suspension counts from its block's time on;
+   `SuspensionLifted`, an appeal, ends it from its block's time on; the latest of these at or
+   before `at` decides, so earlier moments keep their answer).
 2. Membership: each `join` and `renew` adds a term (`MemberJoined` / `MembershipRenewed`: validFrom,
    validUntil, and the block time it was paid). The term that counts is the latest one starting at
    or before `at`; it covers when `at < validUntil` and the term binds the asset (below).
@@ -44,6 +45,7 @@ __all__ = [
 ]
 
 _TERM_EVENTS = ("MemberJoined", "MembershipRenewed")
+_SUSPENSION_EVENTS = ("AssetSuspended", "SuspensionLifted")
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,10 @@ class Evidence:
     licences: list[Licence]
     #: Block number -> timestamp of the blocks the licences were last changed in (their revocation).
     block_times: dict[int, int] = field(default_factory=dict)
+    #: The asset's suspensions and their liftings in this pool, in chain order: (block time, True
+    #: for `AssetSuspended` / False for `SuspensionLifted`, the suspending dispute or 0). Empty:
+    #: only the contribution row's current `suspended` / `suspended_at` are known.
+    suspensions: list[tuple[int, bool, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,20 @@ def _scope(licence: Licence) -> str:
     return "the whole pool" if licence.whole_pool else "assets " + ", ".join(str(a) for a in licence.asset_ids)
 
 
+def _suspension_at(c: Contribution, history: Sequence[tuple[int, bool, int]], at: int) -> tuple[int, int] | None:
+    """(since, dispute id) of the suspension in force at `at`, or None: the latest suspension or
+    lifting at or before `at` decides (in one second the later log wins, as the contract's
+    checkpoints keep the last value of a second)."""
+    if not history:
+        return (c.suspended_at, c.suspended_by_dispute) if c.suspended and at >= c.suspended_at else None
+    state: tuple[int, int] | None = None
+    for time, suspends, dispute_id in history:
+        if time > at:
+            break
+        state = (time, dispute_id) if suspends else None
+    return state
+
+
 def explain(licensee: str, asset_id: int, at: int, evidence: Evidence) -> Verdict:
     """Whether `licensee` is licensed for `asset_id` at unix time `at` by the mirror's rows, and why."""
     c = evidence.contribution
@@ -162,15 +182,21 @@ def explain(licensee: str, asset_id: int, at: int, evidence: Evidence) -> Verdic
             f"asset {asset_id} was contributed to this pool at {_iso(c.contributed_at)}, after {_iso(at)}",
             contribution=c,
         )
-    if c.suspended and at >= c.suspended_at:
-        by = f"dispute {c.suspended_by_dispute}"
+    suspension = _suspension_at(c, evidence.suspensions, at)
+    if suspension is not None:
+        since, dispute_id = suspension
+        by = f"dispute {dispute_id}" if dispute_id else "dispute"
+        dispute = (
+            evidence.dispute if evidence.dispute is not None and evidence.dispute.dispute_id == dispute_id else None
+        )
+        lifted = "" if since == c.suspended_at and c.suspended else " (until it was lifted on appeal)"
         return Verdict(
             False,
             "asset_suspended",
-            f"asset {asset_id} was suspended in this pool by the upheld {by} at {_iso(c.suspended_at)}; "
-            "nobody is licensed for it from then on",
+            f"asset {asset_id} was suspended in this pool by the upheld {by} at {_iso(since)}; "
+            f"nobody is licensed for it from then on{lifted}",
             contribution=c,
-            dispute=evidence.dispute,
+            dispute=dispute,
         )
     withdrawn_at, effective_at, announced_at = c.withdrawn_at, c.withdrawal_effective_at, c.withdrawal_announced_at
 
@@ -312,8 +338,23 @@ def read_evidence(session: Session, chain_id: int, pool: str, licensee: str, ass
     """The rows `explain` needs for one question, read from the mirror (addresses checksummed)."""
     contribution = session.get(Contribution, (pool, asset_id))
     dispute = None
-    if contribution is not None and contribution.suspended and contribution.suspended_by_dispute:
-        dispute = session.get(Dispute, (pool, contribution.suspended_by_dispute))
+    suspensions: list[tuple[int, bool, int]] = []
+    if contribution is not None and contribution.suspended_at:
+        if contribution.suspended_by_dispute:
+            dispute = session.get(Dispute, (pool, contribution.suspended_by_dispute))
+        # A few rows per pool at most (one per upheld dispute or appeal).
+        for e in session.exec(
+            select(Event)
+            .where(
+                Event.chain_id == chain_id,
+                Event.address == pool,
+                col(Event.event_name).in_(_SUSPENSION_EVENTS),
+            )
+            .order_by(col(Event.block_number), col(Event.log_index))
+        ).all():
+            if int(e.args["assetId"]) == asset_id:
+                suspends = e.event_name == "AssetSuspended"
+                suspensions.append((e.block_timestamp, suspends, int(e.args["disputeId"]) if suspends else 0))
     events = session.exec(
         select(Event)
         .where(
@@ -330,4 +371,4 @@ def read_evidence(session: Session, chain_id: int, pool: str, licensee: str, ass
     if numbers:
         rows = session.exec(select(Block).where(col(Block.number).in_(sorted(numbers)))).all()
         times = {row.number: row.timestamp for row in rows}
-    return Evidence(contribution, dispute, [Term.from_event(e) for e in events], licences, times)
+    return Evidence(contribution, dispute, [Term.from_event(e) for e in events], licences, times, suspensions)

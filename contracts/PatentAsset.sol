@@ -33,6 +33,9 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
     // (office, canonical number); a pending listing holds nothing, so it never blocks the owner.
     mapping(bytes32 publicationKey => uint256 assetId) private _assetByPublication;
     uint256 private constant _MAX_PUBLICATION_NUMBER = 32;
+    // Issue 14, point 1: a family id a verifier freed from a squatter, reserved for its claimant.
+    mapping(bytes32 familyIdHash => address claimant) private _familyIdClaimant;
+    mapping(uint256 assetId => bool) private _rejectedFamily;
 
     /// @param admin receives DEFAULT_ADMIN_ROLE, VERIFIER_ROLE and EVALUATOR_ROLE
     constructor(address admin) ERC721("patentpool Patent Family", "PPF") {
@@ -50,6 +53,11 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
         bytes32 key = keccak256(bytes(familyId));
         uint256 existing = _assetByFamily[key];
         if (existing != 0) revert PatentAssetFamilyAlreadyRegistered(familyId, existing);
+        address claimant = _familyIdClaimant[key];
+        if (claimant != address(0)) {
+            if (claimant != msg.sender) revert PatentAssetFamilyIdReserved(familyId, claimant);
+            delete _familyIdClaimant[key];
+        }
         assetId = ++_lastAssetId;
         _assetByFamily[key] = assetId;
         _families[assetId] = Family(familyId, title, dossierHash, dossierURI);
@@ -74,6 +82,7 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
         returns (uint256 index)
     {
         _checkOwner(assetId);
+        if (_rejectedFamily[assetId]) revert PatentAssetFamilyIsRejected(assetId);
         if (!OfficeCodes.isValid(jurisdiction)) revert PatentAssetInvalidJurisdiction(jurisdiction);
         string memory number = _canonical(jurisdiction, publicationNumber);
         // A verified patent of any family (this one included) cannot be listed again.
@@ -91,6 +100,7 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
         onlyRole(VERIFIER_ROLE)
     {
         _requireOwned(assetId);
+        if (_rejectedFamily[assetId]) revert PatentAssetFamilyIsRejected(assetId);
         Patent[] storage patents = _patents[assetId];
         if (index >= patents.length) revert PatentAssetPatentIndexOutOfRange(assetId, index, patents.length);
         if (status > uint8(PatentStatus.Revoked)) revert PatentAssetInvalidStatus(status);
@@ -130,6 +140,33 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
         p.grantDate = 0;
         p.expiryDate = 0;
         emit PatentRejected(assetId, index, msg.sender, p.jurisdiction, reasonHash);
+    }
+
+    /// @inheritdoc IPatentAsset
+    function expirePatent(uint256 assetId, uint256 index) external {
+        Patent[] storage patents = _patents[assetId];
+        if (index >= patents.length) revert PatentAssetPatentIndexOutOfRange(assetId, index, patents.length);
+        Patent storage p = patents[index];
+        uint64 expiry = p.expiryDate;
+        if (p.status != PatentStatus.Granted || expiry == 0 || expiry > block.timestamp) {
+            revert PatentAssetNotExpired(assetId, index, expiry);
+        }
+        --_granted[assetId][p.jurisdiction];
+        p.status = PatentStatus.Lapsed;
+        emit PatentExpired(assetId, index, p.jurisdiction, expiry);
+    }
+
+    /// @inheritdoc IPatentAsset
+    function rejectFamily(uint256 assetId, bytes32 reasonHash, address claimant) external onlyRole(VERIFIER_ROLE) {
+        _requireOwned(assetId);
+        string storage familyId = _families[assetId].familyId;
+        bytes32 key = keccak256(bytes(familyId));
+        // Only the token that holds its id (so not one rejected already) can be rejected.
+        if (_assetByFamily[key] != assetId) revert PatentAssetFamilyIsRejected(assetId);
+        delete _assetByFamily[key];
+        _familyIdClaimant[key] = claimant;
+        _rejectedFamily[assetId] = true;
+        emit FamilyRejected(assetId, msg.sender, familyId, reasonHash, claimant);
     }
 
     /// @inheritdoc IPatentAsset
@@ -184,6 +221,16 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
     /// @inheritdoc IPatentAsset
     function assetOfFamily(string calldata familyId) external view returns (uint256) {
         return _assetByFamily[keccak256(bytes(familyId))];
+    }
+
+    /// @inheritdoc IPatentAsset
+    function familyRejected(uint256 assetId) external view returns (bool) {
+        return _rejectedFamily[assetId];
+    }
+
+    /// @inheritdoc IPatentAsset
+    function familyIdClaimant(string calldata familyId) external view returns (address) {
+        return _familyIdClaimant[keccak256(bytes(familyId))];
     }
 
     /// @inheritdoc IPatentAsset

@@ -1,139 +1,56 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {Initializable} from "@openzeppelin/contracts/proxy/utils/Initializable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IPatentAsset} from "./interfaces/IPatentAsset.sol";
 import {OfficeCodes} from "./libraries/OfficeCodes.sol";
 import {IPatentPool} from "./interfaces/IPatentPool.sol";
+import {PatentPoolBase} from "./PatentPoolBase.sol";
 
 /// @title PatentPool
 /// @notice One patent pool, deployed as an EIP-1167 clone by PoolFactory. See IPatentPool for the
 /// rules; every transaction here is O(1) in the number of members, founders, assets and licences.
-contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, Initializable {
+///
+/// The pool's code is split in two, for EIP-170's 24,576-byte limit: this contract, and
+/// `PatentPoolDisputes` (`IPatentPoolDisputes`: disputes, their bonds and appeals), whose address
+/// is fixed in this implementation's code. Every call this contract does not implement goes by
+/// delegatecall to it (`fallback`), so it runs on the clone's storage, as the clone's code: one
+/// address, one storage, one event stream, and the extra delegatecall costs only those calls.
+contract PatentPool is PatentPoolBase, IPatentPool {
     using SafeERC20 for IERC20;
     using Checkpoints for Checkpoints.Trace208;
 
-    /// @notice Role that configures the pool, admits founders and offers or revokes licences.
-    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
-    /// @notice Role that rules on disputes.
-    bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
-
-    /// @notice Length of one membership term.
-    uint64 public constant MEMBERSHIP_TERM = 365 days;
-    /// @notice How long after it is made an offer can be accepted.
-    uint64 public constant OFFER_ACCEPTANCE_WINDOW = 30 days;
-
-    uint256 private constant _PRECISION = 1e18;
-    uint256 private constant _BPS = 10_000;
-    uint8 private constant _TIER_COUNT = 3;
-    uint256 private constant _MAX_JURISDICTIONS = 16;
-    uint256 private constant _MAX_OFFER_ASSETS = 256;
-    /// Licence scope key of whole-pool licences; asset ids start at 1, so 0 is free.
-    uint256 private constant _WHOLE_POOL = 0;
-    uint16 private constant _DEFAULT_OPERATOR_SHARE_BPS = 1_000;
-    uint64 private constant _DEFAULT_WITHDRAWAL_NOTICE = 90 days;
-    uint64 private constant _DEFAULT_MAX_LICENCE_LENGTH = 5 * 365 days;
-    uint64 private constant _MIN_CHANGE_DELAY = 1 days;
-    uint64 private constant _MAX_CHANGE_DELAY = 365 days;
-    uint64 private constant _MAX_LICENCE_LENGTH_CAP = 100 * 365 days;
-
-    struct Founder {
-        bool admitted;
-        uint256 weight;
-        // weight * accumulator at the last settlement (scaled by _PRECISION, never rounded): what
-        // the founder was already credited with.
-        uint256 debt;
-        // Credited and not yet claimed, scaled by _PRECISION; claims pay whole units and keep
-        // the sub-unit rest, so rounding never credits a founder more than was paid in.
-        uint256 credit;
-    }
-
-    struct Member {
-        uint8 tier;
-        uint64 validUntil;
-        // Keyed by term start; value packs (term end << 64 | time the term was paid).
-        Checkpoints.Trace208 terms;
-    }
-
-    string private _name;
-    uint8 private _kind;
-    string private _field;
-    string private _territory;
-    Lifecycle private _lifecycle;
-    IERC20 private _paymentToken;
-    IPatentAsset private _assetRegistry;
-    uint16 private _operatorShareBps;
-    address private _treasury;
-    uint64 private _withdrawalNotice;
-
-    bytes2[] private _jurisdictions;
-    uint8 private _minGranted;
-    uint16 private _minScoreBps;
-
-    // Fixed at creation.
-    uint16 private _maxOperatorShareBps;
-    uint64 private _changeDelay;
-    uint64 private _maxLicenceLength;
-
-    mapping(uint8 parameter => PendingChange) private _pending;
-    bytes2[] private _pendingJurisdictions;
-    uint8 private _pendingMinGranted;
-    uint16 private _pendingMinScoreBps;
-
-    // The one holder of DEFAULT_ADMIN_ROLE, and the account it offered the role to.
-    address private _defaultAdmin;
-    address private _pendingDefaultAdmin;
-
-    mapping(uint8 tier => uint256 annualFee) private _tierFees;
-
-    mapping(address founder => Founder) private _founders;
-    uint256 private _totalWeight;
-    uint256 private _accRevenuePerWeight;
-    // Scaled remainder of the last division into the accumulator, carried into the next payment
-    // so that no whole wei is dropped by rounding the per-weight rate.
-    uint256 private _accRemainder;
-    mapping(address account => uint256 amount) private _credits;
-
-    mapping(uint256 assetId => PoolAsset) private _poolAssets;
-    uint256 private _assetCount;
-
-    mapping(address member => Member) private _members;
-    uint256 private _memberCount;
-
-    mapping(uint256 offerId => Offer) private _offers;
-    mapping(uint256 offerId => uint256[] assetIds) private _offerAssets;
-    uint256 private _offerCount;
-
-    mapping(uint256 licenceId => Licence) private _licences;
-    // Per licensee and scope (an asset id, or _WHOLE_POOL): keyed by licence start, value the
-    // licence id. Licences of a scope never overlap, so the checkpoint at or before `at` names
-    // the only licence that can cover `at`.
-    mapping(address licensee => mapping(uint256 scope => Checkpoints.Trace208)) private _coverage;
-    uint256 private _licenceCount;
-
-    mapping(uint256 disputeId => Dispute) private _disputes;
-    uint256 private _disputeCount;
+    /// The second half of the pool's code (see above).
+    address private immutable _DISPUTES;
 
     /// @notice The implementation behind the clones is never initialised itself.
-    constructor() {
+    /// @param disputes the `PatentPoolDisputes` contract every pool made from this one runs
+    constructor(address disputes) {
+        if (disputes.code.length == 0) revert PatentPoolZeroAddress();
+        _DISPUTES = disputes;
         _disableInitializers();
     }
 
-    modifier inLifecycle(Lifecycle required) {
-        if (_lifecycle != required) revert PatentPoolInvalidLifecycle(uint8(_lifecycle));
-        _;
+    /// @notice Runs the functions of `IPatentPoolDisputes` (and answers any other unknown call as
+    /// they do, with a revert) by delegatecall to the `PatentPoolDisputes` contract.
+    fallback() external {
+        address target = _DISPUTES;
+        // As OpenZeppelin's Proxy: the call returns or reverts at once, so memory is free to use.
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), target, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
     }
 
-    modifier notClosed() {
-        if (_lifecycle == Lifecycle.Closed) revert PatentPoolInvalidLifecycle(uint8(_lifecycle));
-        _;
+    /// @inheritdoc IPatentPool
+    function disputesModule() external view returns (address) {
+        return _DISPUTES;
     }
 
     /// @inheritdoc IPatentPool
@@ -361,24 +278,15 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         PoolAsset storage a = _poolAssets[assetId];
         if (a.contributedAt != 0) revert PatentPoolAssetAlreadyContributed(assetId);
 
-        uint256 granted = 0;
-        uint256 n = _jurisdictions.length;
-        // Bounded by _MAX_JURISDICTIONS (16) registry reads; independent of the pool's size.
-        for (uint256 i = 0; i < n; ++i) {
-            granted += _assetRegistry.grantedIn(assetId, _jurisdictions[i]);
-        }
+        uint256 granted = _grantedInRequired(assetId);
         if (granted < _minGranted) revert PatentPoolNotQualified(assetId, granted, _minGranted);
         uint16 score = _assetRegistry.stabilityScore(assetId);
         if (score < _minScoreBps) revert PatentPoolScoreTooLow(assetId, score, _minScoreBps);
 
         // A family lists at most a few hundred patents, far below 2**64.
         uint64 weight = uint64(granted);
-        _settle(f);
-        f.weight += weight;
-        f.debt = f.weight * _accRevenuePerWeight;
-        _totalWeight += weight;
         a.founder = msg.sender;
-        a.weight = weight;
+        _addWeight(f, a, weight);
         a.contributedAt = uint64(block.timestamp);
         ++_assetCount;
         emit AssetContributed(assetId, msg.sender, weight, granted, score);
@@ -406,6 +314,18 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         _removeWeight(a);
         a.withdrawnAt = uint64(block.timestamp);
         emit AssetWithdrawn(assetId, a.founder, weight);
+    }
+
+    /// @inheritdoc IPatentPool
+    function reweigh(uint256 assetId) external returns (uint64 weight) {
+        PoolAsset storage a = _requireInPool(assetId);
+        uint64 old = a.weight;
+        // A family lists at most a few hundred patents, far below 2**64.
+        weight = uint64(_grantedInRequired(assetId));
+        if (weight == old) return weight;
+        _removeWeight(a);
+        _addWeight(_founders[a.founder], a, weight);
+        emit AssetReweighed(assetId, a.founder, old, weight);
     }
 
     // ------------------------------------------------------------------ members
@@ -525,9 +445,10 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         PoolAsset storage a = _poolAssets[assetId];
         uint64 contributedAt = a.contributedAt;
         if (contributedAt == 0 || at < contributedAt) return false;
-        // A suspension takes effect when it happens: earlier answers stay as they were.
-        if (a.suspended && at >= a.suspendedAt) return false;
         uint48 key = at > type(uint48).max ? type(uint48).max : uint48(at);
+        // A suspension, and its lifting on appeal, take effect when they happen: earlier answers
+        // stay as they were. Only an asset ever suspended (suspendedAt != 0) has a trace to read.
+        if (a.suspendedAt != 0 && _lookup(_suspensions[assetId], key) != 0) return false;
         uint208 term = _lookup(_members[licensee].terms, key);
         if (term != 0 && at < uint64(term >> 64) && _binds(a, uint64(term), at)) return true;
         return _licenceCovers(licensee, _WHOLE_POOL, key, at, a) || _licenceCovers(licensee, assetId, key, at, a);
@@ -552,37 +473,6 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         f.credit %= _PRECISION;
         emit RevenueClaimed(msg.sender, amount);
         _paymentToken.safeTransfer(msg.sender, amount);
-    }
-
-    // ------------------------------------------------------------------ disputes
-
-    /// @inheritdoc IPatentPool
-    function openDispute(uint256 assetId, bytes32 evidenceHash) external whenNotPaused returns (uint256 disputeId) {
-        if (!_founders[msg.sender].admitted && _members[msg.sender].validUntil <= block.timestamp) {
-            revert PatentPoolNotParticipant(msg.sender);
-        }
-        _requireInPool(assetId);
-        disputeId = ++_disputeCount;
-        _disputes[disputeId] = Dispute(assetId, msg.sender, evidenceHash, DisputeStatus.Open, bytes32(0));
-        emit DisputeOpened(disputeId, assetId, msg.sender, evidenceHash);
-    }
-
-    /// @inheritdoc IPatentPool
-    function resolveDispute(uint256 disputeId, bool upheld, bytes32 rulingHash) external onlyRole(ARBITER_ROLE) {
-        Dispute storage d = _disputes[disputeId];
-        if (d.status != DisputeStatus.Open) revert PatentPoolDisputeNotOpen(disputeId);
-        d.status = upheld ? DisputeStatus.Upheld : DisputeStatus.Dismissed;
-        d.rulingHash = rulingHash;
-        uint256 assetId = d.assetId;
-        emit DisputeResolved(disputeId, assetId, msg.sender, upheld, rulingHash);
-        PoolAsset storage a = _poolAssets[assetId];
-        if (upheld && !a.suspended) {
-            uint64 weight = a.weight;
-            _removeWeight(a);
-            a.suspended = true;
-            a.suspendedAt = uint64(block.timestamp);
-            emit AssetSuspended(assetId, disputeId, weight);
-        }
     }
 
     // ------------------------------------------------------------------ views
@@ -701,11 +591,6 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     }
 
     /// @inheritdoc IPatentPool
-    function dispute(uint256 disputeId) external view returns (Dispute memory) {
-        return _disputes[disputeId];
-    }
-
-    /// @inheritdoc IPatentPool
     function counts()
         external
         view
@@ -715,49 +600,6 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
     }
 
     // ------------------------------------------------------------------ internals
-
-    /// Sets a parameter at once while the pool is Incubating (nobody has paid or been paid yet),
-    /// and announces it, to take effect after the change delay, from then on.
-    function _change(uint8 parameter, uint256 value) private {
-        if (_lifecycle == Lifecycle.Incubating) {
-            _set(parameter, value);
-            return;
-        }
-        uint64 effectiveAt = _announce(parameter, value);
-        emit ParameterChangeAnnounced(parameter, value, effectiveAt);
-    }
-
-    /// Records a pending change (replacing any earlier one of the parameter).
-    function _announce(uint8 parameter, uint256 value) private returns (uint64 effectiveAt) {
-        // The delay is at most 365 days: no overflow.
-        effectiveAt = uint64(block.timestamp) + _changeDelay;
-        _pending[parameter] = PendingChange(effectiveAt, value);
-    }
-
-    /// Puts a parameter's new value in force; the values were checked when they were given.
-    function _set(uint8 parameter, uint256 value) private {
-        if (parameter == uint8(Parameter.OperatorShare)) {
-            // Checked against the ceiling (at most 10000) when given.
-            uint16 bps = uint16(value);
-            _operatorShareBps = bps;
-            emit OperatorShareSet(bps);
-        } else if (parameter == uint8(Parameter.WithdrawalNotice)) {
-            // Checked against the change delay (at most 365 days) when given.
-            uint64 notice = uint64(value);
-            _withdrawalNotice = notice;
-            emit WithdrawalNoticeSet(notice);
-        } else if (parameter == uint8(Parameter.MaxLicenceLength)) {
-            // Checked against 100 years when given.
-            uint64 maxLength = uint64(value);
-            _maxLicenceLength = maxLength;
-            emit MaxLicenceLengthSet(maxLength);
-        } else {
-            // TierFee0 .. TierFee2: the tier was checked when the fee was given.
-            uint8 tier = parameter - uint8(Parameter.TierFee0);
-            _tierFees[tier] = value;
-            emit TierFeeSet(tier, value);
-        }
-    }
 
     function _setQualification(bytes2[] memory jurisdictions, uint8 minGranted, uint16 minScoreBps) private {
         _jurisdictions = jurisdictions;
@@ -806,25 +648,6 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         }
         _credits[_treasury] += toOperator + unallocated;
         emit RevenueReceived(msg.sender, received, toOperator, toFounders, unallocated, _accRevenuePerWeight);
-    }
-
-    /// Credits a founder with everything the accumulator owes it so far.
-    function _settle(Founder storage f) private {
-        uint256 owed = f.weight * _accRevenuePerWeight;
-        f.credit += owed - f.debt;
-        f.debt = owed;
-    }
-
-    /// Takes an asset's weight out of its founder's and the pool's total, after settling.
-    function _removeWeight(PoolAsset storage a) private {
-        uint64 weight = a.weight;
-        if (weight == 0) return;
-        Founder storage f = _founders[a.founder];
-        _settle(f);
-        f.weight -= weight;
-        f.debt = f.weight * _accRevenuePerWeight;
-        _totalWeight -= weight;
-        a.weight = 0;
     }
 
     /// Records a licence as the latest of a licensee's scope. Licences of a scope are granted in
@@ -893,8 +716,4 @@ contract PatentPool is IPatentPool, AccessControl, Pausable, ReentrancyGuard, In
         return trace.upperLookupRecent(key);
     }
 
-    function _requireInPool(uint256 assetId) private view returns (PoolAsset storage a) {
-        a = _poolAssets[assetId];
-        if (a.contributedAt == 0 || a.withdrawnAt != 0 || a.suspended) revert PatentPoolAssetNotInPool(assetId);
-    }
 }

@@ -421,6 +421,7 @@ def _setter(
 
 #: IPatentPool.Parameter ids.
 _OPERATOR_SHARE, _WITHDRAWAL_NOTICE, _MAX_LICENCE_LENGTH, _QUALIFICATION, _TIER_FEE_0 = range(5)
+_DISPUTE_BOND = 7
 
 
 def _change_applied(s: Store, ev: Ev, parameter: int) -> None:
@@ -544,6 +545,14 @@ def _suspended(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     )
     row["status"] = _status(row)
     _founder_weight(s, ev, row["founder"], -weight)
+
+
+def _suspension_lifted(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = _contribution(s, ev, a["assetId"])
+    weight = _int(a["weight"])
+    row.update(weight=row["weight"] + weight, suspended=False, lifted_at=ev.block_timestamp)
+    row["status"] = _status(row)
+    _founder_weight(s, ev, row["founder"], weight)
 
 
 def _member_joined(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
@@ -670,6 +679,18 @@ def _dispute_resolved(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     _touch(row, ev)
 
 
+def _bond_posted(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    amount = _int(a["amount"])
+    _touch(s.get_or_create(Dispute, pool=ev.address, dispute_id=_int(a["disputeId"])), ev)["bond"] = amount
+    _pool(s, ev)["bonds_held"] += amount
+
+
+def _bond_released(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    amount = _int(a["amount"])
+    _touch(s.get_or_create(Dispute, pool=ev.address, dispute_id=_int(a["disputeId"])), ev)["bond_released_to"] = a["to"]
+    _pool(s, ev)["bonds_held"] -= amount
+
+
 def _asset(s: Store, ev: Ev, asset_id: Any) -> Row:
     return _touch(s.get_or_create(Asset, asset_id=_int(asset_id)), ev)
 
@@ -683,6 +704,11 @@ def _family_registered(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
         dossier_uri=a["dossierURI"],
         registered_block=ev.block_number,
     )
+
+
+def _family_rejected(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    claimant = a["claimant"] if int(a["claimant"], 16) else ""  # zero: anyone may register the id
+    _asset(s, ev, a["assetId"]).update(rejected=True, family_id_claimant=claimant)
 
 
 def _dossier_updated(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
@@ -713,6 +739,19 @@ def _patent_rejected(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = s.get_or_create(Patent, asset_id=_int(a["assetId"]), patent_index=_int(a["index"]))
     row.update(status=_REJECTED, grant_date=0, expiry_date=0, verifier=a["verifier"])
     _touch(row, ev)
+
+
+def _patent_expired(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = s.get_or_create(Patent, asset_id=_int(a["assetId"]), patent_index=_int(a["index"]))
+    row["status"] = _LAPSED  # its dates and verifier stay as the verifier attested them
+    _touch(row, ev)
+
+
+def _reweighed(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    row = _contribution(s, ev, a["assetId"])
+    old, new = _int(a["oldWeight"]), _int(a["newWeight"])
+    row["weight"] = new
+    _founder_weight(s, ev, a["founder"], new - old)
 
 
 def _evaluation(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
@@ -749,8 +788,8 @@ def _transfer(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
 
 
 _DEFAULT_ADMIN_ROLE = "0x" + "00" * 32
-#: IPatentAsset.PatentStatus.Rejected.
-_REJECTED = 4
+#: IPatentAsset.PatentStatus.Lapsed and .Rejected.
+_LAPSED, _REJECTED = 2, 4
 
 
 def _role(active: bool) -> Handler:
@@ -777,6 +816,7 @@ _HANDLERS: dict[str, Handler] = {
     "TreasurySet": _setter("treasury", "treasury"),
     "WithdrawalNoticeSet": _setter("withdrawal_notice", "noticePeriod", _u64, parameter=_WITHDRAWAL_NOTICE),
     "MaxLicenceLengthSet": _setter("max_licence_length", "maxLength", _u64, parameter=_MAX_LICENCE_LENGTH),
+    "DisputeBondSet": _setter("dispute_bond", "bond", _int, parameter=_DISPUTE_BOND),
     "PoolBoundsSet": _bounds,
     "ParameterChangeAnnounced": _change_announced,
     "QualificationChangeAnnounced": _qualification_announced,
@@ -789,6 +829,8 @@ _HANDLERS: dict[str, Handler] = {
     "AssetWithdrawalAnnounced": _withdrawal_announced,
     "AssetWithdrawn": _withdrawn,
     "AssetSuspended": _suspended,
+    "SuspensionLifted": _suspension_lifted,
+    "AssetReweighed": _reweighed,
     "MemberJoined": _member_joined,
     "MembershipRenewed": _member_renewed,
     "LicenceOffered": _offered,
@@ -800,11 +842,15 @@ _HANDLERS: dict[str, Handler] = {
     "RevenueClaimed": _claimed,
     "DisputeOpened": _dispute_opened,
     "DisputeResolved": _dispute_resolved,
+    "DisputeBondPosted": _bond_posted,
+    "DisputeBondReleased": _bond_released,
     "FamilyRegistered": _family_registered,
+    "FamilyRejected": _family_rejected,
     "DossierUpdated": _dossier_updated,
     "PatentAdded": _patent_added,
     "PatentVerified": _patent_verified,
     "PatentRejected": _patent_rejected,
+    "PatentExpired": _patent_expired,
     "EvaluationRecorded": _evaluation,
     "Transfer": _transfer,
     "RoleGranted": _role(True),

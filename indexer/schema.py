@@ -208,6 +208,10 @@ class PoolBase(SQLModel):
     max_operator_share_bps: int = 0
     change_delay: int = _big()
     max_licence_length: int = _big()
+    #: What opening a dispute costs (DisputeBondSet), and the bonds of open disputes held apart
+    #: from revenue (posted less released).
+    dispute_bond: int = _u256()
+    bonds_held: int = _u256()
     #: The account the default admin offered its role to (DefaultAdminTransferBegun; "" when none).
     pending_admin: str = Field(default="", max_length=42)
     required_jurisdictions: list[str] = Field(default_factory=list, sa_type=JSON)
@@ -286,6 +290,10 @@ class Asset(AssetBase, Provenance, table=True):
     """A patent family (a PatentAsset token): owner, dossier and its latest evaluation."""
 
     __tablename__ = "asset"
+    #: A verifier rejected its claim to its family id (FamilyRejected): the id is free again, for
+    #: `family_id_claimant` only when set, and the token lists and has verified no more patents.
+    rejected: bool = False
+    family_id_claimant: str = Field(default="", max_length=42)
 
 
 class Patent(Provenance, table=True):
@@ -335,8 +343,11 @@ class Contribution(Provenance, table=True):
     withdrawal_announced_at: int = _big()
     withdrawn_at: int = _big()
     suspended_by_dispute: int = _big()
-    #: When the suspension took effect (0: not suspended); `isLicensed` for earlier times is unchanged.
+    #: When the latest suspension took effect (0: never suspended); `isLicensed` for earlier times is
+    #: unchanged. `suspended` says whether it is still in force.
     suspended_at: int = _big()
+    #: When the latest suspension was lifted on appeal (SuspensionLifted; 0: never lifted).
+    lifted_at: int = _big()
     contributed_at: int = _big()
 
 
@@ -438,6 +449,10 @@ class Dispute(Provenance, table=True):
     status: str = Field(default="open", max_length=16)
     arbiter: str = Field(default="", max_length=42)
     ruling_hash: str = Field(default="", max_length=66)
+    #: The bond the challenger paid (DisputeBondPosted; 0: none), and who the ruling credited it
+    #: to (DisputeBondReleased: the challenger if upheld, the asset's founder if dismissed).
+    bond: int = _u256()
+    bond_released_to: str = Field(default="", max_length=42)
 
 
 class TokenTransfer(Provenance, table=True):

@@ -23,7 +23,9 @@ def artifacts_dir() -> Path:
 
 
 #: The contracts the project deploys or calls, by name; each has `artifacts/<name>.json`.
-CONTRACTS: tuple[str, ...] = ("PatentAsset", "PatentPool", "PoolFactory", "TestStablecoin")
+#: `PatentPool`'s ABI is the whole pool's: its own functions and those it runs by delegatecall on
+#: `PatentPoolDisputes` (see `registry.compile`).
+CONTRACTS: tuple[str, ...] = ("PatentAsset", "PatentPool", "PatentPoolDisputes", "PoolFactory", "TestStablecoin")
 
 
 class Artifact(TypedDict):

@@ -115,6 +115,21 @@ class PatentAssetClient(_Client):
         """Mark a listing false (VERIFIER_ROLE): it counts for nothing and frees its number."""
         return self._tx("rejectPatent", asset_id, index, reason_hash)
 
+    def reject_family(self, asset_id: int, reason_hash: bytes, claimant: str | None = None) -> TxResult[None]:
+        """Free a squatted family id (VERIFIER_ROLE), for `claimant` only when given."""
+        who = Web3.to_checksum_address(claimant) if claimant else "0x" + "00" * 20
+        return self._tx("rejectFamily", asset_id, reason_hash, who)
+
+    def family_rejected(self, asset_id: int) -> bool:
+        return bool(self._call("familyRejected", asset_id))
+
+    def family_id_claimant(self, family_id: str) -> ChecksumAddress:
+        return Web3.to_checksum_address(self._call("familyIdClaimant", family_id))
+
+    def expire_patent(self, asset_id: int, index: int) -> TxResult[None]:
+        """Mark a granted patent past its expiry date as lapsed (anyone may)."""
+        return self._tx("expirePatent", asset_id, index)
+
     def record_evaluation(
         self, asset_id: int, score_bps: int, report_hash: bytes, model_version: str
     ) -> TxResult[None]:
@@ -284,6 +299,11 @@ class PatentPoolClient(_Client):
         return self._tx("completeWithdrawal", asset_id)
 
     # members
+    def reweigh(self, asset_id: int) -> TxResult[int]:
+        """Re-read the asset's verified grants in force (anyone may); the value is its new weight."""
+        r = self._tx("reweigh", asset_id)
+        return self._with(r, int(self.contract.functions.poolAsset(asset_id).call(block_identifier=r.block_number)[1]))
+
     def join(self, tier: int, max_fee: int) -> TxResult[int]:
         r = self._tx("join", int(tier), max_fee)
         return self._with(r, int(self._event_arg(r, "MemberJoined", "validUntil")))
@@ -335,6 +355,26 @@ class PatentPoolClient(_Client):
     def resolve_dispute(self, dispute_id: int, upheld: bool, ruling_hash: bytes) -> TxResult[None]:
         return self._tx("resolveDispute", dispute_id, upheld, ruling_hash)
 
+    def set_dispute_bond(self, bond: int) -> TxResult[None]:
+        return self._tx("setDisputeBond", bond)
+
+    def lift_suspension(self, asset_id: int, ruling_hash: bytes) -> TxResult[int]:
+        """Lift an asset's suspension on appeal; the value is the asset's new weight."""
+        r = self._tx("liftSuspension", asset_id, ruling_hash)
+        return self._with(r, int(self._event_arg(r, "SuspensionLifted", "weight")))
+
+    def dispute_bond(self) -> int:
+        return int(self._call("disputeBond"))
+
+    def dispute_bond_of(self, dispute_id: int) -> int:
+        return int(self._call("disputeBondOf", dispute_id))
+
+    def bonds_held(self) -> int:
+        return int(self._call("bondsHeld"))
+
+    def is_suspended(self, asset_id: int, at: int, block: BlockIdentifier = "latest") -> bool:
+        return bool(self.contract.functions.isSuspended(asset_id, at).call(block_identifier=block))
+
     # views
     def profile(self) -> dict[str, Any]:
         name, kind, field, territory, lifecycle, token, share, treasury = self._call("profile")
@@ -378,6 +418,9 @@ class PatentPoolClient(_Client):
     def default_admin(self) -> dict[str, ChecksumAddress]:
         admin, pending = self._call("defaultAdmin")
         return {"admin": Web3.to_checksum_address(admin), "pendingAdmin": Web3.to_checksum_address(pending)}
+
+    def withdrawal_notice(self) -> int:
+        return int(self._call("withdrawalNotice"))
 
     def tier_fee(self, tier: int) -> int:
         return int(self._call("tierFee", int(tier)))

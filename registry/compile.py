@@ -163,7 +163,29 @@ def compile_contracts(contracts_dir: Path = CONTRACTS_DIR, names: Iterable[str] 
             sourceHash=source_hash,
             sources=source_hashes,
         )
+    _merge_pool_abi(artifacts)
     return CompileResult(artifacts, description, str(solc_path))
+
+
+def _merge_pool_abi(artifacts: dict[str, Artifact]) -> None:
+    """Give `PatentPool`'s artifact the ABI of the whole pool.
+
+    A pool's code is split in two contracts (EIP-170): `PatentPool`, the clones' implementation,
+    forwards every call it does not implement by delegatecall to `PatentPoolDisputes`. Both run at
+    the pool's one address, so the pool's ABI is `PatentPool`'s plus the functions only
+    `PatentPoolDisputes` has (their events and errors are shared). Clients, the indexer and the API
+    read that one ABI; `PatentPoolDisputes`' own artifact is for deploying it.
+    """
+    pool, disputes = artifacts.get("PatentPool"), artifacts.get("PatentPoolDisputes")
+    if pool is None or disputes is None:
+        return
+
+    def key(entry: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
+        return entry["type"], entry.get("name", ""), tuple(i["type"] for i in entry.get("inputs", []))
+
+    known = {key(e) for e in pool["abi"]}
+    extra = [e for e in disputes["abi"] if e["type"] in ("function", "event", "error") and key(e) not in known]
+    pool["abi"] = [*pool["abi"], *sorted(extra, key=lambda e: (e["type"], e.get("name", "")))]
 
 
 def _read_unit(unit: str, root: Path) -> str:

@@ -114,7 +114,10 @@ def deploy_suite(chain: Chain, with_stablecoin: bool | None = None) -> Deploymen
     contracts: dict[str, Deployed] = {}
     asset = chain.deploy(cls("PatentAsset"), deployer)
     contracts["PatentAsset"] = _record(asset)
-    impl = chain.deploy(cls("PatentPool"))
+    # The second half of every pool's code (see contracts/PatentPool.sol), fixed in the implementation.
+    disputes = chain.deploy(cls("PatentPoolDisputes"))
+    contracts["PatentPoolDisputes"] = _record(disputes)
+    impl = chain.deploy(cls("PatentPool"), disputes.value)
     contracts["PatentPoolImplementation"] = _record(impl)
     factory = chain.deploy(cls("PoolFactory"), impl.value, asset.value, deployer)
     contracts["PoolFactory"] = _record(factory)

@@ -5,8 +5,9 @@ contract's rule (contracts v2, docs/contracts.md) re-applied to what the chain h
 block, with the reason codes of the API's mirror-based explanation (`api/licensing.py`):
 
 - `poolAsset`: never contributed (`asset_not_in_pool`), contributed after the moment
-  (`asset_not_yet_in_pool`), suspended at or before the moment (`asset_suspended`, from
-  `suspendedAt` on; the upheld dispute found by walking the `dispute` views back from the latest),
+  (`asset_not_yet_in_pool`), under a suspension at the moment (`asset_suspended`: `isSuspended`,
+  from an upheld dispute's time until the suspension is lifted on appeal; the latest suspension's
+  dispute found by walking the `dispute` views back from the latest),
   withdrawn, or its announced withdrawal in effect, for what was paid too late (`asset_withdrawn`);
 - the licensee's membership terms, from its `MemberJoined` / `MembershipRenewed` logs up to the
   block (the contract keeps them in a checkpoint list it does not expose; `membership` gives the
@@ -79,8 +80,8 @@ REASONS: dict[str, str] = {
     "asset_not_yet_in_pool": "not licensed: the asset was contributed to the pool after that moment",
     "asset_withdrawn": "not licensed: the covering term or licence was paid after the asset was withdrawn, or after "
     "its withdrawal was announced and the moment is on or after the withdrawal's effective date",
-    "asset_suspended": "not licensed: an upheld dispute suspended the asset at or before that moment (earlier "
-    "moments keep their answer)",
+    "asset_suspended": "not licensed: an upheld dispute's suspension of the asset was in force at that moment "
+    "(from the ruling until a lifting on appeal, if any; other moments keep their answer)",
     "asset_joined_after_licence": "not licensed: the covering licence is a whole-pool licence accepted before the "
     "asset was contributed (it covers only the assets in the pool when it was accepted)",
 }
@@ -321,7 +322,7 @@ def check_licence(
 
     asset = view("poolAsset", asset_id)
     contributed_at, effective_at, withdrawn_at = int(asset[2]), int(asset[3]), int(asset[4])
-    suspended, suspended_at, announced_at = bool(asset[5]), int(asset[6]), int(asset[7])
+    suspended_at, announced_at = int(asset[6]), int(asset[7])
     base = replace(base, contributed_at=contributed_at, withdrawn_at=withdrawn_at)
     if contributed_at == 0:
         return replace(
@@ -334,13 +335,17 @@ def check_licence(
             explanation=f"asset {asset_id} was contributed to this pool at {_iso(contributed_at)}, "
             f"after {_iso(moment)}",
         )
-    if suspended and moment >= suspended_at:
-        dispute_id = _suspending_dispute(view, asset_id, int(counts[4]))
+    # A suspension, and its lifting on appeal, count from their block's time on (`isSuspended`
+    # answers for any moment); only an asset ever suspended has any.
+    if suspended_at and view("isSuspended", asset_id, moment):
+        latest = moment >= suspended_at
+        dispute_id = _suspending_dispute(view, asset_id, int(counts[4])) if latest else None
         by = f"by the upheld dispute {dispute_id}" if dispute_id else "by an upheld dispute"
+        when = f"at {_iso(suspended_at)}" if latest else "before that moment (since lifted on appeal)"
         return replace(
             base,
             code="asset_suspended",
-            explanation=f"asset {asset_id} was suspended in this pool {by} at {_iso(suspended_at)}; nobody is "
+            explanation=f"asset {asset_id} was suspended in this pool {by} {when}; nobody is "
             f"licensed for it from then on",
             dispute_id=dispute_id,
         )

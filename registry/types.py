@@ -60,3 +60,4 @@ class Parameter(IntEnum):
     TIER_FEE_0 = 4
     TIER_FEE_1 = 5
     TIER_FEE_2 = 6
+    DISPUTE_BOND = 7

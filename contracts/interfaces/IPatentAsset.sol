@@ -100,6 +100,14 @@ interface IPatentAsset {
         uint64 expiryDate
     );
 
+    /// @notice A Granted patent past its expiry date was marked Lapsed (by anyone, `expirePatent`):
+    /// it no longer counts in `grantedIn`, so pools re-weigh the family by it (`reweigh`).
+    /// @param assetId the token id of the family
+    /// @param index the patent's index within the family
+    /// @param jurisdiction two-letter office code of the patent
+    /// @param expiryDate the expiry date the verifier attested
+    event PatentExpired(uint256 indexed assetId, uint256 indexed index, bytes2 jurisdiction, uint64 expiryDate);
+
     /// @notice An evaluator recorded a stability evaluation; it replaces the previous one.
     /// @param assetId the token id of the family
     /// @param evaluator the recording account
@@ -110,8 +118,29 @@ interface IPatentAsset {
         uint256 indexed assetId, address indexed evaluator, uint16 scoreBps, bytes32 reportHash, string modelVersion
     );
 
+    /// @notice A verifier rejected a family's claim to its family id (a squatter's registration):
+    /// the id is free again, for `claimant` only (or anyone, when zero), and the rejected token can
+    /// no longer list or have verified any patent.
+    /// @param assetId the rejected token
+    /// @param verifier the rejecting account
+    /// @param familyId the family id it no longer holds
+    /// @param reasonHash keccak-256 of the written reason
+    /// @param claimant who alone may register the family id next (zero: anyone)
+    event FamilyRejected(
+        uint256 indexed assetId, address indexed verifier, string familyId, bytes32 reasonHash, address indexed claimant
+    );
+
     /// @notice The family id is empty.
     error PatentAssetEmptyFamilyId();
+
+    /// @notice A verifier freed this family id for another account to register.
+    /// @param familyId the family id
+    /// @param claimant who alone may register it
+    error PatentAssetFamilyIdReserved(string familyId, address claimant);
+
+    /// @notice The family was rejected (it holds no family id and lists no patents).
+    /// @param assetId the token id
+    error PatentAssetFamilyIsRejected(uint256 assetId);
 
     /// @notice The family id is already registered as another token.
     /// @param familyId the duplicate family id
@@ -171,8 +200,15 @@ interface IPatentAsset {
     /// @param scoreBps the rejected score
     error PatentAssetInvalidScore(uint16 scoreBps);
 
+    /// @notice The patent is not a Granted one past its expiry date (0: no expiry attested).
+    /// @param assetId the token id
+    /// @param index the patent's index within the family
+    /// @param expiryDate its attested expiry date
+    error PatentAssetNotExpired(uint256 assetId, uint256 index, uint64 expiryDate);
+
     /// @notice Registers a patent family and mints its token to the caller.
-    /// @param familyId the family identifier; unique in the registry
+    /// @param familyId the family identifier; held by one token at a time (a verifier can free it
+    /// from a squatter, `rejectFamily`)
     /// @param title the family's title
     /// @param dossierHash keccak-256 of the dossier's canonical JSON
     /// @param dossierURI where the dossier can be fetched
@@ -214,6 +250,13 @@ interface IPatentAsset {
     /// @param index the patent's index within the family
     /// @param reasonHash keccak-256 of the written reason
     function rejectPatent(uint256 assetId, uint256 index, bytes32 reasonHash) external;
+
+    /// @notice Marks a Granted patent whose attested expiry date has passed as Lapsed; anyone may,
+    /// in O(1). It keeps its number (a lapsed patent stays verified) and stops counting in
+    /// `grantedIn`: grants in force only.
+    /// @param assetId the token id
+    /// @param index the patent's index within the family
+    function expirePatent(uint256 assetId, uint256 index) external;
 
     /// @notice Records a stability evaluation, replacing the previous one; EVALUATOR_ROLE only.
     /// @param assetId the token id
@@ -260,6 +303,27 @@ interface IPatentAsset {
     /// @param assetId the token id
     /// @return the evaluation
     function evaluation(uint256 assetId) external view returns (Evaluation memory);
+
+    /// @notice Rejects a family's claim to its family id (a squatter registered it first);
+    /// VERIFIER_ROLE only. The family id is freed: `claimant` (the rightful owner the verifier
+    /// found) alone may register it next, or anyone when `claimant` is zero, so a squatter cannot
+    /// take it again between the rejection and the owner's registration. The rejected token stays
+    /// with its holder but lists and has verified no more patents (`PatentAssetFamilyIsRejected`);
+    /// patents verified on it before keep their numbers until the verifier rejects them too.
+    /// @param assetId the token that holds the family id
+    /// @param reasonHash keccak-256 of the written reason
+    /// @param claimant who alone may register the family id next (zero: anyone)
+    function rejectFamily(uint256 assetId, bytes32 reasonHash, address claimant) external;
+
+    /// @notice Whether a verifier rejected the family (`rejectFamily`).
+    /// @param assetId the token id
+    /// @return whether it was rejected
+    function familyRejected(uint256 assetId) external view returns (bool);
+
+    /// @notice Who alone may register a freed family id (zero: anyone, or not reserved).
+    /// @param familyId the family identifier
+    /// @return the claimant
+    function familyIdClaimant(string calldata familyId) external view returns (address);
 
     /// @notice The token that holds a family id (0 when none).
     /// @param familyId the family identifier

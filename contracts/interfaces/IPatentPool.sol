@@ -1,27 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-/// @title IPatentPool
-/// @notice One patent pool: founders (licensors) contribute qualifying patent families, members
-/// (licensees) pay an annual fee for a pool-wide licence, non-members take unified licences, and
-/// every payment is split between the operator and the founders, who claim their share.
-///
-/// Money rules, in one place:
-/// - the pool books what arrived, not what was asked: every payment is measured as the pool's
-///   token balance after the transfer less the balance before (a fee-on-transfer token, or one
-///   whose fee is switched on later, delivers less), so the pool never owes more than it holds;
-/// - every payment (fee, renewal, licence price) is split at once: `operatorShareBps` of it is
-///   credited to the treasury, the rest to the founders pro rata to contributed weight through an
-///   O(1) accumulator; everyone withdraws with `claim` (pull payment);
-/// - an asset's weight is its number of verified Granted patents in the pool's required
-///   jurisdictions at the time it is contributed;
-/// - money for founders that arrives while no founder weight exists is credited to the treasury
-///   (the pool's residual claimant), so it is neither lost nor locked;
-/// - what a founder earned stays claimable after its asset is withdrawn or suspended;
-/// - founders are credited exactly (in units of 1e-18 of the token's smallest unit) and claim
-///   whole units; the sub-unit rests stay in the pool (less than one unit per founder, plus the
-///   accumulator's carried remainder): the only tokens the pool holds beyond what is claimable.
-interface IPatentPool {
+/// @title IPatentPoolTypes
+/// @notice The types, events and errors of a patent pool, shared by `IPatentPool` (the functions
+/// of the `PatentPool` contract) and `IPatentPoolDisputes` (those of `PatentPoolDisputes`, which
+/// the pool runs by delegatecall for the calls it does not implement itself).
+interface IPatentPoolTypes {
     /// @notice Centre of gravity of a pool.
     enum PoolKind {
         Company,
@@ -54,7 +38,8 @@ interface IPatentPool {
         Qualification,
         TierFee0,
         TierFee1,
-        TierFee2
+        TierFee2,
+        DisputeBond
     }
 
     /// @notice A change announced and not yet applied.
@@ -167,7 +152,7 @@ interface IPatentPool {
     /// @notice The operator announced a parameter change; `applyParameterChange` puts it in force
     /// from `effectiveAt` on (the parameter's `...Set` event then follows).
     /// @param parameter a `Parameter` (0 operator share, 1 withdrawal notice, 2 maximum licence
-    /// length, 4..6 the annual fee of tier 0..2)
+    /// length, 4..6 the annual fee of tier 0..2, 7 the dispute bond)
     /// @param value the new value (bps, seconds or payment-token units)
     /// @param effectiveAt the earliest time it can take effect
     event ParameterChangeAnnounced(uint8 indexed parameter, uint256 value, uint64 effectiveAt);
@@ -258,6 +243,14 @@ interface IPatentPool {
     /// @param validUntil end of the membership term
     event MemberJoined(address indexed member, uint8 tier, uint256 fee, uint64 validFrom, uint64 validUntil);
 
+    /// @notice Anyone made the pool re-read an asset's verified grants in force (`reweigh`): its
+    /// weight follows its patents (issue 14, point 7).
+    /// @param assetId the asset
+    /// @param founder the founder whose weight changed with it
+    /// @param oldWeight the weight before
+    /// @param newWeight the weight from now on
+    event AssetReweighed(uint256 indexed assetId, address indexed founder, uint64 oldWeight, uint64 newWeight);
+
     /// @notice A member renewed for another year.
     /// @param member the member
     /// @param tier its tier
@@ -338,6 +331,33 @@ interface IPatentPool {
     /// @param challenger who opened it
     /// @param evidenceHash keccak-256 of the evidence
     event DisputeOpened(uint256 indexed disputeId, uint256 indexed assetId, address indexed challenger, bytes32 evidenceHash);
+
+    /// @notice The bond that opening a dispute takes was set (the `Parameter.DisputeBond` change).
+    /// @param bond the amount in payment-token units (0: disputes cost nothing)
+    event DisputeBondSet(uint256 bond);
+
+    /// @notice A challenger's bond arrived with its dispute; the pool holds it apart from revenue
+    /// until the ruling.
+    /// @param disputeId the dispute
+    /// @param challenger who paid it
+    /// @param amount what arrived (the pool books what arrived, as with every payment)
+    event DisputeBondPosted(uint256 indexed disputeId, address indexed challenger, uint256 amount);
+
+    /// @notice A ruling released a dispute's bond: to the challenger if upheld, to the asset's
+    /// founder if dismissed, credited to `to` (who claims it with `claim`).
+    /// @param disputeId the dispute
+    /// @param to who was credited
+    /// @param amount the bond
+    event DisputeBondReleased(uint256 indexed disputeId, address indexed to, uint256 amount);
+
+    /// @notice The arbiter lifted an asset's suspension on appeal: from this block's time on it
+    /// earns (with its weight re-read from the registry) and is licensable again; answers of
+    /// `isLicensed` for the suspended times do not change.
+    /// @param assetId the asset
+    /// @param arbiter who lifted it
+    /// @param rulingHash keccak-256 of the ruling on the appeal
+    /// @param weight the asset's weight from now on
+    event SuspensionLifted(uint256 indexed assetId, address indexed arbiter, bytes32 rulingHash, uint64 weight);
 
     /// @notice An arbiter ruled on a dispute.
     /// @param disputeId the dispute
@@ -539,9 +559,39 @@ interface IPatentPool {
     /// @param pendingAdmin the account offered the role (zero: none)
     error PatentPoolNotPendingAdmin(address caller, address pendingAdmin);
 
+    /// @notice The asset is not suspended in this pool (or has left it), so there is nothing to lift.
+    /// @param assetId the asset
+    error PatentPoolNotSuspended(uint256 assetId);
+
     /// @notice The account has nothing to claim.
     /// @param account the account
     error PatentPoolNothingToClaim(address account);
+}
+
+/// @title IPatentPool
+/// @notice One patent pool: founders (licensors) contribute qualifying patent families, members
+/// (licensees) pay an annual fee for a pool-wide licence, non-members take unified licences, and
+/// every payment is split between the operator and the founders, who claim their share.
+///
+/// Money rules, in one place:
+/// - the pool books what arrived, not what was asked: every payment is measured as the pool's
+///   token balance after the transfer less the balance before (a fee-on-transfer token, or one
+///   whose fee is switched on later, delivers less), so the pool never owes more than it holds;
+/// - every payment (fee, renewal, licence price) is split at once: `operatorShareBps` of it is
+///   credited to the treasury, the rest to the founders pro rata to contributed weight through an
+///   O(1) accumulator; everyone withdraws with `claim` (pull payment);
+/// - an asset's weight is its number of verified Granted patents in the pool's required
+///   jurisdictions at the time it is contributed;
+/// - money for founders that arrives while no founder weight exists is credited to the treasury
+///   (the pool's residual claimant), so it is neither lost nor locked;
+/// - what a founder earned stays claimable after its asset is withdrawn or suspended;
+/// - founders are credited exactly (in units of 1e-18 of the token's smallest unit) and claim
+///   whole units; the sub-unit rests stay in the pool (less than one unit per founder, plus the
+///   accumulator's carried remainder): the only tokens the pool holds beyond what is claimable.
+///
+/// The pool's dispute functions are in `IPatentPoolDisputes`: the pool's code is split in two
+/// (see `PatentPool`), and a pool answers both interfaces at its one address.
+interface IPatentPool is IPatentPoolTypes {
 
     /// @notice Sets up a fresh clone; called once, by the factory.
     /// @param name the pool's name
@@ -657,6 +707,16 @@ interface IPatentPool {
     /// @param assetId the asset
     function completeWithdrawal(uint256 assetId) external;
 
+    /// @notice Re-reads an asset's verified grants in force in the pool's required jurisdictions
+    /// from the registry and makes that its weight from now on (what it earned so far stays
+    /// credited to its founder); anyone may, at any time, in O(1) (at most 16 registry reads). A
+    /// family whose patents lapsed, expired (`PatentAsset.expirePatent`) or were revoked stops
+    /// earning its old weight; one granted more patents earns more. The qualification rule is not
+    /// applied again: it binds contributions only.
+    /// @param assetId an asset in the pool (not suspended, not withdrawn)
+    /// @return weight the asset's weight from now on
+    function reweigh(uint256 assetId) external returns (uint64 weight);
+
     /// @notice Joins the pool as a member for 365 days by paying the tier's annual fee.
     /// @param tier 0 startup, 1 SME, 2 enterprise
     /// @param maxFee the most the caller agrees to pay
@@ -726,18 +786,6 @@ interface IPatentPool {
     /// @notice Pays out everything the caller is owed; works while the pool is paused.
     /// @return amount what was paid
     function claim() external returns (uint256 amount);
-
-    /// @notice Challenges an asset; current members and admitted founders only.
-    /// @param assetId the asset
-    /// @param evidenceHash keccak-256 of the evidence
-    /// @return disputeId the dispute
-    function openDispute(uint256 assetId, bytes32 evidenceHash) external returns (uint256 disputeId);
-
-    /// @notice Rules on a dispute; ARBITER_ROLE only. An upheld dispute suspends the asset.
-    /// @param disputeId the dispute
-    /// @param upheld whether the challenge is upheld
-    /// @param rulingHash keccak-256 of the ruling
-    function resolveDispute(uint256 disputeId, bool upheld, bytes32 rulingHash) external;
 
     /// @notice The pool's profile.
     /// @return name the name
@@ -843,10 +891,10 @@ interface IPatentPool {
     /// @return the licence
     function licence(uint256 licenceId) external view returns (Licence memory);
 
-    /// @notice A dispute.
-    /// @param disputeId the dispute
-    /// @return the dispute
-    function dispute(uint256 disputeId) external view returns (Dispute memory);
+    /// @notice The `PatentPoolDisputes` contract that runs this pool's `IPatentPoolDisputes` functions
+    /// (by delegatecall, on this pool's storage).
+    /// @return the contract's address
+    function disputesModule() external view returns (address);
 
     /// @notice Counters of the pool.
     /// @return members accounts that ever joined

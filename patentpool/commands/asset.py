@@ -21,6 +21,8 @@ from patentpool._common import (
     done,
     fail,
     out,
+    parse_address,
+    parse_hash_or_text,
     parse_text,
     parse_time,
     print_json,
@@ -182,6 +184,79 @@ def verify_patent(
         )
     else:
         done(f"patent {index} of asset {asset} is now {key}", result)
+
+
+@app.command("reject-family")
+def reject_family(
+    asset: AssetArg,
+    reason: Annotated[str, typer.Option("--reason", help="The reason: a file, a 0x hash, or text (hashed).")],
+    claimant: Annotated[
+        str | None, typer.Option("--claimant", help="Who alone may register the freed family id (default: anyone).")
+    ] = None,
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    private_key: KeyOption = None,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Reject a squatter's claim to a family id (VERIFIER_ROLE): the id is freed for --claimant."""
+    who = parse_address(claimant, "--claimant") if claimant else None
+    s = session(rpc, deployment, private_key, keystore)
+    family_id = s.assets().family(asset)["familyId"]
+    if s.assets().family_rejected(asset):
+        fail(f"asset {asset} was rejected already")
+    result = s.assets(write=True).reject_family(asset, parse_hash_or_text(reason), who)
+    if as_json:
+        print_json({"assetId": asset, "familyId": family_id, "claimant": who, "tx": tx_json(result)})
+    else:
+        done(f"family id {family_id} freed from asset {asset}, for {who or 'anyone'}", result)
+
+
+@app.command("expire-patent")
+def expire_patent(
+    asset: AssetArg,
+    index: Annotated[int, typer.Argument(help="The patent's index in the family.", min=0)],
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    private_key: KeyOption = None,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mark a granted patent past its attested expiry date as lapsed (anyone may); then `asset
+    reweigh` in each pool the family is in."""
+    s = session(rpc, deployment, private_key, keystore)
+    patent = s.assets().patent_at(asset, index)
+    now = int(s.w3.eth.get_block("latest")["timestamp"])
+    if patent["status"] != PatentStatus.GRANTED or not patent["expiryDate"] or patent["expiryDate"] > now:
+        fail(f"patent {index} of asset {asset} is not a granted patent past its expiry date")
+    result = s.assets(write=True).expire_patent(asset, index)
+    if as_json:
+        print_json({"assetId": asset, "index": index, "status": "lapsed", "tx": tx_json(result)})
+    else:
+        done(f"patent {index} of asset {asset} expired: now lapsed", result)
+
+
+@app.command("reweigh")
+def reweigh(
+    asset: AssetArg,
+    pool: Annotated[str, typer.Option("--pool", help="Address of the pool the asset is in.")],
+    rpc: RpcOption = None,
+    deployment: DeploymentOption = None,
+    private_key: KeyOption = None,
+    keystore: KeystoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Make a pool re-read the asset's verified grants in force, its weight from now on (anyone may)."""
+    s = session(rpc, deployment, private_key, keystore)
+    before = s.pool(pool).pool_asset(asset)
+    if not before["contributedAt"] or before["withdrawnAt"] or before["suspended"]:
+        fail(f"asset {asset} is not in pool {pool}")
+    result = s.pool(pool, write=True).reweigh(asset)
+    data = {"pool": s.pool(pool).address, "assetId": asset, "oldWeight": before["weight"], "weight": result.value}
+    if as_json:
+        print_json({**data, "tx": tx_json(result)})
+    else:
+        done(f"asset {asset} weighs {result.value} in the pool (was {before['weight']})", result)
 
 
 @app.command("evaluate")

@@ -69,6 +69,7 @@ PARAMETER_NAMES: dict[str, Parameter] = {
     "tier-fee-startup": Parameter.TIER_FEE_0,
     "tier-fee-sme": Parameter.TIER_FEE_1,
     "tier-fee-enterprise": Parameter.TIER_FEE_2,
+    "dispute-bond": Parameter.DISPUTE_BOND,
 }
 
 

@@ -43,6 +43,28 @@ def test_a_suspension_counts_from_its_moment_on() -> None:
     assert ask(T0 - 1, c, terms) == "asset_not_yet_in_pool"
 
 
+def test_a_suspension_lifted_on_appeal_counts_only_between_its_moments() -> None:
+    """Issue 14, point 8: the latest suspension or lifting at or before `at` decides; in one
+    second the later log wins, as the contract's checkpoints keep a second's last value."""
+    c = contribution(suspended=False, suspended_at=T0 + 300, suspended_by_dispute=2, lifted_at=T0 + 200)
+    history = [(T0 + 100, True, 1), (T0 + 200, False, 0), (T0 + 300, True, 2), (T0 + 300, False, 0)]
+    terms = [term(T0, T0 + 1000, T0)]
+
+    def ask_with(at: int) -> str:
+        return explain(WHO, ASSET, at, Evidence(c, None, terms, [], {}, history)).code
+
+    assert [ask_with(t) for t in (T0 + 99, T0 + 100, T0 + 199, T0 + 200, T0 + 300, T0 + 999)] == [
+        "membership",
+        "asset_suspended",
+        "asset_suspended",
+        "membership",
+        "membership",
+        "membership",
+    ]
+    verdict = explain(WHO, ASSET, T0 + 150, Evidence(c, None, terms, [], {}, history))
+    assert "dispute 1" in verdict.explanation and "lifted on appeal" in verdict.explanation
+
+
 def test_a_revoked_licence_covers_until_its_revocation() -> None:
     c = contribution()
     revoked = licence(1, T0, T0 + 1000, T0, status="revoked", revoked_at=T0 + 500)

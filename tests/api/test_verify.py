@@ -374,6 +374,18 @@ def test_an_upheld_dispute_suspends_the_asset_on_the_chain_at_once_and_in_the_mi
     assert at_suspension["licensed"] is False and at_suspension["agree"] is True
     assert at_suspension["reason"]["code"] == "asset_suspended"
 
+    # Issue 14, point 8: the arbiter lifts the suspension on appeal, from that moment on; the
+    # suspended times keep their answer, on the chain and in the mirror alike.
+    advance(w3, 10)
+    PatentPoolClient(Chain(w3, keys[0]), result.address).lift_suspension(asset, keccak(text="appeal granted"))
+    chain_change()
+    lifted = verify(client, w3, result.address, member, asset)
+    assert lifted["licensed"] is True and lifted["agree"] is True
+    assert lifted["reason"]["code"] == "membership"
+    still = verify(client, w3, result.address, member, asset, at=suspended_at)
+    assert still["licensed"] is False and still["agree"] is True
+    assert still["reason"]["code"] == "asset_suspended"
+
 
 def test_a_lapsed_membership_is_not_licensed_and_its_past_stays_licensed(
     client: httpx.Client, seeded: Seeded, w3: Web3, chain_change: Callable[[], None]

@@ -16,6 +16,7 @@ from web3 import Web3
 
 from registry.deploy import Deployment, write_deployment
 from registry.node import ANVIL_DEV_KEYS, AnvilNode
+from tests.conftest import USDC, World
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "dossiers"
 OPERATOR, FOUNDER, MEMBER, LICENSEE, OUTSIDER = range(5)
@@ -151,9 +152,50 @@ def test_an_operator_runs_a_pool_from_the_command_line(cli: Cli, keys: list[Loca
         == "upheld"
     )
     assert verify(MEMBER)[0] == 1  # the asset is suspended
+    assert cli.json("dispute", "show", pool, str(dispute["disputeId"]))["bond"] == 0
+
+    # Issue 14, point 8: the arbiter lifts the suspension on appeal; the bond is an announced change.
+    lifted = cli.json("dispute", "appeal", pool, str(asset), "--ruling", "appeal granted")
+    assert lifted["assetId"] == asset and lifted["weight"] > 0
+    assert verify(MEMBER)[0] == 0
+    bond = cli.json("dispute", "bond", pool, "25")
+    assert bond["bond"] == 25 * 10**6 and bond["announced"] is True and bond["effectiveAt"] > 0
+    # Point 7: anyone re-weighs an asset in a pool; a patent not past its expiry cannot be expired.
+    reweighed = cli.json("asset", "reweigh", str(asset), "--pool", pool, who=OUTSIDER)
+    assert reweighed["weight"] == reweighed["oldWeight"] == lifted["weight"]
+    refused = cli.run("asset", "expire-patent", str(asset), "0", who=OUTSIDER)
+    assert refused.returncode != 0 and "not a granted patent past its expiry date" in refused.stderr
 
     listed = cli.json("pool", "list")["pools"]
     assert any(p["address"] == pool and p["members"] == 1 and p["licences"] == 1 for p in listed)
     state = cli.json("pool", "show", pool)
     assert state["tierFees"]["sme"] == 2_000_500_000 and state["territory"] == "worldwide"
     assert cli.json("pool", "close", pool)["lifecycle"] == "closed"
+
+    # Issue 14, point 1: the verifier frees a family id from its holder, for a named claimant.
+    rejected = cli.json("asset", "reject-family", str(asset), "--reason", "squatted", "--claimant", addr[OUTSIDER])
+    assert rejected["assetId"] == asset and rejected["claimant"] == addr[OUTSIDER]
+    again = cli.run("asset", "reject-family", str(asset), "--reason", "squatted")
+    assert again.returncode != 0 and "rejected already" in again.stderr
+
+
+def test_a_dispute_opened_from_the_command_line_pays_the_pools_bond(cli: Cli, world: World) -> None:
+    """Issue 14, point 8: `dispute open` approves exactly the bond when needed, then opens."""
+    bond = 5 * USDC
+    asset = world.founder_with_asset(FOUNDER, {"US": 1, "CN": 1})
+    world.pool.set_tier_fee(0, 100 * USDC)
+    world.pool.set_dispute_bond(bond)
+    world.pool.activate()
+    world.fund(MEMBER, 100 * USDC)
+    world.pool_as(MEMBER).join(0, 100 * USDC)
+    member = world.keys[MEMBER].address
+    refused = cli.run("dispute", "open", world.pool.address, str(asset), "--evidence", "prior art", who=MEMBER)
+    assert refused.returncode != 0 and "the dispute bond costs" in refused.stderr
+    world.coin_as(MEMBER).mint(member, bond)
+
+    opened = cli.json("dispute", "open", world.pool.address, str(asset), "--evidence", "prior art", who=MEMBER)
+
+    assert opened["bond"] == bond and [a["approve"] for a in opened["approvals"]] == [bond]
+    assert world.pool.bonds_held() == bond and world.coin.balance_of(member) == 0
+    shown = cli.json("dispute", "show", world.pool.address, str(opened["disputeId"]))
+    assert shown["bond"] == bond and shown["status"] == "open"

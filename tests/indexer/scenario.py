@@ -23,6 +23,8 @@ class Scenario:
     offers: dict[str, int]
     licences: dict[str, int]
     disputes: dict[str, int]
+    #: A squatted family id freed by the verifier: {"squatted": ..., "owned": ...} asset ids.
+    families: dict[str, int]
 
 
 def run_scenario(world: World) -> Scenario:
@@ -38,6 +40,10 @@ def run_scenario(world: World) -> Scenario:
     owner1.chain.transact(owner1.contract.functions.setApprovalForAll(k[4].address, True))
     owner1.chain.transact(owner1.contract.functions.transferFrom(k[1].address, k[2].address, a3))
     world.assets.reject_patent(a3, 2, h("not a patent of this family"))  # its pending EP listing
+    # Issue 14, point 1: key 5 squats a family id; the verifier frees it for key 6, who registers it.
+    squatted = world.assets_as(5).register_family("IDX-SQUAT", "squatted", h("s"), "ipfs://s").value
+    world.assets.reject_family(squatted, h("no right in it"), k[6].address)
+    owned = world.assets_as(6).register_family("IDX-SQUAT", "owned", h("o"), "ipfs://o").value
 
     for tier, fee in ((Tier.STARTUP, 100), (Tier.SME, 200), (Tier.ENTERPRISE, 300)):
         pool.set_tier_fee(tier, fee * USDC)
@@ -55,6 +61,7 @@ def run_scenario(world: World) -> Scenario:
     world.pool_as(1).contribute(a1)
     world.pool_as(2).contribute(a2)
     world.pool_as(2).contribute(a3)
+    pool.set_dispute_bond(10 * USDC)
     pool.activate()
 
     world.fund(3, 1_000 * USDC)
@@ -75,6 +82,16 @@ def run_scenario(world: World) -> Scenario:
     pool.resolve_dispute(upheld, True, h("anticipated"))
     dismissed = world.pool_as(4).open_dispute(a1, h("weak evidence")).value
     pool.resolve_dispute(dismissed, False, h("not anticipated"))
+    appealed = world.pool_as(4).open_dispute(a1, h("new evidence")).value
+    pool.resolve_dispute(appealed, True, h("anticipated after all"))
+    advance(world.w3, 10)
+    pool.lift_suspension(a1, h("appeal granted"))
+    # Issue 14, point 7: a1's CN grant expires, anyone marks it and re-weighs a1 (2 -> 1).
+    t = now(world.w3)
+    world.assets.verify_patent(a1, 1, 1, t - 1000, t + 5)
+    advance(world.w3, 10)
+    world.assets_as(8).expire_patent(a1, 1)
+    world.pool_as(8).reweigh(a1)
 
     world.pool_as(2).announce_withdrawal(a3)
     world.pool_as(2).complete_withdrawal(a3)
@@ -95,5 +112,6 @@ def run_scenario(world: World) -> Scenario:
         assets={"a1": a1, "a2": a2, "a3": a3},
         offers={"granted": granted_offer, "cancelled": cancelled_offer},
         licences={"revoked": licence},
-        disputes={"upheld": upheld, "dismissed": dismissed},
+        disputes={"upheld": upheld, "dismissed": dismissed, "appealed": appealed},
+        families={"squatted": squatted, "owned": owned},
     )

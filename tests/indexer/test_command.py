@@ -74,7 +74,7 @@ def test_index_reaches_the_head_with_counts_equal_to_the_chain(world: World, anv
     assert summary["checkpoint"]["hash"] == "0x" + world.w3.eth.get_block(head)["hash"].hex()
     total = chain_log_count(world.w3, world, [scenario.pool])
     assert summary["totalEvents"] == summary["indexedEvents"] == summary["tables"]["event"] == total
-    assert summary["tables"]["pool"] == 1 and summary["tables"]["licence"] == 1 and summary["tables"]["dispute"] == 2
+    assert summary["tables"]["pool"] == 1 and summary["tables"]["licence"] == 1 and summary["tables"]["dispute"] == 3
     assert summary["reorgs"] == 0
 
     again = json.loads(patentpool(*args, db=db).stdout)

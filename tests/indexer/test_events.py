@@ -155,7 +155,9 @@ def test_pool_projection_matches_the_pool_views(indexed: tuple[Scenario, Engine,
     assert (row["member_count"], row["asset_count"], row["offer_count"], row["licence_count"]) == (
         counts["members"], counts["assets"], counts["offers"], counts["licences"]
     )  # fmt: skip
-    assert row["dispute_count"] == counts["disputes"] == 2
+    assert row["dispute_count"] == counts["disputes"] == 3
+    assert int(row["dispute_bond"]) == pool.dispute_bond() == 10 * 10**6
+    assert int(row["bonds_held"]) == pool.bonds_held() == 0
     assert row["founder_count"] == 2
     fees = {r["tier"]: int(r["annual_fee"]) for r in rows(engine, "tier_fee", pool=scenario.pool)}
     assert fees == {t: pool.tier_fee(t) for t in range(3)}
@@ -169,7 +171,10 @@ def test_pool_projection_matches_the_pool_views(indexed: tuple[Scenario, Engine,
     into = sum(int(t["value"]) for t in transfers if t["to_address"] == scenario.pool)
     out = sum(int(t["value"]) for t in transfers if t["from_address"] == scenario.pool)
     assert into - out == world.coin.balance_of(scenario.pool)
-    assert into == int(row["total_revenue"]) and out == int(row["total_claimed"])
+    # The three disputes' bonds came in too, held apart from revenue until their rulings.
+    bonds = sum(int(d["bond"]) for d in rows(engine, "dispute", pool=scenario.pool))
+    assert bonds == 3 * 10 * 10**6
+    assert into == int(row["total_revenue"]) + bonds and out == int(row["total_claimed"])
 
 
 def test_announced_changes_match_the_pending_views(indexed: tuple[Scenario, Engine, World]) -> None:
@@ -225,6 +230,10 @@ def test_founders_members_and_contributions_match_the_views(indexed: tuple[Scena
         assert bool(row["suspended"]) == view["suspended"]
         assert int(row["suspended_at"]) == view["suspendedAt"]
         assert row["status"] == {"a1": "active", "a2": "suspended", "a3": "withdrawn"}[name]
+        # a1 was suspended by the appealed dispute and lifted on appeal, then re-weighed (point 7).
+        assert view["weight"] == {"a1": 1, "a2": 0, "a3": 0}[name]
+        lifted = int(row["lifted_at"])
+        assert (lifted > int(row["suspended_at"]) > 0) if name == "a1" else lifted == 0
     assert (
         one(engine, "contribution", asset_id=scenario.assets["a2"])["suspended_by_dispute"]
         == scenario.disputes["upheld"]
@@ -268,8 +277,12 @@ def test_offers_licences_and_disputes_match_the_views(indexed: tuple[Scenario, E
         assert int(row["asset_id"]) == view["assetId"] and row["challenger"] == view["challenger"]
         assert row["evidence_hash"] == "0x" + view["evidenceHash"].hex()
         assert row["ruling_hash"] == "0x" + view["rulingHash"].hex()
-        assert row["status"] == name == {2: "upheld", 3: "dismissed"}[view["status"]]
+        assert row["status"] == {2: "upheld", 3: "dismissed"}[view["status"]]
+        assert row["status"] == {"upheld": "upheld", "dismissed": "dismissed", "appealed": "upheld"}[name]
         assert row["arbiter"] == world.operator.address
+        assert int(row["bond"]) == pool.dispute_bond_of(dispute_id) == 10 * 10**6
+        founder = pool.pool_asset(view["assetId"])["founder"]
+        assert row["bond_released_to"] == (view["challenger"] if name != "dismissed" else founder)
 
 
 def test_assets_patents_evaluations_and_roles_match_the_views(indexed: tuple[Scenario, Engine, World]) -> None:
@@ -298,6 +311,13 @@ def test_assets_patents_evaluations_and_roles_match_the_views(indexed: tuple[Sce
         assert len(history) == 1 and history[0]["report_hash"] == "0x" + evaluation["reportHash"].hex()
     assert one(engine, "asset", asset_id=scenario.assets["a3"])["owner"] == world.keys[2].address
     assert one(engine, "asset", asset_id=scenario.assets["a1"])["dossier_uri"] == "ipfs://IDX-A1/v2"
+    squatted = one(engine, "asset", asset_id=scenario.families["squatted"])
+    owned = one(engine, "asset", asset_id=scenario.families["owned"])
+    assert bool(squatted["rejected"]) == registry.family_rejected(scenario.families["squatted"]) is True
+    assert squatted["family_id_claimant"] == world.keys[6].address
+    assert bool(owned["rejected"]) is False and owned["family_id_claimant"] == ""
+    assert owned["family_id"] == squatted["family_id"] == "IDX-SQUAT"
+    assert registry.asset_of_family("IDX-SQUAT") == scenario.families["owned"]
     roles = rows(engine, "role")
     assert roles
     clients = {scenario.pool: world.pool, world.assets.address: world.assets, world.factory.address: world.factory}
