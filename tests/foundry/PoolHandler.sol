@@ -2,9 +2,12 @@
 pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IPatentPool} from "../../contracts/interfaces/IPatentPool.sol";
+import {IPatentPoolTypes} from "../../contracts/interfaces/IPatentPool.sol";
+import {IPatentPoolDisputes} from "../../contracts/interfaces/IPatentPoolDisputes.sol";
+import {IPatentAsset} from "../../contracts/interfaces/IPatentAsset.sol";
 import {PatentAsset} from "../../contracts/PatentAsset.sol";
 import {PatentPool} from "../../contracts/PatentPool.sol";
+import {PatentPoolDisputes} from "../../contracts/PatentPoolDisputes.sol";
 import {PoolFactory} from "../../contracts/PoolFactory.sol";
 import {TestStablecoin} from "../../contracts/TestStablecoin.sol";
 import {FeeOnTransferToken} from "../contracts/tokens/FeeOnTransferToken.sol";
@@ -36,6 +39,8 @@ contract PoolHandler {
     uint8 internal constant P_NOTICE = 1;
     uint8 internal constant P_MAXLEN = 2;
     uint8 internal constant P_QUAL = 3;
+    uint8 internal constant P_BOND = 7;
+    uint8 internal constant PARAMETER_COUNT = 8;
 
     // ---------------------------------------------------------------- accounts
 
@@ -71,10 +76,11 @@ contract PoolHandler {
         uint64 maxLen;
         uint256[3] fees;
         bytes32 qualification;
-        uint64[7] pendingAt;
-        uint256[7] pendingValue;
+        uint256 bond;
+        uint64[8] pendingAt;
+        uint256[8] pendingValue;
         bytes32 pendingQualification;
-        IPatentPool.Lifecycle lifecycle;
+        IPatentPoolTypes.Lifecycle lifecycle;
         bool paused;
         address admin;
         address pendingAdmin;
@@ -83,6 +89,13 @@ contract PoolHandler {
         uint256 paidIn;
         uint256 paidOut;
         uint256 donated;
+        // Dispute bonds (issue 14, point 8): what arrived as bonds, what the pool holds for open
+        // disputes, and what rulings credited to each account (challenger or asset founder).
+        uint256 bondsIn;
+        uint256 bondsHeld;
+        mapping(address => uint256) bondCredit;
+        mapping(uint256 => uint256) disputeBond;
+        mapping(uint256 => bool) disputeOpen;
         uint256 payments;
         uint256 closes;
         uint256 maxTotalWeight;
@@ -94,8 +107,12 @@ contract PoolHandler {
         mapping(address => uint256) treasuryCredit;
         mapping(address => uint256) claimed;
         mapping(address => bool) admitted;
-        // Assets: 0 never contributed, 1 in the pool, 2 withdrawal announced, 3 withdrawn, 4 suspended.
+        // Assets: 0 never contributed, 1 in the pool, 2 withdrawal announced, 3 withdrawn, 4 suspended
+        // (and not withdrawn). `suspended` mirrors the pool's flag (a withdrawn asset can be too).
         mapping(uint256 => uint8) assetState;
+        mapping(uint256 => bool) suspended;
+        // Each asset's suspension trace as the model sees it: (time << 1 | suspended), in order.
+        mapping(uint256 => uint256[]) suspensionTrace;
         mapping(uint256 => bool) counted;
         mapping(uint256 => uint256) assetWeight;
         mapping(uint256 => address) assetFounder;
@@ -146,10 +163,11 @@ contract PoolHandler {
     }
 
     function stats() external view returns (string memory out) {
-        string[18] memory names = [
+        string[29] memory names = [
             "contribute", "join", "renew", "offer", "offer in the past", "offer of several assets", "accept",
             "accept several assets", "accept in the past", "claim", "withdraw", "suspend", "apply change", "pause", "close", "treasury",
-            "admin", "observe"
+            "admin", "observe", "dispute", "bond", "dismiss", "lift", "reweigh", "bond change", "expire", "reject family",
+            "reclaim family", "observe suspended", "claim a bond"
         ];
         for (uint256 i = 0; i < names.length; ++i) {
             out = string.concat(out, names[i], "=", vm.toString(succeeded[names[i]]), " ");
@@ -177,7 +195,8 @@ contract PoolHandler {
             _accounts.push(_members[i]);
         }
         registry = new PatentAsset(REGISTRY_ADMIN);
-        PatentPool implementation = new PatentPool();
+        PatentPoolDisputes disputesModule = new PatentPoolDisputes();
+        PatentPool implementation = new PatentPool(address(disputesModule));
         factory = new PoolFactory(address(implementation), address(registry), FACTORY_ADMIN);
         usd6 = new TestStablecoin();
         feeToken = new FeeOnTransferToken();
@@ -200,7 +219,7 @@ contract PoolHandler {
             }
             vm.prank(OPERATOR);
             g.pool.activate();
-            g.lifecycle = IPatentPool.Lifecycle.Active;
+            g.lifecycle = IPatentPoolTypes.Lifecycle.Active;
         }
     }
 
@@ -270,7 +289,7 @@ contract PoolHandler {
         return (g.admin, g.pendingAdmin, g.treasury, g.paused);
     }
 
-    function lifecycle(uint256 p) external view returns (IPatentPool.Lifecycle) {
+    function lifecycle(uint256 p) external view returns (IPatentPoolTypes.Lifecycle) {
         return _g[p].lifecycle;
     }
 
@@ -293,6 +312,37 @@ contract PoolHandler {
 
     function observationCount() external view returns (uint256) {
         return observations.length;
+    }
+
+    function bondModel(uint256 p) external view returns (uint256 bond, uint256 bondsIn, uint256 bondsHeld) {
+        Ghost storage g = _g[p];
+        return (g.bond, g.bondsIn, g.bondsHeld);
+    }
+
+    function bondCreditOf(uint256 p, address a) external view returns (uint256) {
+        return _g[p].bondCredit[a];
+    }
+
+    function disputesOf(uint256 p) external view returns (uint256[] memory) {
+        return _g[p].disputes;
+    }
+
+    function disputeModel(uint256 p, uint256 id) external view returns (bool open, uint256 bond) {
+        return (_g[p].disputeOpen[id], _g[p].disputeBond[id]);
+    }
+
+    function suspensionTraceOf(uint256 p, uint256 assetId) external view returns (uint256[] memory) {
+        return _g[p].suspensionTrace[assetId];
+    }
+
+    /// Whether the model has the asset suspended at `at`: the latest suspension or lifting at or
+    /// before `at` decides (one of the same second replaces the other, as in the pool's trace).
+    function suspendedModel(uint256 p, uint256 assetId, uint64 at) public view returns (bool) {
+        uint256[] storage trace = _g[p].suspensionTrace[assetId];
+        for (uint256 i = trace.length; i > 0; --i) {
+            if (trace[i - 1] >> 1 <= at) return trace[i - 1] & 1 == 1;
+        }
+        return false;
     }
 
     function qualificationKey(bytes2[] memory jurisdictions, uint8 minGranted, uint16 minScoreBps)
@@ -323,8 +373,10 @@ contract PoolHandler {
             if (officeMask & (1 << k) == 0) continue;
             vm.prank(owner);
             uint256 index = registry.addPatent(assetId, offices[k], string.concat(vm.toString(serial * 10 + k), "B2"));
+            // Some patents carry an expiry date (expirePatent may mark them later); the others none.
+            uint64 expiry = (serial + k) % 3 == 0 ? t + uint64(serial * 13 days + k * 29 days) : 0;
             vm.prank(REGISTRY_ADMIN);
-            registry.verifyPatent(assetId, index, 1, 1, 0);
+            registry.verifyPatent(assetId, index, 1, 1, expiry);
         }
         vm.prank(REGISTRY_ADMIN);
         registry.recordEvaluation(assetId, score, bytes32(serial), "model-1");
@@ -332,14 +384,94 @@ contract PoolHandler {
     }
 
     /// The verifier attests another status (Pending, Granted, Lapsed, Revoked) of a listed patent.
-    function verifyPatent(uint256 assetSeed, uint256 indexSeed, uint8 status) external step(0) {
+    function verifyPatent(uint256 assetSeed, uint256 indexSeed, uint8 status, uint64 expirySeed) external step(0) {
         uint256 assetId = families[assetSeed % families.length];
         uint256 n = registry.patentCount(assetId);
         if (n == 0) return;
         status = status % 4;
         uint64 grant = status == 0 ? 0 : 1;
+        // Granted patents expire now and then: in the past (markable at once), later, or never.
+        uint64 expiry = 0;
+        if (status != 0 && expirySeed % 3 == 1) expiry = t + uint64(_bound(expirySeed, 1, 300 days));
+        else if (status != 0 && expirySeed % 3 == 2) expiry = uint64(_bound(expirySeed, 2, t));
         vm.prank(REGISTRY_ADMIN);
-        try registry.verifyPatent(assetId, indexSeed % n, status, grant, 0) {} catch {}
+        try registry.verifyPatent(assetId, indexSeed % n, status, grant, expiry) {
+            if (registry.familyRejected(assetId)) _fail("a patent of a rejected family was verified");
+        } catch {}
+    }
+
+    /// Anyone marks a Granted patent whose expiry date has passed as Lapsed (issue 14, point 7);
+    /// before that date, or for a patent not Granted, it is refused.
+    function expirePatent(uint256 assetSeed, uint256 indexSeed, uint256 callerSeed) external step(0) {
+        uint256 assetId = families[assetSeed % families.length];
+        uint256 n = registry.patentCount(assetId);
+        if (n == 0) return;
+        uint256 index = indexSeed % n;
+        IPatentAsset.Patent memory pt = registry.patentAt(assetId, index);
+        bool due = pt.status == IPatentAsset.PatentStatus.Granted && pt.expiryDate != 0 && pt.expiryDate <= t;
+        uint256 before = registry.grantedIn(assetId, pt.jurisdiction);
+        vm.prank(_accounts[callerSeed % _accounts.length]);
+        try registry.expirePatent(assetId, index) {
+            if (!due) _fail("a patent was marked expired before its expiry date, or not Granted");
+            if (registry.grantedIn(assetId, pt.jurisdiction) != before - 1) _fail("an expired patent still counts as granted");
+            _ok("expire");
+        } catch {
+            if (due) _fail("an expired patent could not be marked expired");
+        }
+    }
+
+    /// Family ids a verifier freed (issue 14, point 1), and who alone may register each next.
+    string[] internal _freedIds;
+    mapping(bytes32 => address) internal _reservedFor;
+
+    /// The verifier (now and then a stranger, refused) rejects a family's claim to its id, freeing
+    /// it for a claimant (or anyone). Rare: a rejected family lists and verifies no more patents.
+    function rejectFamily(uint256 assetSeed, uint256 claimantSeed, uint256 callerSeed) external step(0) {
+        if (callerSeed % 8 != 5) return;
+        uint256 assetId = families[assetSeed % families.length];
+        (string memory id,,,) = registry.family(assetId);
+        bytes32 key = keccak256(bytes(id));
+        bool holds = registry.assetOfFamily(id) == assetId;
+        address claimant = claimantSeed % 5 == 0
+            ? address(0)
+            : claimantSeed % 2 == 0 ? _founders[claimantSeed / 2 % 4] : _members[claimantSeed / 2 % 4];
+        address caller = callerSeed % 64 == 13 ? _members[callerSeed / 64 % 4] : REGISTRY_ADMIN;
+        vm.prank(caller);
+        try registry.rejectFamily(assetId, bytes32("squatted"), claimant) {
+            if (caller != REGISTRY_ADMIN) _fail("a stranger rejected a family");
+            if (!holds) _fail("a family that does not hold its id was rejected");
+            if (registry.assetOfFamily(id) != 0 || !registry.familyRejected(assetId)) _fail("a rejected family id was not freed");
+            if (registry.familyIdClaimant(id) != claimant) _fail("a freed family id is not reserved for its claimant");
+            _freedIds.push(id);
+            _reservedFor[key] = claimant;
+            _ok("reject family");
+        } catch {
+            if (caller == REGISTRY_ADMIN && holds) _fail("the verifier could not reject a family");
+        }
+    }
+
+    /// Someone registers a freed family id: its claimant (or anyone, if none) succeeds, once; anyone
+    /// else is refused, and so is everyone while a token holds the id.
+    function reclaimFamily(uint256 idSeed, uint256 callerSeed) external step(0) {
+        if (_freedIds.length == 0 || families.length >= MAX_FAMILIES) return;
+        string memory id = _freedIds[idSeed % _freedIds.length];
+        bytes32 key = keccak256(bytes(id));
+        address reserved = _reservedFor[key];
+        bool free = registry.assetOfFamily(id) == 0;
+        address caller = reserved == address(0) || callerSeed % 3 == 0
+            ? (callerSeed % 2 == 0 ? _founders[callerSeed / 2 % 4] : _members[callerSeed / 2 % 4])
+            : reserved;
+        vm.prank(caller);
+        try registry.registerFamily(id, "title", key, "ipfs://dossier") returns (uint256 assetId) {
+            if (!free) _fail("a family id held by a token was registered again");
+            if (reserved != address(0) && caller != reserved) _fail("a reserved family id was taken by someone else");
+            if (registry.familyIdClaimant(id) != address(0)) _fail("a family id's reservation was not used up");
+            _reservedFor[key] = address(0);
+            families.push(assetId);
+            _ok("reclaim family");
+        } catch {
+            if (free && (reserved == address(0) || caller == reserved)) _fail("a freed family id could not be registered by its claimant");
+        }
     }
 
     function rejectPatent(uint256 assetSeed, uint256 indexSeed) external step(0) {
@@ -355,7 +487,9 @@ contract PoolHandler {
         if (registry.patentCount(assetId) >= 12) return;
         bytes2[4] memory offices = [bytes2("US"), "CN", "DE", "JP"];
         vm.prank(registry.ownerOf(assetId));
-        try registry.addPatent(assetId, offices[officeSeed % 4], string.concat(vm.toString(number), " B1")) {} catch {}
+        try registry.addPatent(assetId, offices[officeSeed % 4], string.concat(vm.toString(number), " B1")) {
+            if (registry.familyRejected(assetId)) _fail("a patent was listed on a rejected family");
+        } catch {}
     }
 
     function recordEvaluation(uint256 assetSeed, uint256 scoreSeed) external step(0) {
@@ -422,7 +556,7 @@ contract PoolHandler {
         g.share = ceiling < 1_000 ? ceiling : 1_000;
         g.notice = delay < 90 days ? delay : 90 days;
         g.maxLen = 5 * 365 days;
-        g.lifecycle = IPatentPool.Lifecycle.Incubating;
+        g.lifecycle = IPatentPoolTypes.Lifecycle.Incubating;
         g.admin = OPERATOR;
         g.treasury = OPERATOR;
         {
@@ -445,6 +579,9 @@ contract PoolHandler {
         g.pool.setTierFee(1, 999 * unit + 1);
         g.pool.setTierFee(2, 25_000 * unit);
         g.fees = [uint256(7), 999 * unit + 1, 25_000 * unit];
+        // Disputes cost a bond (issue 14, point 8) in every pool but the second, which starts free.
+        g.bond = p == 1 ? 0 : 5 * unit + 3;
+        _disp(g).setDisputeBond(g.bond);
         for (uint256 i = 0; i < 4; ++i) {
             g.pool.admitFounder(_founders[i]);
             g.admitted[_founders[i]] = true;
@@ -537,13 +674,28 @@ contract PoolHandler {
             if (caller != OPERATOR) _fail("a stranger set the qualification");
             if (n == 0 || minGranted == 0 || minScore > BPS) _fail("an invalid qualification was accepted");
             bytes32 key = qualificationKey(offices, minGranted, minScore);
-            if (g.lifecycle == IPatentPool.Lifecycle.Incubating) {
+            if (g.lifecycle == IPatentPoolTypes.Lifecycle.Incubating) {
                 g.qualification = key;
             } else {
                 g.pendingQualification = key;
                 _announced(g, P_QUAL, 0);
             }
         } catch {}
+    }
+
+    /// The dispute bond (issue 14, point 8): an announced parameter like the others; any amount.
+    function setDisputeBond(uint8 p, uint256 bondSeed, uint256 callerSeed) external step(PARAMETERS) {
+        Ghost storage g = _use(p);
+        uint256 bond = bondSeed % 5 == 0 ? 0 : bondSeed % 5 == 1 ? _bound(bondSeed / 5, 1, 50 * 10 ** g.decimals) : _amount(g, bondSeed);
+        address caller = _caller(callerSeed, OPERATOR);
+        vm.prank(caller);
+        try _disp(g).setDisputeBond(bond) {
+            if (caller != OPERATOR) _fail("a stranger set the dispute bond");
+            _changed(g, P_BOND, bond);
+            _ok("bond change");
+        } catch {
+            if (caller == OPERATOR) _fail("the operator could not set the dispute bond");
+        }
     }
 
     function setTerritory(uint8 p, uint256 callerSeed) external step(PARAMETERS) {
@@ -558,8 +710,8 @@ contract PoolHandler {
     /// Anyone puts an announced change in force once its delay is over, and not before.
     function applyParameterChange(uint8 p, uint8 parameter, uint256 callerSeed) external step(PARAMETERS) {
         Ghost storage g = _use(p);
-        parameter = parameter % 8; // 7 is no parameter
-        uint64 due = parameter < 7 ? g.pendingAt[parameter] : 0;
+        parameter = parameter % (PARAMETER_COUNT + 1); // PARAMETER_COUNT is no parameter
+        uint64 due = parameter < PARAMETER_COUNT ? g.pendingAt[parameter] : 0;
         vm.prank(_accounts[callerSeed % _accounts.length]);
         try g.pool.applyParameterChange(parameter) {
             if (due == 0) _fail("a change nobody announced was applied");
@@ -569,6 +721,7 @@ contract PoolHandler {
             else if (parameter == P_NOTICE) g.notice = uint64(value);
             else if (parameter == P_MAXLEN) g.maxLen = uint64(value);
             else if (parameter == P_QUAL) g.qualification = g.pendingQualification;
+            else if (parameter == P_BOND) g.bond = value;
             else g.fees[parameter - 4] = value;
             g.pendingAt[parameter] = 0;
             g.pendingValue[parameter] = 0;
@@ -579,10 +732,11 @@ contract PoolHandler {
     }
 
     function _changed(Ghost storage g, uint8 parameter, uint256 value) internal {
-        if (g.lifecycle == IPatentPool.Lifecycle.Incubating) {
+        if (g.lifecycle == IPatentPoolTypes.Lifecycle.Incubating) {
             if (parameter == P_SHARE) g.share = uint16(value);
             else if (parameter == P_NOTICE) g.notice = uint64(value);
             else if (parameter == P_MAXLEN) g.maxLen = uint64(value);
+            else if (parameter == P_BOND) g.bond = value;
             else g.fees[parameter - 4] = value;
             return;
         }
@@ -604,8 +758,8 @@ contract PoolHandler {
         vm.prank(caller);
         try g.pool.activate() {
             if (caller != OPERATOR) _fail("a stranger activated a pool");
-            if (g.lifecycle != IPatentPool.Lifecycle.Incubating) _fail("a pool was activated twice");
-            g.lifecycle = IPatentPool.Lifecycle.Active;
+            if (g.lifecycle != IPatentPoolTypes.Lifecycle.Incubating) _fail("a pool was activated twice");
+            g.lifecycle = IPatentPoolTypes.Lifecycle.Active;
         } catch {}
     }
 
@@ -615,8 +769,8 @@ contract PoolHandler {
         if (seed % 24 != 7) return; // not 0: the fuzzer's favourite
         vm.prank(OPERATOR);
         try g.pool.close() {
-            if (g.lifecycle == IPatentPool.Lifecycle.Closed) _fail("a closed pool was closed again");
-            g.lifecycle = IPatentPool.Lifecycle.Closed;
+            if (g.lifecycle == IPatentPoolTypes.Lifecycle.Closed) _fail("a closed pool was closed again");
+            g.lifecycle = IPatentPoolTypes.Lifecycle.Closed;
             _ok("close");
         } catch {}
     }
@@ -757,7 +911,7 @@ contract PoolHandler {
         try g.pool.contribute(assetId) {
             if (!g.admitted[owner]) _fail("a non-founder contributed");
             if (g.paused) _fail("a contribution went through while paused");
-            if (g.lifecycle == IPatentPool.Lifecycle.Closed) _fail("a contribution went through after close");
+            if (g.lifecycle == IPatentPoolTypes.Lifecycle.Closed) _fail("a contribution went through after close");
             if (g.assetState[assetId] != 0) _fail("an asset was contributed to the same pool twice");
             uint256 weight = g.pool.poolAsset(assetId).weight;
             if (weight != expected) _fail("the asset's weight is not its grants in the required offices");
@@ -802,7 +956,7 @@ contract PoolHandler {
         Ghost storage g = _use(p);
         if (g.assets.length == 0) return;
         uint256 assetId = g.assets[assetSeed % g.assets.length];
-        IPatentPool.PoolAsset memory a = g.pool.poolAsset(assetId);
+        IPatentPoolTypes.PoolAsset memory a = g.pool.poolAsset(assetId);
         vm.prank(_accounts[callerSeed % _accounts.length]);
         try g.pool.completeWithdrawal(assetId) {
             if (a.withdrawalEffectiveAt == 0 || t < a.withdrawalEffectiveAt) _fail("a withdrawal completed early");
@@ -902,7 +1056,7 @@ contract PoolHandler {
         uint256 price = priceSeed % 7 == 0 ? 0 : _amount(g, priceSeed);
         vm.prank(OPERATOR);
         try g.pool.offerLicence(licensee, ids, start, start + length, price, bytes32(priceSeed)) returns (uint256 id) {
-            if (g.lifecycle != IPatentPool.Lifecycle.Active) _fail("an offer was made outside the Active state");
+            if (g.lifecycle != IPatentPoolTypes.Lifecycle.Active) _fail("an offer was made outside the Active state");
             if (length > g.maxLen) _fail("a licence longer than the maximum was offered");
             if (start + length <= t) _fail("an offer that already ended was made");
             if (g.pool.offer(id).acceptBy != t + 30 days) _fail("an offer's acceptance window is not 30 days");
@@ -970,7 +1124,7 @@ contract PoolHandler {
     }
 
     function _accept(Ghost storage g, uint256 id, address caller) internal {
-        IPatentPool.Offer memory o = g.pool.offer(id);
+        IPatentPoolTypes.Offer memory o = g.pool.offer(id);
         _fund(g, caller, o.price);
         uint256 before = _balance(g);
         vm.prank(caller);
@@ -1002,36 +1156,172 @@ contract PoolHandler {
 
     // ================================================================= disputes
 
-    function openDispute(uint8 p, uint256 challengerSeed, uint256 assetSeed) external step(0) {
+    /// A founder or a member challenges an asset of the pool, paying the pool's bond (funded first).
+    function openDispute(uint8 p, uint256 challengerSeed, uint256 assetSeed) external step(MONEY) {
         Ghost storage g = _use(p);
         if (g.assets.length == 0) return;
-        uint256 assetId = g.assets[assetSeed % g.assets.length];
+        uint256 assetId = _mostlyInPool(g, assetSeed);
         address who = challengerSeed % 2 == 0 ? _founders[challengerSeed / 2 % 4] : _members[challengerSeed / 2 % 4];
+        _fund(g, who, g.bond);
         uint256 before = _balance(g);
+        uint256 mine = IERC20(g.token).balanceOf(who);
+        bool inPool = g.assetState[assetId] == 1 || g.assetState[assetId] == 2;
         vm.prank(who);
-        try g.pool.openDispute(assetId, bytes32(challengerSeed)) returns (uint256 id) {
+        try _disp(g).openDispute(assetId, bytes32(challengerSeed)) returns (uint256 id) {
             if (g.paused) _fail("a dispute was opened while paused");
-            if (g.assetState[assetId] != 1 && g.assetState[assetId] != 2) _fail("a dispute was opened on an asset not in the pool");
-            if (_balance(g) != before) _fail("opening a dispute moved money the model does not know of");
-            g.disputes.push(id);
-        } catch {}
+            if (!inPool) _fail("a dispute was opened on an asset not in the pool");
+            _bondPosted(g, id, who, before, mine);
+            // Some disputes are ruled on at once (the others later, or never).
+            if (challengerSeed % 3 == 1) _resolve(g, id, (challengerSeed >> 8) % 3 == 0, OPERATOR);
+        } catch {
+            // A founder (admitted in every pool) with the bond in hand is refused only while the
+            // pool is paused or the asset is not in it.
+            if (challengerSeed % 2 == 0 && !g.paused && inPool) _fail("a founder could not open a dispute");
+        }
     }
 
+    /// Mostly an asset that is in the pool (1 in 6: any of the pool's assets).
+    function _mostlyInPool(Ghost storage g, uint256 seed) internal view returns (uint256 assetId) {
+        uint256 n = g.assets.length;
+        assetId = g.assets[seed % n];
+        for (uint256 i = 1; seed % 6 != 0 && g.assetState[assetId] != 1 && g.assetState[assetId] != 2 && i < n; ++i) {
+            assetId = g.assets[(seed % n + i) % n];
+        }
+    }
+
+    /// Books a dispute's bond: the challenger paid the bond in force, the pool holds what arrived.
+    function _bondPosted(Ghost storage g, uint256 id, address who, uint256 before, uint256 mine) internal {
+        uint256 bond = g.bond;
+        uint256 fee = g.token == address(feeToken) ? feeToken.feeBps() : 0;
+        uint256 arrived = _balance(g) - before;
+        if (mine - IERC20(g.token).balanceOf(who) != bond) _fail("a challenger paid other than the pool's dispute bond");
+        if (arrived != bond - bond * fee / BPS) _fail("a dispute bond moved other than the bond");
+        if (_disp(g).disputeBondOf(id) != arrived) _fail("a dispute's bond is not what arrived");
+        g.bondsIn += arrived;
+        g.bondsHeld += arrived;
+        g.disputeBond[id] = arrived;
+        g.disputeOpen[id] = true;
+        g.disputes.push(id);
+        _ok("dispute");
+        if (arrived != 0) _ok("bond");
+    }
+
+    /// The arbiter rules: the bond goes back to the challenger if upheld (and the asset is
+    /// suspended from now on), to the asset's founder if dismissed; credited, never sent.
     function resolveDispute(uint8 p, uint256 disputeSeed, bool upheld, uint256 callerSeed) external step(MONEY | WEIGHTS | HISTORY) {
         Ghost storage g = _use(p);
         if (g.disputes.length == 0) return;
-        uint256 id = g.disputes[disputeSeed % g.disputes.length];
-        uint256 assetId = g.pool.dispute(id).assetId;
-        address caller = _caller(callerSeed, OPERATOR);
+        // Mostly the latest dispute (the one most likely still open).
+        uint256 id = g.disputes[disputeSeed % 3 == 0 ? disputeSeed % g.disputes.length : g.disputes.length - 1];
+        _resolve(g, id, upheld, _caller(callerSeed, OPERATOR));
+    }
+
+    function _resolve(Ghost storage g, uint256 id, bool upheld, address caller) internal {
+        IPatentPoolTypes.Dispute memory d = _disp(g).dispute(id);
+        uint256 assetId = d.assetId;
+        address to = upheld ? d.challenger : g.assetFounder[assetId];
+        uint256 owedBefore = g.pool.claimable(to);
+        uint256 before = _balance(g);
         vm.prank(caller);
-        try g.pool.resolveDispute(id, upheld, bytes32("ruling")) {
+        try _disp(g).resolveDispute(id, upheld, bytes32("ruling")) {
             if (caller != OPERATOR) _fail("someone other than the arbiter ruled");
-            if (upheld && g.assetState[assetId] != 4) {
+            if (!g.disputeOpen[id]) _fail("a dispute was ruled on twice");
+            uint256 bond = g.disputeBond[id];
+            g.disputeOpen[id] = false;
+            g.bondsHeld -= bond;
+            g.bondCredit[to] += bond;
+            if (_balance(g) != before) _fail("a ruling moved money");
+            if (g.pool.claimable(to) != owedBefore + bond) {
+                _fail(upheld ? "an upheld dispute's bond was not credited to its challenger" : "a dismissed dispute's bond was not credited to the asset's founder");
+            }
+            if (upheld && !g.suspended[assetId]) {
                 _takeOut(g, assetId);
-                g.assetState[assetId] = 4;
+                g.suspended[assetId] = true;
+                if (g.assetState[assetId] != 3) g.assetState[assetId] = 4;
+                g.suspensionTrace[assetId].push(uint256(t) << 1 | 1);
                 _ok("suspend");
             }
-        } catch {}
+            if (!upheld) _ok("dismiss");
+        } catch {
+            if (caller == OPERATOR && g.disputeOpen[id]) _fail("the arbiter could not rule on an open dispute");
+        }
+    }
+
+    /// The arbiter lifts a suspension on appeal: from now on the asset is in the pool again, with its
+    /// weight re-read from the registry; its suspended times keep their answers.
+    function liftSuspension(uint8 p, uint256 assetSeed, uint256 callerSeed) external step(WEIGHTS | HISTORY) {
+        Ghost storage g = _use(p);
+        uint256 n = g.assets.length;
+        if (n == 0) return;
+        // Mostly an asset that is suspended.
+        uint256 assetId = g.assets[assetSeed % n];
+        for (uint256 i = 1; assetSeed % 5 != 0 && g.assetState[assetId] != 4 && i < n; ++i) {
+            assetId = g.assets[(assetSeed % n + i) % n];
+        }
+        uint8 state = g.assetState[assetId];
+        uint256 expected = _grantedInRequired(g, assetId);
+        address caller = _caller(callerSeed, OPERATOR);
+        vm.prank(caller);
+        try _disp(g).liftSuspension(assetId, bytes32("appeal")) {
+            if (caller != OPERATOR) _fail("someone other than the arbiter lifted a suspension");
+            if (state != 4) _fail("a suspension was lifted on an asset not suspended in the pool");
+            IPatentPoolTypes.PoolAsset memory a = g.pool.poolAsset(assetId);
+            if (a.weight != expected) _fail("a lifted asset's weight is not its grants in the required offices now");
+            g.suspended[assetId] = false;
+            g.assetState[assetId] = a.withdrawalEffectiveAt != 0 ? 2 : 1;
+            g.counted[assetId] = true;
+            g.assetWeight[assetId] = expected;
+            address f = g.assetFounder[assetId];
+            _setWeight(g, f, g.weight[f] + expected);
+            g.suspensionTrace[assetId].push(uint256(t) << 1);
+            _ok("lift");
+        } catch {
+            if (caller == OPERATOR && state == 4) _fail("the arbiter could not lift a suspension");
+        }
+    }
+
+    /// Anyone re-weighs an asset of the pool from its verified grants in force (issue 14, point 7).
+    function reweigh(uint8 p, uint256 assetSeed, uint256 callerSeed) external step(WEIGHTS) {
+        Ghost storage g = _use(p);
+        if (g.assets.length == 0) return;
+        uint256 assetId = g.assets[assetSeed % g.assets.length];
+        uint8 state = g.assetState[assetId];
+        uint256 expected = _grantedInRequired(g, assetId);
+        vm.prank(_accounts[callerSeed % _accounts.length]);
+        try g.pool.reweigh(assetId) returns (uint64 w) {
+            if (state != 1 && state != 2) _fail("an asset not in the pool was re-weighed");
+            if (w != expected || g.pool.poolAsset(assetId).weight != expected) _fail("a re-weighed asset's weight is not its grants in the required offices now");
+            address f = g.assetFounder[assetId];
+            uint256 old = g.assetWeight[assetId];
+            g.assetWeight[assetId] = expected;
+            _setWeight(g, f, g.weight[f] - old + expected);
+            if (old != expected) _ok("reweigh");
+        } catch {
+            if (state == 1 || state == 2) _fail("an asset in the pool could not be re-weighed");
+        }
+    }
+
+    /// Compares `isSuspended` with the model's trace at some time since the asset was first
+    /// suspended, and checks that nobody is licensed to it at a suspended time.
+    function observeSuspension(uint8 p, uint256 assetSeed, uint256 seed) external step(0) {
+        Ghost storage g = _use(p);
+        uint256 n = g.assets.length;
+        if (n == 0) return;
+        uint256 assetId = g.assets[assetSeed % n];
+        for (uint256 i = 1; g.suspensionTrace[assetId].length == 0 && i < n; ++i) {
+            assetId = g.assets[(assetSeed % n + i) % n];
+        }
+        uint256[] storage trace = g.suspensionTrace[assetId];
+        if (trace.length == 0) return;
+        uint256 first = trace[0] >> 1;
+        // Mostly at a recorded change or a second before it, else anywhere from a day before the first.
+        uint64 at;
+        if (seed % 2 == 0) at = uint64((trace[(seed / 2) % trace.length] >> 1) - (seed % 4 == 0 ? 1 : 0));
+        else at = uint64(_bound(seed, first - 1 days, t));
+        bool suspendedThen = suspendedModel(lastPool, assetId, at);
+        if (_disp(g).isSuspended(assetId, at) != suspendedThen) _fail("history: isSuspended is not the model's");
+        if (suspendedThen && g.pool.isLicensed(_members[seed % 4], assetId, at)) _fail("history: an asset is licensed at a time it was suspended");
+        if (suspendedThen) _ok("observe suspended");
     }
 
     // ================================================================= money and time
@@ -1056,6 +1346,7 @@ contract PoolHandler {
             g.paidOut += amount;
             g.claimed[who] += amount;
             _ok("claim");
+            if (g.bondCredit[who] != 0) _ok("claim a bond");
             if (g.pool.claimable(who) != 0) _fail("something is still claimable right after a claim");
         } catch {
             // Claims work in every state, paused and closed included.
@@ -1105,7 +1396,7 @@ contract PoolHandler {
         address licensee = _members[seed % 4];
         uint64 at;
         if (seed % 2 == 0 && g.licences.length != 0) {
-            IPatentPool.Licence memory l = g.pool.licence(g.licences[(seed / 2) % g.licences.length]);
+            IPatentPoolTypes.Licence memory l = g.pool.licence(g.licences[(seed / 2) % g.licences.length]);
             licensee = l.licensee;
             uint64 stop = l.end < t ? l.end : t;
             if (l.start >= stop) return;
@@ -1126,6 +1417,11 @@ contract PoolHandler {
 
     // ================================================================= helpers
 
+    /// The pool's dispute functions (PatentPool forwards them to PatentPoolDisputes).
+    function _disp(Ghost storage g) internal view returns (IPatentPoolDisputes) {
+        return IPatentPoolDisputes(address(g.pool));
+    }
+
     function _use(uint8 p) internal returns (Ghost storage) {
         uint256 i = p % poolCount;
         lastPool = i;
@@ -1135,7 +1431,7 @@ contract PoolHandler {
     /// A paying call went through: it must not have while paused or outside the Active state.
     function _payingCallOk(Ghost storage g) internal {
         if (g.paused) _fail("a paying call went through while paused");
-        if (g.lifecycle != IPatentPool.Lifecycle.Active) _fail("a paying call went through outside the Active state");
+        if (g.lifecycle != IPatentPoolTypes.Lifecycle.Active) _fail("a paying call went through outside the Active state");
     }
 
     /// Books a payment of `nominal` into the model: what arrives (less the token's fee), the

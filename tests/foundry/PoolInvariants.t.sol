@@ -2,7 +2,8 @@
 pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IPatentPool} from "../../contracts/interfaces/IPatentPool.sol";
+import {IPatentPoolTypes} from "../../contracts/interfaces/IPatentPool.sol";
+import {IPatentPoolDisputes} from "../../contracts/interfaces/IPatentPoolDisputes.sol";
 import {PatentPool} from "../../contracts/PatentPool.sol";
 import {InvariantBase} from "./Vm.sol";
 import {PoolHandler} from "./PoolHandler.sol";
@@ -35,7 +36,7 @@ contract PoolInvariantsTest is InvariantBase {
     function setUp() public {
         handler = new PoolHandler();
         targetContract(address(handler));
-        bytes4[] memory s = new bytes4[](42);
+        bytes4[] memory s = new bytes4[](49);
         s[0] = PoolHandler.registerFamily.selector;
         s[1] = PoolHandler.verifyPatent.selector;
         s[2] = PoolHandler.rejectPatent.selector;
@@ -78,6 +79,13 @@ contract PoolInvariantsTest is InvariantBase {
         s[39] = PoolHandler.observe.selector;
         s[40] = PoolHandler.arbiterRole.selector;
         s[41] = PoolHandler.reinitialize.selector;
+        s[42] = PoolHandler.setDisputeBond.selector;
+        s[43] = PoolHandler.liftSuspension.selector;
+        s[44] = PoolHandler.reweigh.selector;
+        s[45] = PoolHandler.expirePatent.selector;
+        s[46] = PoolHandler.rejectFamily.selector;
+        s[47] = PoolHandler.reclaimFamily.selector;
+        s[48] = PoolHandler.observeSuspension.selector;
         targetSelector(FuzzSelector(address(handler), s));
     }
 
@@ -119,6 +127,7 @@ contract PoolInvariantsTest is InvariantBase {
             _checkTerms(p);
             _checkFounderWeights(p);
             _checkAssetWeights(p);
+            _checkSuspensions(p);
         }
         for (uint256 i = 0; i < handler.observationCount(); ++i) {
             _checkObservation(i);
@@ -135,20 +144,51 @@ contract PoolInvariantsTest is InvariantBase {
         PatentPool pool = handler.poolOf(p);
         uint256 balance = handler.tokenOf(p).balanceOf(address(pool));
         (uint256 paidIn, uint256 paidOut, uint256 donated,, uint256 closes,) = handler.money(p);
-        require(balance == paidIn - paidOut + donated, "money: balance != paid in - paid out + donated");
+        (, uint256 bondsIn, uint256 bondsHeld) = handler.bondModel(p);
+        require(
+            balance == paidIn + bondsIn - paidOut + donated,
+            "money: balance != paid in + bonds in - paid out + donated"
+        );
+        require(
+            IPatentPoolDisputes(address(pool)).bondsHeld() == bondsHeld,
+            "bonds: the bonds held are not the model's (the open disputes' bonds)"
+        );
         (uint256 founders, uint256 running) = _checkFounders(p, pool);
-        uint256 owed = founders + _checkTreasuries(p, pool);
+        uint256 owed = founders + _checkTreasuries(p, pool) + _checkMembers(p, pool);
         if (everyone) {
             require(pool.claimable(handler.ADMIN_2()) == 0, "money: the second admin is owed something");
-            address[4] memory members = handler.members();
-            for (uint256 i = 0; i < 4; ++i) {
-                require(pool.claimable(members[i]) == 0, "money: a member is owed something");
-            }
+            _checkDisputes(p);
         }
-        require(owed <= balance, "solvency: sum(claimable) > balance");
-        require(owed <= paidIn - paidOut, "solvency: a donation was counted as owed");
-        uint256 dust = paidIn - paidOut - owed;
+        require(owed + bondsHeld <= balance, "solvency: sum(claimable) + bonds held > balance");
+        require(owed + bondsHeld <= paidIn + bondsIn - paidOut, "solvency: a donation was counted as owed");
+        uint256 dust = paidIn + bondsIn - paidOut - owed - bondsHeld;
         require(dust <= closes + running, "money: more than rounding dust is owed to nobody");
+    }
+
+    /// Members are owed exactly the bonds rulings credited them (as challengers), less their claims.
+    function _checkMembers(uint256 p, PatentPool pool) internal view returns (uint256 owed) {
+        address[4] memory members = handler.members();
+        for (uint256 i = 0; i < 4; ++i) {
+            (, uint256 claimed) = handler.treasuryModel(p, members[i]);
+            uint256 c = pool.claimable(members[i]);
+            require(c + claimed == handler.bondCreditOf(p, members[i]), "money: a member is owed other than its bonds");
+            owed += c;
+        }
+    }
+
+    /// Bonds held == the sum of the open disputes' bonds; each dispute's bond is what arrived.
+    function _checkDisputes(uint256 p) internal view {
+        IPatentPoolDisputes pool = IPatentPoolDisputes(address(handler.poolOf(p)));
+        uint256[] memory ids = handler.disputesOf(p);
+        uint256 open = 0;
+        for (uint256 i = 0; i < ids.length; ++i) {
+            (bool isOpen, uint256 bond) = handler.disputeModel(p, ids[i]);
+            require(pool.disputeBondOf(ids[i]) == bond, "bonds: a dispute's bond is not what arrived");
+            bool contractOpen = pool.dispute(ids[i]).status == IPatentPoolTypes.DisputeStatus.Open;
+            require(contractOpen == isOpen, "bonds: a dispute's status is not the model's");
+            if (contractOpen) open += bond;
+        }
+        require(pool.bondsHeld() == open, "bonds: bonds held != the sum of the open disputes' bonds");
     }
 
     /// Treasury accounts: exactly their operator shares and the founders' money nobody had weight
@@ -170,15 +210,26 @@ contract PoolInvariantsTest is InvariantBase {
         uint256 slack = payments * (maxW * maxW + 1);
         address[4] memory founders = handler.founders();
         for (uint256 i = 0; i < 4; ++i) {
-            (uint256 w, uint256 exact, uint256 closesOf, uint256 claimed) = handler.founderModel(p, founders[i]);
-            uint256 periods = closesOf + (w > 0 ? 1 : 0);
-            running += w > 0 ? 1 : 0;
-            uint256 c = pool.claimable(founders[i]);
+            (uint256 c, bool weighs) = _checkFounder(p, pool, founders[i], slack);
             owed += c;
-            uint256 credited = (c + claimed) * PRECISION;
-            require(credited <= exact + slack, "money: a founder was credited more than its share");
-            require(credited + periods * PRECISION + slack >= exact, "money: a founder was credited less than its share");
+            running += weighs ? 1 : 0;
         }
+    }
+
+    function _checkFounder(uint256 p, PatentPool pool, address founder, uint256 slack)
+        internal
+        view
+        returns (uint256 c, bool weighs)
+    {
+        (uint256 w, uint256 exact, uint256 closesOf, uint256 claimed) = handler.founderModel(p, founder);
+        weighs = w > 0;
+        uint256 periods = closesOf + (weighs ? 1 : 0);
+        c = pool.claimable(founder);
+        // What was credited to it as a founder: all it was credited less the bonds of disputes
+        // dismissed on its assets or upheld on its challenges (exact, whole units).
+        uint256 credited = (c + claimed - handler.bondCreditOf(p, founder)) * PRECISION;
+        require(credited <= exact + slack, "money: a founder was credited more than its share");
+        require(credited + periods * PRECISION + slack >= exact, "money: a founder was credited less than its share");
     }
 
     function _checkParameters(uint256 p) internal view {
@@ -186,6 +237,11 @@ contract PoolInvariantsTest is InvariantBase {
         (uint16 ceiling, uint64 delay) = handler.bounds(p);
         (uint16 share, uint64 notice, uint64 maxLen, uint256[3] memory fees, bytes32 qualification) =
             handler.parameters(p);
+        (uint256 bond,,) = handler.bondModel(p);
+        require(
+            IPatentPoolDisputes(address(pool)).disputeBond() == bond,
+            "bounds: the dispute bond changed without a due announcement"
+        );
         (uint16 maxShare, uint64 changeDelay, uint64 maxLicenceLength) = pool.bounds();
         require(maxShare == ceiling && changeDelay == delay, "bounds: the ceiling or the delay changed");
         (,,,,,, uint16 shareNow,) = pool.profile();
@@ -209,7 +265,7 @@ contract PoolInvariantsTest is InvariantBase {
         PatentPool pool = handler.poolOf(p);
         uint64 t = handler.t();
         (uint16 maxShare, uint64 changeDelay,) = pool.bounds();
-        for (uint8 parameter = 0; parameter < 7; ++parameter) {
+        for (uint8 parameter = 0; parameter < 8; ++parameter) {
             (uint256 value, uint64 effectiveAt) = pool.pendingChange(parameter);
             require(effectiveAt <= t + changeDelay, "bounds: a change pending beyond the delay");
             if (effectiveAt == 0) continue;
@@ -243,7 +299,7 @@ contract PoolInvariantsTest is InvariantBase {
         }
         uint256[] memory assets = handler.assetsOf(p);
         for (uint256 i = 0; i < assets.length; ++i) {
-            IPatentPool.PoolAsset memory a = pool.poolAsset(assets[i]);
+            IPatentPoolTypes.PoolAsset memory a = pool.poolAsset(assets[i]);
             if (a.withdrawalEffectiveAt != 0) {
                 require(
                     a.withdrawalEffectiveAt - a.withdrawalAnnouncedAt <= changeDelay,
@@ -253,7 +309,7 @@ contract PoolInvariantsTest is InvariantBase {
         }
         uint256[] memory licences = handler.licencesOf(p);
         for (uint256 i = 0; i < licences.length; ++i) {
-            IPatentPool.Licence memory l = pool.licence(licences[i]);
+            IPatentPoolTypes.Licence memory l = pool.licence(licences[i]);
             require(l.end - l.start <= 100 * 365 days, "bounds: a licence longer than 100 years");
         }
     }
@@ -273,9 +329,37 @@ contract PoolInvariantsTest is InvariantBase {
         uint256[] memory assets = handler.assetsOf(p);
         for (uint256 i = 0; i < assets.length; ++i) {
             (, bool counted, uint256 weight, address founder) = handler.assetModel(p, assets[i]);
-            IPatentPool.PoolAsset memory a = pool.poolAsset(assets[i]);
+            IPatentPoolTypes.PoolAsset memory a = pool.poolAsset(assets[i]);
             require(a.weight == (counted ? weight : 0), "weights: an asset's weight is not the model's");
             require(a.founder == founder, "weights: an asset's founder is not its contributor");
+        }
+    }
+
+    /// Every asset's suspension history is the model's (suspensions and liftings from their
+    /// moment on), checked at each recorded change and the second before it; nobody is licensed to
+    /// an asset at a time it was suspended.
+    function _checkSuspensions(uint256 p) internal view {
+        PatentPool pool = handler.poolOf(p);
+        uint256[] memory assets = handler.assetsOf(p);
+        address[4] memory members = handler.members();
+        for (uint256 i = 0; i < assets.length; ++i) {
+            uint256[] memory trace = handler.suspensionTraceOf(p, assets[i]);
+            for (uint256 k = 0; k < trace.length; ++k) {
+                uint64 at = uint64(trace[k] >> 1);
+                for (uint64 d = 0; d < 2; ++d) {
+                    bool model = handler.suspendedModel(p, assets[i], at - d);
+                    require(
+                        IPatentPoolDisputes(address(pool)).isSuspended(assets[i], at - d) == model,
+                        "history: isSuspended is not the model's"
+                    );
+                    if (model) {
+                        require(
+                            !pool.isLicensed(members[k % 4], assets[i], at - d),
+                            "history: an asset is licensed at a time it was suspended"
+                        );
+                    }
+                }
+            }
         }
     }
 
