@@ -12,20 +12,26 @@ import {PoolHandler} from "./PoolHandler.sol";
 /// actions in random sequences (foundry.toml: [invariant] runs x depth, 100,000+ calls in all) and
 /// after every call checks the pool that call touched; at the end of every run, every pool.
 ///
-/// - Money is conserved: balance == what payers paid in (as it arrived) - what claims paid out +
-///   what was sent without a call.
-/// - Solvency: sum(claimable) <= balance, and what is not claimable is rounding dust only (at most
-///   one unit per period of constant weight of each founder); donations are owed to nobody.
+/// - Money is conserved: balance == what payers paid in (as it arrived) + dispute bonds (as they
+///   arrived) - what claims paid out + what was sent without a call.
+/// - Solvency: sum(claimable) + bondsHeld <= balance, and what is not claimable or held is rounding
+///   dust only (at most one unit per period of constant weight of each founder); donations are
+///   owed to nobody.
+/// - Bonds (issue 14, point 8): bondsHeld is the model's and the sum of the open disputes' bonds;
+///   a ruling credits a bond to the challenger (upheld) or the asset's founder (dismissed).
 /// - The treasury's credit is exact (operator share in force, to the treasury in force, at each
-///   payment); members are owed nothing; each founder is credited its pro-rata share less rounding,
-///   never more.
-/// - History is stable: an `isLicensed(licensee, asset, at)` seen true for a past `at` stays true.
+///   payment); members are owed exactly their bonds; each founder is credited its pro-rata share
+///   (bonds apart) less rounding, never more.
+/// - History is stable: an `isLicensed(licensee, asset, at)` seen true for a past `at` stays true;
+///   the suspension trace is the model's (suspensions and appeals from their moment on), and
+///   nobody is licensed to an asset at a suspended time.
 /// - Operator bounds (point 3): the share never exceeds the ceiling fixed at creation, the ceiling
 ///   and the change delay never change, notice <= delay, 0 < maximum licence length <= 100 years,
 ///   every parameter in force is the one set while Incubating or announced a full delay before,
 ///   withdrawals take at most the delay, members hold at most one term beyond the running one,
-///   one default admin.
-/// - Weights: each founder's and the pool's weight are the model's.
+///   one default admin, the dispute bond changes only as announced.
+/// - Weights: each founder's and the pool's weight are the model's (contributions, withdrawals,
+///   suspensions, liftings and re-weighing).
 contract PoolInvariantsTest is InvariantBase {
     uint256 internal constant PRECISION = 1e18;
     uint64 internal constant TERM = 365 days;
