@@ -1275,6 +1275,9 @@ contract PoolHandler {
             _setWeight(g, f, g.weight[f] + expected);
             g.suspensionTrace[assetId].push(uint256(t) << 1);
             _ok("lift");
+            // The appeal changes nothing before it: at the suspension's start the asset still
+            // answers suspended (unless lifted in the same second), and licensed to nobody.
+            _checkSuspendedAt(g, assetId, a.suspendedAt, callerSeed);
         } catch {
             if (caller == OPERATOR && state == 4) _fail("the arbiter could not lift a suspension");
         }
@@ -1301,6 +1304,13 @@ contract PoolHandler {
         }
     }
 
+    function _checkSuspendedAt(Ghost storage g, uint256 assetId, uint64 at, uint256 seed) internal {
+        bool suspendedThen = suspendedModel(lastPool, assetId, at);
+        if (_disp(g).isSuspended(assetId, at) != suspendedThen) _fail("history: isSuspended is not the model's");
+        if (suspendedThen && g.pool.isLicensed(_members[seed % 4], assetId, at)) _fail("history: an asset is licensed at a time it was suspended");
+        if (suspendedThen) _ok("observe suspended");
+    }
+
     /// Compares `isSuspended` with the model's trace at some time since the asset was first
     /// suspended, and checks that nobody is licensed to it at a suspended time.
     function observeSuspension(uint8 p, uint256 assetSeed, uint256 seed) external step(0) {
@@ -1318,10 +1328,7 @@ contract PoolHandler {
         uint64 at;
         if (seed % 2 == 0) at = uint64((trace[(seed / 2) % trace.length] >> 1) - (seed % 4 == 0 ? 1 : 0));
         else at = uint64(_bound(seed, first - 1 days, t));
-        bool suspendedThen = suspendedModel(lastPool, assetId, at);
-        if (_disp(g).isSuspended(assetId, at) != suspendedThen) _fail("history: isSuspended is not the model's");
-        if (suspendedThen && g.pool.isLicensed(_members[seed % 4], assetId, at)) _fail("history: an asset is licensed at a time it was suspended");
-        if (suspendedThen) _ok("observe suspended");
+        _checkSuspendedAt(g, assetId, at, seed);
     }
 
     // ================================================================= money and time
