@@ -166,7 +166,10 @@ contract PoolInvariantsTest is InvariantBase {
             _checkDisputes(p);
         }
         require(owed + bondsHeld <= balance, "solvency: sum(claimable) + bonds held > balance");
-        require(owed + bondsHeld <= paidIn + bondsIn - paidOut, "solvency: a donation was counted as owed");
+        require(
+            owed + bondsHeld <= paidIn + bondsIn - paidOut,
+            "solvency: sum(claimable) + bonds held > what was paid in (a donation or a bond counted as owed)"
+        );
         uint256 dust = paidIn + bondsIn - paidOut - owed - bondsHeld;
         require(dust <= closes + running, "money: more than rounding dust is owed to nobody");
     }
