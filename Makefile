@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: setup browser demo test lint typecheck compile clean
+.PHONY: setup browser demo test fuzz lint typecheck compile clean
 
 setup: $(STAMP_PY) $(STAMP_NODE)
 
@@ -42,6 +42,11 @@ browser:
 test: setup browser lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
+# The Foundry invariant campaign alone (also part of `make test`; docs/contracts.md, "How the rules
+# are fuzzed"). FUZZ_SEED=<seed> replays a failing run's sequence.
+fuzz: $(STAMP_NODE)
+	FOUNDRY_CONFIG=tests/foundry/foundry.toml node_modules/.bin/forge test $(if $(FUZZ_SEED),--fuzz-seed $(FUZZ_SEED))
+
 lint: $(STAMP_PY)
 	$(BIN)/ruff check registry indexer api patentpool scripts benchmarks tests
 	$(BIN)/ruff format --check registry indexer api patentpool scripts benchmarks tests
@@ -53,4 +58,4 @@ compile: setup
 	$(BIN)/patentpool compile
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis crytic-export
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis crytic-export out cache

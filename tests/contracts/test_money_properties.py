@@ -2,20 +2,30 @@
 
 A RuleBasedStateMachine drives one pool on the session anvil: founders contribute qualifying
 families of different weights, members join and renew, licensees accept unified licences at
-awkward prices, the operator revokes licences, changes its share and rules on disputes, founders
-withdraw assets, anyone claims, and time passes. Every example starts from the same EVM snapshot
-(taken in the machine's __init__, reverted in its teardown).
+awkward prices (1 wei up to 10**27, the scale of an 18-decimal token) for the whole pool, one asset
+or several, starting now, later or in the past, at once or days after the offer (or never: the
+operator cancels, the deadline passes), the operator revokes licences, changes its share, moves
+the treasury, pauses, unpauses and closes the pool and rules on disputes, founders withdraw
+assets, anyone claims, and time passes. Every example starts from the same EVM snapshot (taken in
+the machine's __init__, reverted in its teardown).
 
 After every step (IPatentPool's money rules):
 - nothing is created or lost: what payers paid in (RevenueReceived) == the pool's token balance +
   what was paid out (RevenueClaimed);
 - the pool holds what it owes plus rounding dust only: balance == sum of `claimable` over every
   account + dust, with the dust bounded as the contract's arithmetic allows (`_dust_bounds`);
-- the treasury's credit is exact (operator shares + founders' money that found no weight, minus
-  what it claimed) and members that are not founders are owed nothing;
+- each treasury's credit is exact (the operator shares + founders' money that found no weight of
+  the payments made while it was the treasury, minus what it claimed) and members that are not
+  founders are owed nothing;
 - every founder has been credited (claimed + claimable) its exact pro-rata share of the founders'
   money, computed with Fractions from the weights at each payment, less at most one wei per
   period of constant weight (`_founder_bounds`).
+
+Each rule also checks the pool's answer against the model: a pause refuses every paying and
+contributing call (EnforcedPause) but never a claim or a withdrawal; a closed pool refuses new
+business (PatentPoolInvalidLifecycle) but pays out; a cancelled or late offer cannot be accepted.
+The Foundry campaign (tests/foundry) runs the same rules over 100,000+ calls without the exact
+Fractions.
 """
 
 from __future__ import annotations
@@ -42,10 +52,18 @@ from web3 import Web3
 
 from registry.chain import Chain, TxResult
 from registry.client import PatentPoolClient, StablecoinClient
+from registry.errors import ContractRevert
 from registry.reverts import (
+    EnforcedPause,
+    PatentPoolAcceptanceClosed,
     PatentPoolAlreadyMember,
+    PatentPoolAssetNotInPool,
     PatentPoolChangeNotDue,
+    PatentPoolInvalidLifecycle,
+    PatentPoolLicenceOverlaps,
     PatentPoolNothingToClaim,
+    PatentPoolOfferExpired,
+    PatentPoolOfferNotOpen,
     PatentPoolTierNotOffered,
 )
 from registry.types import Parameter, PatentStatus
@@ -53,9 +71,10 @@ from tests.conftest import World, advance, now
 
 DAY = 24 * 3600
 PRECISION = 10**18
-OPERATOR = 0  # also the treasury
+OPERATOR = 0  # the treasury at first
 FOUNDERS = (1, 2, 3, 4)
-MEMBERS = (5, 6, 7, 8, 9)
+MEMBERS = (5, 6, 7, 8)
+TREASURIES = (OPERATOR, 9)  # the admin moves the treasury between these
 ACCOUNTS = tuple(range(10))
 MAX_UINT = 2**256 - 1
 
@@ -64,11 +83,18 @@ FAMILY_GRANTS: dict[int, tuple[int, ...]] = {1: (1, 3, 2), 2: (2, 1, 4), 3: (3, 
 REQUIRED = ("US", "CN", "DE", "JP")
 MAX_TOTAL_WEIGHT = sum(sum(g) for g in FAMILY_GRANTS.values())
 
-# Awkward amounts: 1 wei, primes, one off a round number, and anything up to 10**12.
-AMOUNTS = st.sampled_from([1, 2, 3, 7, 999_999, 1_000_001, 123_456_789]) | st.integers(0, 10**12)
+# Awkward amounts: 1 wei, primes, one off a round number, anything up to 10**12, and amounts of an
+# 18-decimal token (one unit up to a billion units, 10**27).
+AMOUNTS = (
+    st.sampled_from([1, 2, 3, 7, 999_999, 1_000_001, 123_456_789, 10**18 - 1, 10**27])
+    | st.integers(0, 10**12)
+    | st.integers(10**18, 10**27)
+)
+MEMBER_FUNDS = 10**33  # enough for every amount above at every step
 SHARES = st.sampled_from([0, 1, 3_333, 5_000, 9_999, 10_000]) | st.integers(0, 10_000)
 
 MAX_EXAMPLES = int(os.environ.get("MONEY_MAX_EXAMPLES", "20"))
+STEPS = 30
 
 # A bug once found here: the founder debt was reset to floor(newWeight * acc / 1e18) on weight
 # changes, forgiving a fraction, so founders could be credited more than was paid in. The contract
@@ -95,6 +121,17 @@ RECEIVED = _topic("RevenueReceived(address,uint256,uint256,uint256,uint256,uint2
 CLAIMED = _topic("RevenueClaimed(address,uint256)")
 
 
+@dataclass
+class PendingOffer:
+    offer_id: int
+    licensee: int
+    scopes: list[int]  # asset ids, or [0] for the whole pool
+    start: int
+    end: int
+    price: int
+    accept_by: int
+
+
 class PoolMoney(RuleBasedStateMachine):
     ctx: ClassVar[Ctx]
 
@@ -109,6 +146,11 @@ class PoolMoney(RuleBasedStateMachine):
         self.licences: list[int] = []  # unrevoked
         self.scope_end: dict[tuple[int, int], int] = {}  # (licensee, scope) -> latest licence end
         self.open_disputes: list[int] = []
+        self.pending_offers: list[PendingOffer] = []
+        self.paused = False
+        self.closed = False
+        self.treasury = OPERATOR
+        self.treasury_credit = dict.fromkeys(TREASURIES, 0)
         # The model: each founder's weight, and its exact share of the founders' money so far.
         self.weights = dict.fromkeys(FOUNDERS, 0)
         self.exact = dict.fromkeys(FOUNDERS, Fraction(0))
@@ -150,7 +192,9 @@ class PoolMoney(RuleBasedStateMachine):
         total = sum(self.weights.values())
         if total == 0:  # nobody to pay: the founders' part goes to the treasury
             assert (ev["founderAmount"], ev["unallocatedAmount"]) == (0, to_founders)
+            self.treasury_credit[self.treasury] += amount
             return
+        self.treasury_credit[self.treasury] += ev["operatorAmount"]
         assert (ev["founderAmount"], ev["unallocatedAmount"]) == (to_founders, 0)
         self.payments += 1
         for f, w in self.weights.items():
@@ -187,7 +231,13 @@ class PoolMoney(RuleBasedStateMachine):
     @precondition(lambda self: bool(self._uncontributed()))
     @rule(data=st.data())
     def contribute(self, data: st.DataObject) -> None:
-        self._contribute(*data.draw(st.sampled_from(self._uncontributed()), label="family"))
+        founder, asset_id, weight = data.draw(st.sampled_from(self._uncontributed()), label="family")
+        refusal = self._refusal()
+        if refusal is not None:
+            with pytest.raises(refusal):
+                self.ctx.pools[founder].contribute(asset_id)
+            return
+        self._contribute(founder, asset_id, weight)
 
     @precondition(lambda self: any(a not in self.announced for a in self.in_pool))
     @rule(data=st.data())
@@ -209,9 +259,22 @@ class PoolMoney(RuleBasedStateMachine):
 
     # ---------------------------------------------------------------- members and licences
 
+    def _refusal(self) -> type[ContractRevert] | None:
+        """What a paying or contributing call must revert with: a pause, then a closed pool."""
+        if self.paused:
+            return EnforcedPause
+        if self.closed:
+            return PatentPoolInvalidLifecycle
+        return None
+
     @rule(who=st.sampled_from(MEMBERS), tier=st.integers(0, 2))
     def join(self, who: int, tier: int) -> None:
         pool = self.ctx.pools[who]
+        refusal = self._refusal()
+        if refusal is not None:
+            with pytest.raises(refusal):
+                pool.join(tier, MAX_UINT)
+            return
         fee = pool.tier_fee(tier)
         until = pool.membership(self.addr(who))["validUntil"]
         t = self.now()
@@ -231,6 +294,11 @@ class PoolMoney(RuleBasedStateMachine):
         m = pool.membership(self.addr(who))
         if m["validUntil"] == 0:
             return  # never joined: nothing to renew
+        refusal = self._refusal()
+        if refusal is not None:
+            with pytest.raises(refusal):
+                pool.renew(MAX_UINT)
+            return
         fee = pool.tier_fee(m["tier"])
         if m["validUntil"] > self.now() + 365 * DAY - 60:
             return  # a term ahead already (PatentPoolRenewalTooEarly): the block's time decides
@@ -248,22 +316,109 @@ class PoolMoney(RuleBasedStateMachine):
         who=st.sampled_from(MEMBERS),
         price=AMOUNTS,
         days=st.integers(1, 400),
-        per_asset=st.booleans(),
+        past_days=st.sampled_from([0, 0, 1, 30]) | st.integers(0, 60),
+        scope=st.sampled_from(["pool", "one", "several"]),
+        then=st.sampled_from(["accept", "later", "cancel"]),
         data=st.data(),
     )
-    def licence(self, who: int, price: int, days: int, per_asset: bool, data: st.DataObject) -> None:
-        scope = data.draw(st.sampled_from(sorted(self.in_pool)), label="asset") if per_asset and self.in_pool else 0
-        # Start after the licensee's previous licence of the same scope: they must not overlap.
-        start = max(self.now(), self.scope_end.get((who, scope), 0))
-        end = start + days * DAY
-        terms = bytes(Web3.keccak(text=f"terms {who} {scope} {start}"))
-        assets = [scope] if scope else []
+    def licence(
+        self, who: int, price: int, days: int, past_days: int, scope: str, then: str, data: st.DataObject
+    ) -> None:
+        """The operator offers a licence (whole pool, one asset or several; starting up to 60 days in
+        the past); the licensee accepts it at once, or later (`accept_later`), or the operator
+        cancels it and accepting it fails."""
+        assets: list[int] = []
+        if scope == "one" and self.in_pool:
+            assets = [data.draw(st.sampled_from(sorted(self.in_pool)), label="asset")]
+        elif scope == "several" and len(self.in_pool) >= 2:
+            assets = sorted(
+                data.draw(st.lists(st.sampled_from(sorted(self.in_pool)), min_size=2, unique=True), label="assets")
+            )
+        scopes = assets or [0]
+        t = self.now()
+        # Start after the licensee's previous licences of the same scopes: they must not overlap.
+        start = max(t - past_days * DAY, *(self.scope_end.get((who, s), 0) for s in scopes))
+        end = max(start, t) + days * DAY
+        terms = bytes(Web3.keccak(text=f"terms {who} {scopes} {start}"))
+        if self.closed:
+            with pytest.raises(PatentPoolInvalidLifecycle):
+                self.ctx.pool.offer_licence(self.addr(who), assets, start, end, price, terms)
+            return
         offer_id = self.ctx.pool.offer_licence(self.addr(who), assets, start, end, price, terms).value
-        pool = self.ctx.pools[who]
-        result = pool.accept_offer(offer_id)
-        self._paid(pool, result, price)
-        self.scope_end[(who, scope)] = end
+        o = PendingOffer(offer_id, who, scopes, start, end, price, self.ctx.pool.offer(offer_id)["acceptBy"])
+        if then == "cancel":
+            self.ctx.pool.cancel_offer(offer_id)
+            assert self.ctx.pool.offer(offer_id)["open"] is False
+            with pytest.raises(EnforcedPause if self.paused else PatentPoolOfferNotOpen):
+                self.ctx.pools[who].accept_offer(offer_id)
+        elif then == "later":
+            self.pending_offers.append(o)
+        else:
+            self._accept(o)
+
+    @precondition(lambda self: len(self.in_pool) >= 2)
+    @rule(
+        who=st.sampled_from(MEMBERS),
+        price=AMOUNTS,
+        days=st.integers(1, 400),
+        past_days=st.sampled_from([0, 1, 30]) | st.integers(0, 60),
+        then=st.sampled_from(["accept", "later", "cancel"]),
+        data=st.data(),
+    )
+    def licence_for_several(
+        self, who: int, price: int, days: int, past_days: int, then: str, data: st.DataObject
+    ) -> None:
+        """As `licence`, for two or more assets (a rule of its own, so such offers are frequent)."""
+        self.licence(who, price, days, past_days, "several", then, data)
+
+    @precondition(lambda self: bool(self.pending_offers))
+    @rule(data=st.data())
+    def accept_later(self, data: st.DataObject) -> None:
+        """A licensee accepts an offer made earlier: refused after its deadline or period, when one
+        of its assets has left the pool, or when it would overlap a licence accepted since."""
+        o = data.draw(st.sampled_from(self.pending_offers), label="offer")
+        if self._accept(o):
+            self.pending_offers.remove(o)
+
+    def _accept(self, o: PendingOffer) -> bool:
+        """Accept `o` as its licensee, or check the reason it is refused. False when the offer may
+        still be accepted later (a pause, or a time too close to a limit to call)."""
+        pool = self.ctx.pools[o.licensee]
+        refusal = self._refusal()
+        if refusal is not None:
+            with pytest.raises(refusal):
+                pool.accept_offer(o.offer_id)
+            return refusal is PatentPoolInvalidLifecycle
+        t = self.now()
+        # The next block's time is t + 1 or a little later: too close to a limit, do not call.
+        if t < o.end <= t + 60 or t < o.accept_by + 1 <= t + 60:
+            return False
+        late: list[type[ContractRevert]] = []
+        if o.end <= t:
+            late.append(PatentPoolOfferExpired)
+        if o.accept_by < t + 1:
+            late.append(PatentPoolAcceptanceClosed)
+        if late:
+            with pytest.raises(tuple(late)):
+                pool.accept_offer(o.offer_id)
+            return True
+        if any(s != 0 and s not in self.in_pool for s in o.scopes):
+            with pytest.raises((PatentPoolAssetNotInPool, PatentPoolLicenceOverlaps)):
+                pool.accept_offer(o.offer_id)
+            return True
+        # A licence accepted since may overlap it (the model keeps each scope's latest end; a
+        # revocation may have ended that licence earlier, so the pool may still accept).
+        may_overlap = any(o.start < self.scope_end.get((o.licensee, s), 0) for s in o.scopes)
+        try:
+            result = pool.accept_offer(o.offer_id)
+        except PatentPoolLicenceOverlaps:
+            assert may_overlap, "an offer overlapping no licence was refused as overlapping"
+            return True
+        self._paid(pool, result, o.price)
+        for s in o.scopes:
+            self.scope_end[(o.licensee, s)] = max(self.scope_end.get((o.licensee, s), 0), o.end)
         self.licences.append(result.value)
+        return True
 
     @precondition(lambda self: bool(self.licences))
     @rule(data=st.data())
@@ -281,6 +436,10 @@ class PoolMoney(RuleBasedStateMachine):
         members = [m for m in MEMBERS if self.ctx.pool.membership(self.addr(m))["validUntil"] > t + 60]
         who = data.draw(st.sampled_from([*FOUNDERS, *members]), label="challenger")
         asset_id = data.draw(st.sampled_from(sorted(self.in_pool)), label="asset")
+        if self.paused:
+            with pytest.raises(EnforcedPause):
+                self.ctx.pools[who].open_dispute(asset_id, b"\x44" * 32)
+            return
         self.open_disputes.append(self.ctx.pools[who].open_dispute(asset_id, b"\x44" * 32).value)
 
     @precondition(lambda self: bool(self.open_disputes))
@@ -308,6 +467,33 @@ class PoolMoney(RuleBasedStateMachine):
         assert pool.claim().value == owed
         assert self.ctx.coin.balance_of(self.addr(who)) == before + owed
         assert pool.claimable(self.addr(who)) == 0
+
+    @rule(to=st.sampled_from(TREASURIES))
+    def set_treasury(self, to: int) -> None:
+        """The admin moves the treasury: what the old one was credited stays with it."""
+        self.ctx.pool.set_treasury(self.addr(to))
+        self.treasury = to
+        assert self.ctx.pool.profile()["treasury"] == self.addr(to)
+
+    @precondition(lambda self: not self.paused)
+    @rule()
+    def pause(self) -> None:
+        self.ctx.pool.pause()
+        self.paused = True
+
+    @precondition(lambda self: self.paused)
+    @rule()
+    def unpause(self) -> None:
+        self.ctx.pool.unpause()
+        self.paused = False
+
+    @precondition(lambda self: not self.closed)
+    @rule(really=st.sampled_from([False] * 7 + [True]))
+    def close(self, really: bool) -> None:
+        """Now and then the operator closes the pool: nothing new, claims and withdrawals go on."""
+        if really:
+            self.ctx.pool.close()
+            self.closed = True
 
     @rule(bps=SHARES)
     def set_operator_share(self, bps: int) -> None:
@@ -409,8 +595,10 @@ class PoolMoney(RuleBasedStateMachine):
         assert s["weights"] == self.weights
         # Nothing created, nothing lost.
         assert paid_in == balance + claimed, (paid_in, balance, claimed)
-        # The treasury's credit is exact; members that are not founders are owed nothing.
-        assert owed[OPERATOR] == treasury_in - claimed_by.get(self.addr(OPERATOR), 0)
+        # Each treasury's credit is exact; members that are not founders are owed nothing.
+        assert sum(self.treasury_credit.values()) == treasury_in
+        for t in TREASURIES:
+            assert owed[t] == self.treasury_credit[t] - claimed_by.get(self.addr(t), 0), f"treasury {t}"
         assert all(owed[m] == 0 for m in MEMBERS)
         # Balance = everything claimable + rounding dust.
         dust = balance - sum(owed.values())
@@ -455,7 +643,7 @@ def _setup(world: World) -> Ctx:
     pools = {i: PatentPoolClient(Chain(world.w3, world.keys[i]), pool.address) for i in ACCOUNTS}
     for i in MEMBERS:
         coin = StablecoinClient(pools[i].chain, world.coin.address)
-        coin.mint(world.keys[i].address, 10**15)
+        coin.mint(world.keys[i].address, MEMBER_FUNDS)
         coin.approve(pool.address, MAX_UINT)
     return Ctx(
         world=world,
@@ -473,7 +661,7 @@ def test_money_is_neither_created_nor_lost(world: World) -> None:
         PoolMoney,
         settings=settings(
             max_examples=MAX_EXAMPLES,
-            stateful_step_count=18,
+            stateful_step_count=STEPS,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
