@@ -81,6 +81,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             return problem_response(request, 504, "the query took too long and was cancelled", kind="timeout")
         return problem_response(request, 503, f"the mirror's database failed: {reason(exc)}", kind="database")
 
+    @app.exception_handler(sa.exc.TimeoutError)
+    async def _busy(request: Request, _exc: sa.exc.TimeoutError) -> JSONResponse:
+        return problem_response(request, 503, "every connection to the mirror is busy: try again", kind="busy")
+
     for failure in DATABASE_FAILURES:
         if failure is not sa.exc.OperationalError:
             app.add_exception_handler(failure, _database)  # type: ignore[arg-type]

@@ -37,8 +37,10 @@ __all__ = [
     "QualificationConfig",
     "TierFees",
     "ensure_deployment",
+    "existing_deployment",
     "find_pool",
     "load_pool_config",
+    "new_pool_steps",
     "parse_pool_config",
     "stand_up_pool",
     "token_units",
@@ -121,6 +123,9 @@ class PoolConfig(_Model):
     """One pool, as described in a pool file."""
 
     name: str = Field(min_length=1)
+    #: The pool this file describes, once it exists: an existing pool is changed only when named
+    #: here (a pool of the same name found without it is left alone unless nothing would change).
+    address: str | None = None
     kind: PoolKind
     field: str
     territory: str | None = None
@@ -147,7 +152,7 @@ class PoolConfig(_Model):
             return PoolKind[value.strip().upper()]
         raise ValueError(f"must be one of {names}, not {value!r}")
 
-    @field_validator("payment_token", mode="before")
+    @field_validator("payment_token", "address", mode="before")
     @classmethod
     def _token(cls, value: Any) -> str | None:
         return None if value is None else _address(value)
@@ -245,6 +250,21 @@ def _code_at(chain: Chain, address: str) -> bool:
     return len(chain.w3.eth.get_code(Web3.to_checksum_address(address))) > 0
 
 
+def existing_deployment(chain: Chain, path: Path | None = None, progress: Progress | None = None) -> Deployment | None:
+    """The suite's manifest at `path` (default deployments/<chainId>.json) when every contract in it
+    has code on the node; None when the file is missing or the contracts are gone."""
+    say = progress or (lambda _: None)
+    target = path or manifest_path(chain.chain_id)
+    if not target.exists():
+        say(f"no manifest at {target}")
+        return None
+    deployment = load_deployment(target, chain_id=chain.chain_id)
+    if all(_code_at(chain, d.address) for d in deployment.contracts.values()):
+        return deployment
+    say(f"the contracts in {target} have no code on this node")
+    return None
+
+
 def ensure_deployment(
     chain: Chain, path: Path | None = None, progress: Progress | None = None
 ) -> tuple[Deployment, bool]:
@@ -252,14 +272,11 @@ def ensure_deployment(
     or a contract in it has no code on the node, deploy the suite and write the manifest there.
     Returns (deployment, whether it was deployed now)."""
     say = progress or (lambda _: None)
+    existing = existing_deployment(chain, path, progress)
+    if existing is not None:
+        return existing, False
     target = path or manifest_path(chain.chain_id)
-    if target.exists():
-        deployment = load_deployment(target, chain_id=chain.chain_id)
-        if all(_code_at(chain, d.address) for d in deployment.contracts.values()):
-            return deployment, False
-        say(f"the contracts in {target} have no code on this node: deploying the suite again")
-    else:
-        say(f"no manifest at {target}: deploying the suite")
+    say("deploying the suite")
     deployment = deploy_suite(chain)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".deploy-"))
@@ -302,14 +319,20 @@ def _decimals(chain: Chain, token: str) -> int:
 
 
 def stand_up_pool(
-    chain: Chain, deployment: Deployment, config: PoolConfig, progress: Progress | None = None
+    chain: Chain, deployment: Deployment, config: PoolConfig, progress: Progress | None = None, plan: bool = False
 ) -> dict[str, Any]:
     """Make the chain hold the pool `config` describes, operated by `chain`'s signer.
 
-    Finds the operator's pool of that name (or creates it), reads every setting and changes only
-    those that differ, admits missing founders and activates an incubating pool when asked.
+    Uses the pool the file names (`address`), or finds the operator's pool of that name, or creates
+    one; reads every setting and changes only those that differ, admits missing founders and
+    activates an incubating pool when asked. A pool found by name is changed only when the file
+    names its address: otherwise a run that would change it is refused with the changes listed (a
+    run that would change nothing is fine, so re-runs stay idempotent).
+
     Returns {"pool", "created", "changed", "txs", ...}; a re-run with the same config sends no
-    transaction (`txs` is empty).
+    transaction (`txs` is empty). With `plan`, nothing is sent and "plan" lists the steps a run
+    would send (for a pool that does not exist yet, every setting the file gives: a new pool starts
+    from the factory's defaults, so a run may find some of them unneeded).
     """
     say = progress or (lambda _: None)
     operator = chain.address
@@ -322,13 +345,41 @@ def stand_up_pool(
         if (amount := getattr(config.tiers, key)) is not None
     }
     txs: list[dict[str, Any]] = []
+    planned: list[str] = []
     changed: list[str] = []
 
     def record(step: str, result: TxResult[Any]) -> None:
         txs.append({"step": step, "txHash": result.tx_hash, "blockNumber": result.block_number})
 
-    address = find_pool(factory, config.name, operator)
+    address: ChecksumAddress | None
+    if config.address is not None:
+        address = Web3.to_checksum_address(config.address)
+        _check_named_pool(factory, address, config.name, operator)
+    else:
+        address = find_pool(factory, config.name, operator)
+        if address is not None and not plan:
+            preview = stand_up_pool(chain, deployment, config.model_copy(update={"address": address}), plan=True)
+            if preview["plan"]:
+                raise PoolConfigError(
+                    f"a pool named {config.name!r} exists at {address} and this file would change it "
+                    f'({", ".join(preview["plan"])}): name it in the file (address = "{address}") to '
+                    "change it, or give the new pool another name"
+                )
     created = address is None
+    if address is None and plan:
+        planned = ["createPool", *new_pool_steps(config)]
+        return {
+            "pool": None,
+            "name": config.name,
+            "chainId": chain.chain_id,
+            "operator": operator,
+            "paymentToken": token,
+            "lifecycle": "incubating",
+            "created": True,
+            "changed": [],
+            "txs": [],
+            "plan": planned,
+        }
     if address is None:
         say(f"creating pool {config.name!r}")
         result = factory.create_pool(config.name, config.kind, config.field, token, operator)
@@ -351,6 +402,9 @@ def stand_up_pool(
                 )
 
     def apply(setting: str, send: Callable[[], TxResult[Any]], step: str) -> None:
+        if plan:
+            planned.append(step)
+            return
         say(f"setting {setting}")
         record(step, send())
         changed.append(setting)
@@ -401,13 +455,18 @@ def stand_up_pool(
                 "setQualification",
             )
     admitted = [f for f in config.founders if not pool.is_founder(f)]
+    lifecycle = Lifecycle(profile["lifecycle"])
+    if plan:
+        planned += [f"admitFounder({founder})" for founder in admitted]
+        if config.activate and lifecycle is Lifecycle.INCUBATING:
+            planned.append("activate")
+        admitted = []
     for founder in admitted:
         say(f"admitting founder {founder}")
         record(f"admitFounder({founder})", pool.admit_founder(founder))
     if admitted:
         changed.append("founders")
-    lifecycle = Lifecycle(profile["lifecycle"])
-    if config.activate and lifecycle is Lifecycle.INCUBATING:
+    if config.activate and lifecycle is Lifecycle.INCUBATING and not plan:
         say("activating the pool")
         try:
             record("activate", pool.activate())
@@ -425,4 +484,31 @@ def stand_up_pool(
         "created": created,
         "changed": changed,
         "txs": txs,
-    }
+    } | ({"plan": planned} if plan else {})
+
+
+def _check_named_pool(factory: PoolFactoryClient, address: ChecksumAddress, name: str, operator: str) -> None:
+    """The pool a file names must be this factory's, carry the file's name and be run by `operator`."""
+    if not factory.is_pool(address):
+        raise PoolConfigError(f"address: {address} is not a pool of the factory at {factory.address}")
+    pool = PatentPoolClient(factory.chain, address)
+    on_chain = pool.profile()["name"]
+    if on_chain != name:
+        raise PoolConfigError(
+            f"address: the pool at {address} is named {on_chain!r}, not {name!r} (names cannot change)"
+        )
+    if not pool.has_role("OPERATOR_ROLE", operator):
+        raise PoolConfigError(f"address: {operator} is not an operator of the pool at {address}")
+
+
+def new_pool_steps(config: PoolConfig) -> list[str]:
+    """What a run would send to a pool it creates (every setting the file gives)."""
+    steps = ["setTerritory"] if config.territory is not None else []
+    steps += ["setOperatorShare"] if config.operator_share_bps is not None else []
+    steps += ["setWithdrawalNotice"] if config.withdrawal_notice_days is not None else []
+    steps += [
+        f"setTierFee({key})" for key in ("startup", "sme", "enterprise") if getattr(config.tiers, key) is not None
+    ]
+    steps += ["setQualification"] if config.qualification is not None else []
+    steps += [f"admitFounder({founder})" for founder in config.founders]
+    return steps + (["activate"] if config.activate else [])

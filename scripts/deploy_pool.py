@@ -17,7 +17,10 @@ examples/pools/lidar.toml) and the manifest $PATENTPOOL_DEPLOYMENT (default
 deployments/<chainId>.json).
 
 Both print the result as JSON: {"pool", "created", "changed", "txs", ...}. A missing manifest (or
-one whose contracts have no code on the node) deploys the suite first. Expected failures print
+one whose contracts have no code on the node) deploys the suite first. `--plan` (plain Python)
+prints the steps a run would send under "plan" and sends nothing. An existing pool is changed only
+when the file names its address (`address = "0x..."`); a pool of the same name found without it
+is refused, with the changes listed, if the run would change it. Expected failures print
 one line to stderr and exit with code 2.
 """
 
@@ -36,7 +39,14 @@ from registry.chain import Chain, connect
 from registry.errors import RegistryError, SigningKeyError
 from registry.keys import account_from_key, load_keystore, resolve_signer
 from registry.node import LOCAL_CHAIN_IDS
-from registry.pool_config import PoolConfig, ensure_deployment, load_pool_config, stand_up_pool
+from registry.pool_config import (
+    PoolConfig,
+    ensure_deployment,
+    existing_deployment,
+    load_pool_config,
+    new_pool_steps,
+    stand_up_pool,
+)
 
 DEFAULT_POOL_FILE = "examples/pools/lidar.toml"
 
@@ -46,9 +56,20 @@ def _stderr(message: str) -> None:
 
 
 def run(
-    chain: Chain, config: PoolConfig, deployment_path: Path | None, progress: Callable[[str], None] | None = None
+    chain: Chain,
+    config: PoolConfig,
+    deployment_path: Path | None,
+    progress: Callable[[str], None] | None = None,
+    plan: bool = False,
 ) -> dict[str, Any]:
-    """Make sure the suite is deployed, then stand the pool up."""
+    """Make sure the suite is deployed, then stand the pool up; with `plan`, say what that would
+    send and send nothing."""
+    if plan:
+        existing = existing_deployment(chain, deployment_path, progress)
+        if existing is None:
+            steps = ["deploySuite", "createPool", *new_pool_steps(config)]
+            return {"pool": None, "name": config.name, "created": True, "deployedSuite": False, "plan": steps}
+        return stand_up_pool(chain, existing, config, progress, plan=True) | {"deployedSuite": False}
     deployment, deployed = ensure_deployment(chain, deployment_path, progress)
     result = stand_up_pool(chain, deployment, config, progress)
     result["deployedSuite"] = deployed
@@ -76,6 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--private-key", default=None, help="signing key (default: $PATENTPOOL_PRIVATE_KEY)")
     parser.add_argument("--keystore", type=Path, default=None, help="encrypted V3 keystore file to sign with")
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help='print the steps a run would send (JSON, under "plan") and send nothing',
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="report each step on stderr")
     return parser
 
@@ -88,7 +114,7 @@ def plain_main(argv: list[str] | None = None) -> int:
         w3 = connect(args.rpc)
         chain_id = int(w3.eth.chain_id)
         signer = resolve_signer(chain_id, args.private_key, args.keystore, prompt=_prompt)
-        result = run(Chain(w3, signer), config, args.deployment, _stderr if args.verbose else None)
+        result = run(Chain(w3, signer), config, args.deployment, _stderr if args.verbose else None, args.plan)
     except RegistryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

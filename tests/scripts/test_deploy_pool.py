@@ -106,8 +106,20 @@ def test_a_changed_setting_sends_only_its_transaction(
 ) -> None:
     pool_address = ok_json(run_script(anvil, manifest, LIDAR_TOML))["pool"]
     edited = tmp_path / "lidar.toml"
-    edited.write_text(LIDAR_TOML.read_text().replace("sme = 2000", "sme = 2499.5"))
+    changed = LIDAR_TOML.read_text().replace("sme = 2000", "sme = 2499.5")
+    edited.write_text(changed)
     block = w3.eth.block_number
+    # The file does not name the pool it would change: refused, with the change listed; nothing sent.
+    refused = run_script(anvil, manifest, edited)
+    assert refused.returncode == 2, refused.stdout
+    assert f"a pool named 'LiDAR' exists at {pool_address}" in refused.stderr
+    assert "setTierFee(sme)" in refused.stderr and f'address = "{pool_address}"' in refused.stderr
+    # --plan says what a run would send, and sends nothing.
+    plan = ok_json(run_script(anvil, manifest, edited, "--plan"))
+    assert (plan["pool"], plan["plan"], plan["txs"]) == (pool_address, ["setTierFee(sme)"], [])
+    assert w3.eth.block_number == block
+    # Named, it is changed.
+    edited.write_text(f'address = "{pool_address}"\n' + changed)
     result = ok_json(run_script(anvil, manifest, edited))
     assert (result["pool"], result["created"], result["changed"]) == (pool_address, False, ["tiers.sme"])
     assert [t["step"] for t in result["txs"]] == ["setTierFee(sme)"]
@@ -119,6 +131,32 @@ def test_a_changed_setting_sends_only_its_transaction(
     # A re-run while it waits does not announce it again (which would restart the delay).
     again = ok_json(run_script(anvil, manifest, edited))
     assert (again["changed"], again["txs"]) == ([], [])
+
+
+def test_a_plan_sends_nothing_and_lists_every_step(
+    anvil: AnvilNode, w3: Web3, manifest: Path, tmp_path: Path, snapshot: None
+) -> None:
+    block = w3.eth.block_number
+    plan = ok_json(run_script(anvil, manifest, LIDAR_TOML, "--plan"))
+    assert plan["pool"] is None and plan["created"] is True
+    assert plan["plan"][0] == "createPool" and plan["plan"][-1] == "activate"
+    assert {"setTerritory", "setTierFee(sme)", *(f"admitFounder({f})" for f in FOUNDERS)} <= set(plan["plan"])
+    # Without a deployed suite, the plan starts with deploying it; no manifest is written.
+    missing = tmp_path / "none" / "31337.json"
+    fresh = ok_json(run_script(anvil, missing, LIDAR_TOML, "--plan"))
+    assert fresh["plan"][:2] == ["deploySuite", "createPool"] and not missing.exists()
+    assert w3.eth.block_number == block
+    # Once the pool stands, its plan is empty; a file naming another pool's address is refused.
+    address = ok_json(run_script(anvil, manifest, LIDAR_TOML))["pool"]
+    assert ok_json(run_script(anvil, manifest, LIDAR_TOML, "--plan"))["plan"] == []
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('address = "0x' + "12" * 20 + '"\n' + LIDAR_TOML.read_text())
+    refused = run_script(anvil, manifest, wrong)
+    assert refused.returncode == 2 and "is not a pool of the factory" in refused.stderr
+    renamed = tmp_path / "renamed.toml"
+    renamed.write_text(f'address = "{address}"\n' + LIDAR_TOML.read_text().replace('name = "LiDAR"', 'name = "Radar"'))
+    refused = run_script(anvil, manifest, renamed)
+    assert refused.returncode == 2 and "is named 'LiDAR', not 'Radar'" in refused.stderr
 
 
 def test_a_missing_manifest_deploys_the_suite_first(anvil: AnvilNode, w3: Web3, tmp_path: Path, snapshot: None) -> None:
