@@ -33,6 +33,9 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
     // (office, canonical number); a pending listing holds nothing, so it never blocks the owner.
     mapping(bytes32 publicationKey => uint256 assetId) private _assetByPublication;
     uint256 private constant _MAX_PUBLICATION_NUMBER = 32;
+    /// @dev The longest family id or title, and the longest dossier URI, in bytes (as the command's).
+    uint256 private constant _MAX_TEXT = 200;
+    uint256 private constant _MAX_URI = 2048;
     // Issue 14, point 1: a family id a verifier freed from a squatter, reserved for its claimant.
     mapping(bytes32 familyIdHash => address claimant) private _familyIdClaimant;
     mapping(uint256 assetId => bool) private _rejectedFamily;
@@ -50,6 +53,9 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
         returns (uint256 assetId)
     {
         if (bytes(familyId).length == 0) revert PatentAssetEmptyFamilyId();
+        _checkLength(bytes(familyId).length, _MAX_TEXT);
+        _checkLength(bytes(title).length, _MAX_TEXT);
+        _checkLength(bytes(dossierURI).length, _MAX_URI);
         bytes32 key = keccak256(bytes(familyId));
         uint256 existing = _assetByFamily[key];
         if (existing != 0) revert PatentAssetFamilyAlreadyRegistered(familyId, existing);
@@ -70,6 +76,7 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
     /// @inheritdoc IPatentAsset
     function updateDossier(uint256 assetId, bytes32 dossierHash, string calldata dossierURI) external {
         _checkOwner(assetId);
+        _checkLength(bytes(dossierURI).length, _MAX_URI);
         Family storage f = _families[assetId];
         f.dossierHash = dossierHash;
         f.dossierURI = dossierURI;
@@ -301,5 +308,9 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
     function _checkOwner(uint256 assetId) private view {
         address owner = _requireOwned(assetId);
         if (owner != msg.sender) revert PatentAssetNotOwner(assetId, msg.sender, owner);
+    }
+
+    function _checkLength(uint256 length, uint256 limit) private pure {
+        if (length > limit) revert PatentAssetTextTooLong(length, limit);
     }
 }

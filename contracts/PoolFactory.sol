@@ -18,6 +18,8 @@ contract PoolFactory is IPoolFactory, AccessControl {
     uint64 public constant DEFAULT_CHANGE_DELAY = 90 days;
 
     uint8 private constant _KIND_COUNT = 4;
+    /// @dev The longest pool name or field, in bytes (the command refuses longer ones too).
+    uint256 private constant _MAX_TEXT = 200;
 
     address private immutable _implementation;
     address private immutable _assetRegistry;
@@ -69,6 +71,8 @@ contract PoolFactory is IPoolFactory, AccessControl {
         uint64 changeDelay
     ) private returns (address pool) {
         if (bytes(name).length == 0) revert PoolFactoryEmptyName();
+        if (bytes(name).length > _MAX_TEXT) revert PoolFactoryTextTooLong(bytes(name).length, _MAX_TEXT);
+        if (bytes(field).length > _MAX_TEXT) revert PoolFactoryTextTooLong(bytes(field).length, _MAX_TEXT);
         if (kind >= _KIND_COUNT) revert PoolFactoryInvalidKind(kind);
         if (paymentToken.code.length == 0) revert PoolFactoryInvalidPaymentToken(paymentToken);
         if (operator == address(0)) revert PoolFactoryZeroAddress();

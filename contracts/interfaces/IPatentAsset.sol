@@ -133,6 +133,11 @@ interface IPatentAsset {
     /// @notice The family id is empty.
     error PatentAssetEmptyFamilyId();
 
+    /// @notice A family id or title is longer than 200 bytes, or a dossier URI longer than 2048.
+    /// @param length the text's length in bytes
+    /// @param limit the longest accepted
+    error PatentAssetTextTooLong(uint256 length, uint256 limit);
+
     /// @notice A verifier freed this family id for another account to register.
     /// @param familyId the family id
     /// @param claimant who alone may register it

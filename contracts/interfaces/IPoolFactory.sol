@@ -30,6 +30,11 @@ interface IPoolFactory {
     /// @notice The pool name is empty.
     error PoolFactoryEmptyName();
 
+    /// @notice A pool's name or field is longer than the factory stores (200 bytes).
+    /// @param length the text's length in bytes
+    /// @param limit the longest accepted
+    error PoolFactoryTextTooLong(uint256 length, uint256 limit);
+
     /// @notice The payment token is not a contract.
     /// @param paymentToken the rejected address
     error PoolFactoryInvalidPaymentToken(address paymentToken);

@@ -15,6 +15,7 @@ from registry.reverts import (
     PoolFactoryIndexOutOfRange,
     PoolFactoryInvalidKind,
     PoolFactoryInvalidPaymentToken,
+    PoolFactoryTextTooLong,
     PoolFactoryZeroAddress,
 )
 from registry.types import Lifecycle
@@ -134,6 +135,18 @@ def test_create_pool_reverts_when_the_name_is_empty(world: World) -> None:
         world.factory.create_pool("", 0, "f", world.coin.address, addr(world, 0))
     assert e.value.error_args == {}
     assert world.factory.pool_count() == count
+
+
+def test_create_pool_bounds_the_name_and_the_field(world: World) -> None:
+    """A 5,000-character name used to be stored: the factory takes at most 200 bytes of each."""
+    count = world.factory.pool_count()
+    for name, field in (("n" * 5_000, "f"), ("n", "f" * 201), ("é" * 101, "f")):
+        with pytest.raises(PoolFactoryTextTooLong) as e:
+            world.factory.create_pool(name, 0, field, world.coin.address, addr(world, 0))
+        assert e.value.error_args["limit"] == 200 and e.value.error_args["length"] > 200
+    assert world.factory.pool_count() == count
+    world.factory.create_pool("n" * 200, 0, "f" * 200, world.coin.address, addr(world, 0))
+    assert world.factory.pool_count() == count + 1
 
 
 def test_create_pool_reverts_when_the_payment_token_is_not_a_contract(world: World) -> None:

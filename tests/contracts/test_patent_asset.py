@@ -25,6 +25,7 @@ from registry.reverts import (
     PatentAssetPatentAlreadyListed,
     PatentAssetPatentAlreadyVerified,
     PatentAssetPatentIndexOutOfRange,
+    PatentAssetTextTooLong,
 )
 from registry.types import PatentStatus
 from tests.conftest import YEAR, World, advance, now
@@ -136,6 +137,24 @@ def test_register_family_treats_family_ids_case_sensitively(world: World) -> Non
     assert a != b
     assert world.assets.asset_of_family("case-1") == a
     assert world.assets.asset_of_family("CASE-1") == b
+
+
+def test_register_family_bounds_its_texts(world: World) -> None:
+    """Family id and title at most 200 bytes, the dossier URI at most 2048 (also when updated)."""
+    total = world.assets.total_assets()
+    owner = world.assets_as(1)
+    for family, title, uri, length, limit in (
+        ("F" * 201, "t", "u", 201, 200),
+        ("F", "t" * 5_000, "u", 5_000, 200),
+        ("F", "t", "u" * 2_049, 2_049, 2_048),
+    ):
+        with pytest.raises(PatentAssetTextTooLong) as e:
+            owner.register_family(family, title, HASH_A, uri)
+        assert e.value.error_args == {"length": length, "limit": limit}
+    assert world.assets.total_assets() == total
+    asset = owner.register_family("F" * 200, "t" * 200, HASH_A, "u" * 2_048).value
+    with pytest.raises(PatentAssetTextTooLong):
+        owner.update_dossier(asset, HASH_A, "u" * 2_049)
 
 
 def test_register_family_reverts_when_the_family_id_is_empty(world: World) -> None:
