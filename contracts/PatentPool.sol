@@ -154,6 +154,7 @@ contract PatentPool is PatentPoolBase, IPatentPool {
 
     /// @inheritdoc IPatentPool
     function setTerritory(string calldata territory) external onlyRole(OPERATOR_ROLE) {
+        if (bytes(territory).length > 200) revert PatentPoolTextTooLong(bytes(territory).length, 200);
         _territory = territory;
         emit TerritorySet(territory);
     }

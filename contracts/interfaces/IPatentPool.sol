@@ -432,6 +432,11 @@ interface IPatentPoolTypes {
     /// @notice The zero address was given where an account is needed.
     error PatentPoolZeroAddress();
 
+    /// @notice The territory is longer than 200 bytes.
+    /// @param length the text's length in bytes
+    /// @param limit the longest accepted
+    error PatentPoolTextTooLong(uint256 length, uint256 limit);
+
     /// @notice The account is already an admitted founder.
     /// @param account the account
     error PatentPoolAlreadyFounder(address account);
@@ -636,7 +641,7 @@ interface IPatentPool is IPatentPoolTypes {
     function setOperatorShare(uint16 bps) external;
 
     /// @notice Sets the territory the pool licenses; OPERATOR_ROLE only.
-    /// @param territory free text
+    /// @param territory free text, at most 200 bytes
     function setTerritory(string calldata territory) external;
 
     /// @notice Sets the account that receives the operator's share; DEFAULT_ADMIN_ROLE only. What

@@ -11,6 +11,7 @@ from registry.client import PatentPoolClient, PoolFactoryClient, role_id
 from registry.reverts import (
     AccessControlUnauthorizedAccount,
     InvalidInitialization,
+    PatentPoolTextTooLong,
     PoolFactoryEmptyName,
     PoolFactoryIndexOutOfRange,
     PoolFactoryInvalidKind,
@@ -147,6 +148,14 @@ def test_create_pool_bounds_the_name_and_the_field(world: World) -> None:
     assert world.factory.pool_count() == count
     world.factory.create_pool("n" * 200, 0, "f" * 200, world.coin.address, addr(world, 0))
     assert world.factory.pool_count() == count + 1
+
+
+def test_the_pool_bounds_its_territory(world: World) -> None:
+    with pytest.raises(PatentPoolTextTooLong) as e:
+        world.pool.set_territory("t" * 5_000)
+    assert e.value.error_args == {"length": 5_000, "limit": 200}
+    world.pool.set_territory("t" * 200)
+    assert world.pool.profile()["territory"] == "t" * 200
 
 
 def test_create_pool_reverts_when_the_payment_token_is_not_a_contract(world: World) -> None:
