@@ -320,8 +320,14 @@ def test_a_timed_out_transaction_is_replaced_by_rerunning_with_its_nonce(
         deadline = time.monotonic() + 60
         while retry.poll() is None and time.monotonic() < deadline:
             content = w3.provider.make_request("txpool_content", [])  # type: ignore[arg-type]
-            pending = content["result"]["pending"].get(operator, {})
-            if any(int(tx["maxPriorityFeePerGas"], 16) == 10 * 10**9 for tx in pending.values()):
+            # txpool_content names senders in whatever case the node likes (anvil: lower case).
+            pending = [
+                tx
+                for sender, txs in content["result"]["pending"].items()
+                if sender.lower() == operator.lower()
+                for tx in txs.values()
+            ]
+            if any(int(tx["maxPriorityFeePerGas"], 16) == 10 * 10**9 for tx in pending):
                 break
             time.sleep(0.2)
         w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
