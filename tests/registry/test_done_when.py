@@ -89,5 +89,9 @@ def test_a_plain_web3_client_can_run_a_pool_from_the_manifest(anvil: AnvilNode, 
 
     receipt = send(pool.functions.openDispute(asset_id, b"\x03" * 32), member)
     dispute_id = pool.events.DisputeOpened().process_receipt(receipt, errors=DISCARD)[0]["args"]["disputeId"]
-    send(pool.functions.resolveDispute(dispute_id, True, b"\x04" * 32), operator)
-    assert pool.functions.isLicensed(member.address, asset_id, now).call() is False
+    receipt = send(pool.functions.resolveDispute(dispute_id, True, b"\x04" * 32), operator)
+    # Suspended from the ruling's second on; before it the answer stays what it was (issue 14,
+    # point 5), so the ruling's own time is the one to ask about.
+    ruled = w3.eth.get_block(receipt["blockNumber"])["timestamp"]
+    assert pool.functions.isLicensed(member.address, asset_id, ruled).call() is False
+    assert pool.functions.isLicensed(member.address, asset_id, now).call() is (now < ruled)
