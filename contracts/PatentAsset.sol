@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IPatentAsset} from "./interfaces/IPatentAsset.sol";
+import {IPatentPoolDisputes} from "./interfaces/IPatentPoolDisputes.sol";
 import {OfficeCodes} from "./libraries/OfficeCodes.sol";
 
 /// @title PatentAsset
@@ -14,6 +15,8 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
     bytes32 public constant VERIFIER_ROLE = keccak256("VERIFIER_ROLE");
     /// @notice Role that records stability evaluations.
     bytes32 public constant EVALUATOR_ROLE = keccak256("EVALUATOR_ROLE");
+    /// @notice Role of the pool factories whose pools families can enter (`registerPool`).
+    bytes32 public constant POOL_FACTORY_ROLE = keccak256("POOL_FACTORY_ROLE");
 
     struct Family {
         string familyId;
@@ -39,6 +42,12 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
     // Issue 14, point 1: a family id a verifier freed from a squatter, reserved for its claimant.
     mapping(bytes32 familyIdHash => address claimant) private _familyIdClaimant;
     mapping(uint256 assetId => bool) private _rejectedFamily;
+    // Issue 14, point 2: the pools a family is in, each told of the token's transfers.
+    uint256 private constant _MAX_POOLS = 16;
+    mapping(address pool => bool) private _isPool;
+    // Packed at the front, the rest zero: a fixed array, so entering a pool writes one new slot.
+    // slither-disable-next-line uninitialized-state -- written through a storage pointer in enterPool and leavePool, which the detector does not track
+    mapping(uint256 assetId => address[_MAX_POOLS] pools) private _pools;
 
     /// @param admin receives DEFAULT_ADMIN_ROLE, VERIFIER_ROLE and EVALUATOR_ROLE
     constructor(address admin) ERC721("patentpool Patent Family", "PPF") {
@@ -188,6 +197,58 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
     }
 
     /// @inheritdoc IPatentAsset
+    function registerPool(address pool) external onlyRole(POOL_FACTORY_ROLE) {
+        _isPool[pool] = true;
+        emit PoolRegistered(pool, msg.sender);
+    }
+
+    /// @inheritdoc IPatentAsset
+    function enterPool(uint256 assetId) external {
+        if (!_isPool[msg.sender]) revert PatentAssetNotPool(msg.sender);
+        _requireOwned(assetId);
+        address[_MAX_POOLS] storage pools = _pools[assetId];
+        for (uint256 i = 0; i < _MAX_POOLS; ++i) {
+            address pool = pools[i];
+            if (pool == msg.sender) return;
+            if (pool == address(0)) {
+                pools[i] = msg.sender;
+                emit AssetEnteredPool(assetId, msg.sender);
+                return;
+            }
+        }
+        revert PatentAssetTooManyPools(assetId, _MAX_POOLS);
+    }
+
+    /// @inheritdoc IPatentAsset
+    function leavePool(uint256 assetId) external {
+        address[_MAX_POOLS] storage pools = _pools[assetId];
+        uint256 n = _poolCount(pools);
+        for (uint256 i = 0; i < n; ++i) {
+            if (pools[i] != msg.sender) continue;
+            // The last one fills the gap: the list stays packed at the front.
+            pools[i] = pools[n - 1];
+            pools[n - 1] = address(0);
+            emit AssetLeftPool(assetId, msg.sender);
+            return;
+        }
+    }
+
+    /// @inheritdoc IPatentAsset
+    function poolsOf(uint256 assetId) external view returns (address[] memory list) {
+        address[_MAX_POOLS] storage pools = _pools[assetId];
+        uint256 n = _poolCount(pools);
+        list = new address[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            list[i] = pools[i];
+        }
+    }
+
+    /// @inheritdoc IPatentAsset
+    function isPool(address pool) external view returns (bool) {
+        return _isPool[pool];
+    }
+
+    /// @inheritdoc IPatentAsset
     function stabilityScore(uint256 assetId) external view returns (uint16) {
         return _evaluations[assetId].scoreBps;
     }
@@ -254,6 +315,25 @@ contract PatentAsset is IPatentAsset, ERC721, AccessControl {
     /// @inheritdoc ERC721
     function supportsInterface(bytes4 interfaceId) public view override(ERC721, AccessControl) returns (bool) {
         return interfaceId == type(IPatentAsset).interfaceId || super.supportsInterface(interfaceId);
+    }
+
+    /// Every transfer of a family's token tells each pool it is in (at most 16), which credits the
+    /// seller with what the asset earned until now and gives the new holder its weight and control
+    /// from now on. The pools are ones a registered factory made, running our code; none calls back.
+    function _update(address to, uint256 assetId, address auth) internal override returns (address from) {
+        from = super._update(to, assetId, auth);
+        if (from == address(0) || from == to) return from;
+        address[_MAX_POOLS] storage pools = _pools[assetId];
+        for (uint256 i = 0; i < _MAX_POOLS; ++i) {
+            address pool = pools[i];
+            if (pool == address(0)) break;
+            IPatentPoolDisputes(pool).onAssetTransfer(assetId, from, to);
+        }
+    }
+
+    /// How many pools the family is in: the list is packed at the front.
+    function _poolCount(address[_MAX_POOLS] storage pools) private view returns (uint256 n) {
+        while (n < _MAX_POOLS && pools[n] != address(0)) ++n;
     }
 
     /// Makes a family hold (or, if it holds it, release) a patent's office and number: a verified

@@ -291,6 +291,8 @@ contract PatentPool is PatentPoolBase, IPatentPool {
         a.contributedAt = uint64(block.timestamp);
         ++_assetCount;
         emit AssetContributed(assetId, msg.sender, weight, granted, score);
+        // The registry tells the pool of the token's transfers from now on: the asset follows it.
+        _assetRegistry.enterPool(assetId);
     }
 
     /// @inheritdoc IPatentPool
@@ -315,6 +317,7 @@ contract PatentPool is PatentPoolBase, IPatentPool {
         _removeWeight(a);
         a.withdrawnAt = uint64(block.timestamp);
         emit AssetWithdrawn(assetId, a.founder, weight);
+        _assetRegistry.leavePool(assetId);
     }
 
     /// @inheritdoc IPatentPool

@@ -5,7 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Initializable} from "@openzeppelin/contracts/proxy/utils/Initializable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IPatentAsset} from "./interfaces/IPatentAsset.sol";
 import {IPatentPoolTypes} from "./interfaces/IPatentPool.sol";
@@ -16,7 +16,7 @@ import {IPatentPoolTypes} from "./interfaces/IPatentPool.sol";
 /// `PatentPoolDisputes`, to which `PatentPool` forwards by delegatecall every call it does not
 /// implement itself, so both read and write the clone's storage. Only these two inherit it, in
 /// the same order, so their layouts cannot drift apart.
-abstract contract PatentPoolBase is IPatentPoolTypes, AccessControl, Pausable, ReentrancyGuard, Initializable {
+abstract contract PatentPoolBase is IPatentPoolTypes, AccessControl, Pausable, ReentrancyGuardTransient, Initializable {
     using Checkpoints for Checkpoints.Trace208;
 
     /// @notice Role that configures the pool, admits founders and offers or revokes licences.

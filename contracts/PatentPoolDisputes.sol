@@ -92,6 +92,20 @@ contract PatentPoolDisputes is PatentPoolBase, IPatentPoolDisputes {
     }
 
     /// @inheritdoc IPatentPoolDisputes
+    function onAssetTransfer(uint256 assetId, address from, address to) external {
+        if (msg.sender != address(_assetRegistry)) revert PatentPoolNotAssetRegistry(msg.sender);
+        PoolAsset storage a = _poolAssets[assetId];
+        // The registry calls only the pools the family is in, whose holder is the seller; a
+        // withdrawn asset left the registry's list.
+        if (a.founder != from || a.withdrawnAt != 0) return;
+        uint64 weight = a.weight;
+        _removeWeight(a);
+        a.founder = to;
+        _addWeight(_founders[to], a, weight);
+        emit AssetFounderChanged(assetId, from, to, weight);
+    }
+
+    /// @inheritdoc IPatentPoolDisputes
     function setDisputeBond(uint256 bond) external onlyRole(OPERATOR_ROLE) {
         _change(uint8(Parameter.DisputeBond), bond);
     }

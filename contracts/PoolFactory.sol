@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
+import {IPatentAsset} from "./interfaces/IPatentAsset.sol";
 import {IPatentPool} from "./interfaces/IPatentPool.sol";
 import {IPoolFactory} from "./interfaces/IPoolFactory.sol";
 
@@ -84,6 +85,9 @@ contract PoolFactory is IPoolFactory, AccessControl {
         IPatentPool(pool).initialize(
             name, kind, field, paymentToken, operator, _assetRegistry, maxOperatorShareBps, changeDelay
         );
+        // The registry lets the pool follow its families' tokens; the factory needs the registry's
+        // POOL_FACTORY_ROLE for that (the deployment grants it).
+        IPatentAsset(_assetRegistry).registerPool(pool);
     }
 
     /// @inheritdoc IPoolFactory

@@ -5,8 +5,7 @@ Rows a batch touches are read once into memory (`Store`), changed there and writ
 Projections are a pure function of the ordered raw events, so rebuilding from them gives exactly
 what incremental indexing gave.
 
-Events with no state of their own (Initialized, Approval, ApprovalForAll, RoleAdminChanged,
-Unknown) live in the raw table only.
+Events with no state of their own (`RAW_ONLY_EVENTS`) live in the raw table only.
 
 Longer than 400 lines on purpose: every event's rule is a handler here, and `_HANDLERS` maps each
 event to its handler, so a rule is found in one place, beside the store it changes. (The unit of
@@ -61,7 +60,20 @@ __all__ = [
 
 _MAX_BIGINT = 2**63 - 1
 #: Events kept in the raw table only: they change nothing the registry shows.
-RAW_ONLY_EVENTS = frozenset({"Initialized", "Approval", "ApprovalForAll", "RoleAdminChanged", "Unknown"})
+RAW_ONLY_EVENTS = frozenset(
+    {
+        "Initialized",
+        "Approval",
+        "ApprovalForAll",
+        "RoleAdminChanged",
+        "Unknown",
+        # PatentAsset's record of the pools a family is in: the pools' own events (AssetContributed,
+        # AssetWithdrawn) already project it into `contribution`.
+        "PoolRegistered",
+        "AssetEnteredPool",
+        "AssetLeftPool",
+    }
+)
 
 Row = dict[str, Any]
 
@@ -754,6 +766,16 @@ def _reweighed(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     _founder_weight(s, ev, a["founder"], new - old)
 
 
+def _founder_changed(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
+    """The asset followed its token to a new holder: its weight (0 while suspended) and its place in
+    the founders' asset counts move from the seller to the buyer, from this event on."""
+    row = _contribution(s, ev, a["assetId"])
+    row["founder"] = a["to"]
+    weight = _int(a["weight"])
+    _founder_weight(s, ev, a["from"], -weight, assets=-1)
+    _founder_weight(s, ev, a["to"], weight, assets=1)
+
+
 def _evaluation(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     s.append(
         Evaluation,
@@ -831,6 +853,7 @@ _HANDLERS: dict[str, Handler] = {
     "AssetSuspended": _suspended,
     "SuspensionLifted": _suspension_lifted,
     "AssetReweighed": _reweighed,
+    "AssetFounderChanged": _founder_changed,
     "MemberJoined": _member_joined,
     "MembershipRenewed": _member_renewed,
     "LicenceOffered": _offered,

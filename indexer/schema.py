@@ -247,7 +247,8 @@ class TierFee(Provenance, table=True):
 
 
 class Founder(Provenance, table=True):
-    """An admitted founder (licensor) of a pool and its current revenue weight."""
+    """An admitted founder (licensor) of a pool, or the holder of an asset bought from one
+    (`admitted_block` 0: not admitted, so it cannot contribute), and its current revenue weight."""
 
     __tablename__ = "founder"
     pool: str = Field(max_length=42, primary_key=True)

@@ -177,6 +177,22 @@ class PatentAssetClient(_Client):
     def total_assets(self) -> int:
         return int(self._call("totalAssets"))
 
+    def transfer(self, asset_id: int, to: str) -> TxResult[None]:
+        """Hand the family's token to `to`; every pool it is in moves the asset with it (from now on
+        it earns for, and is controlled by, `to`; what it earned until now stays with the seller)."""
+        return self._tx("transferFrom", self.chain.address, Web3.to_checksum_address(to), asset_id)
+
+    def pools_of(self, asset_id: int) -> list[ChecksumAddress]:
+        """The pools the family is in now (contributed, not withdrawn)."""
+        return [Web3.to_checksum_address(p) for p in self._call("poolsOf", asset_id)]
+
+    def is_pool(self, pool: str) -> bool:
+        return bool(self._call("isPool", Web3.to_checksum_address(pool)))
+
+    def register_pool(self, pool: str) -> TxResult[None]:
+        """Let a pool record families and follow their tokens (POOL_FACTORY_ROLE: the factory)."""
+        return self._tx("registerPool", Web3.to_checksum_address(pool))
+
 
 class PoolFactoryClient(_Client):
     """The PoolFactory: creates pools and lists them."""

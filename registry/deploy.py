@@ -14,6 +14,7 @@ from web3 import Web3
 
 from registry.artifacts import load_artifact
 from registry.chain import Chain, TxResult
+from registry.client import PatentAssetClient
 from registry.errors import ChainIdMismatch, DeploymentError
 from registry.node import LOCAL_CHAIN_IDS
 
@@ -121,15 +122,18 @@ def deploy_suite(chain: Chain, with_stablecoin: bool | None = None) -> Deploymen
     contracts["PatentPoolImplementation"] = _record(impl)
     factory = chain.deploy(cls("PoolFactory"), impl.value, asset.value, deployer)
     contracts["PoolFactory"] = _record(factory)
+    # The factory registers each pool it makes with the asset registry, so that pools follow their
+    # families' tokens (issue 14, point 2).
+    PatentAssetClient(chain, asset.value).grant_role("POOL_FACTORY_ROLE", factory.value)
     if with_stablecoin:
         contracts["TestStablecoin"] = _record(chain.deploy(cls("TestStablecoin")))
     roles = {
         "PatentAsset": ["DEFAULT_ADMIN_ROLE", "VERIFIER_ROLE", "EVALUATOR_ROLE"],
         "PoolFactory": ["DEFAULT_ADMIN_ROLE", "POOL_CREATOR_ROLE"],
     }
-    return Deployment(
-        chain.chain_id, deployer, contracts, {f"{c}:{r}": [deployer] for c, rs in roles.items() for r in rs}
-    )
+    holders: dict[str, list[str]] = {f"{c}:{r}": [deployer] for c, rs in roles.items() for r in rs}
+    holders["PatentAsset:POOL_FACTORY_ROLE"] = [factory.value]
+    return Deployment(chain.chain_id, deployer, contracts, holders)
 
 
 def manifest_path(chain_id: int, directory: Path = DEFAULT_DEPLOYMENTS_DIR) -> Path:

@@ -130,8 +130,34 @@ interface IPatentAsset {
         uint256 indexed assetId, address indexed verifier, string familyId, bytes32 reasonHash, address indexed claimant
     );
 
+    /// @notice A factory holding POOL_FACTORY_ROLE made a pool: from now on the pool may record the
+    /// families contributed to it (`enterPool`), and hears of their transfers (issue 14, point 2).
+    /// @param pool the new pool
+    /// @param factory the factory that made it
+    event PoolRegistered(address indexed pool, address indexed factory);
+
+    /// @notice A family was contributed to a pool: its token's transfers move it there to the new
+    /// holder (`IPatentPoolDisputes.onAssetTransfer`).
+    /// @param assetId the token id
+    /// @param pool the pool
+    event AssetEnteredPool(uint256 indexed assetId, address indexed pool);
+
+    /// @notice A family's withdrawal from a pool completed.
+    /// @param assetId the token id
+    /// @param pool the pool
+    event AssetLeftPool(uint256 indexed assetId, address indexed pool);
+
     /// @notice The family id is empty.
     error PatentAssetEmptyFamilyId();
+
+    /// @notice The caller is not a pool a registered factory made.
+    /// @param caller the caller
+    error PatentAssetNotPool(address caller);
+
+    /// @notice The family is in the most pools a family can be in at once (16).
+    /// @param assetId the token id
+    /// @param limit the most pools
+    error PatentAssetTooManyPools(uint256 assetId, uint256 limit);
 
     /// @notice A family id or title is longer than 200 bytes, or a dossier URI longer than 2048.
     /// @param length the text's length in bytes
@@ -334,6 +360,31 @@ interface IPatentAsset {
     /// @param familyId the family identifier
     /// @return the token id
     function assetOfFamily(string calldata familyId) external view returns (uint256);
+
+    /// @notice Lets a pool record families and hear of their transfers; POOL_FACTORY_ROLE only (the
+    /// factory calls it for every pool it makes).
+    /// @param pool the new pool
+    function registerPool(address pool) external;
+
+    /// @notice Records that the family is in the calling pool (a pool calls it when the family is
+    /// contributed to it). From then on every transfer of the token calls the pool's
+    /// `onAssetTransfer`, so the asset follows its token. A family is in at most 16 pools at once.
+    /// @param assetId the token id
+    function enterPool(uint256 assetId) external;
+
+    /// @notice Records that the family left the calling pool (its withdrawal completed).
+    /// @param assetId the token id
+    function leavePool(uint256 assetId) external;
+
+    /// @notice The pools a family is in now (contributed and not withdrawn), in no set order.
+    /// @param assetId the token id
+    /// @return the pools
+    function poolsOf(uint256 assetId) external view returns (address[] memory);
+
+    /// @notice Whether a registered factory made the pool.
+    /// @param pool the address
+    /// @return whether it is a registered pool
+    function isPool(address pool) external view returns (bool);
 
     /// @notice How many families have been registered; token ids run from 1 to this number.
     /// @return the count

@@ -251,6 +251,14 @@ interface IPatentPoolTypes {
     /// @param newWeight the weight from now on
     event AssetReweighed(uint256 indexed assetId, address indexed founder, uint64 oldWeight, uint64 newWeight);
 
+    /// @notice An asset's token changed hands, and the asset with it (issue 14, point 2): what it
+    /// earned until now stays with `from`, from now on it earns for `to`, who alone controls it.
+    /// @param assetId the asset
+    /// @param from the previous holder
+    /// @param to the new holder
+    /// @param weight the weight that moved (0 while the asset is suspended)
+    event AssetFounderChanged(uint256 indexed assetId, address indexed from, address indexed to, uint64 weight);
+
     /// @notice A member renewed for another year.
     /// @param member the member
     /// @param tier its tier
@@ -476,6 +484,10 @@ interface IPatentPoolTypes {
     /// @param caller the caller
     /// @param founder its contributor
     error PatentPoolNotContributor(uint256 assetId, address caller, address founder);
+
+    /// @notice Only the pool's asset registry reports transfers.
+    /// @param caller the caller
+    error PatentPoolNotAssetRegistry(address caller);
 
     /// @notice A withdrawal is already announced for the asset.
     /// @param assetId the asset

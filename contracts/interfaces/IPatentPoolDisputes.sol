@@ -45,6 +45,16 @@ interface IPatentPoolDisputes is IPatentPoolTypes {
     /// @param rulingHash keccak-256 of the ruling on the appeal
     function liftSuspension(uint256 assetId, bytes32 rulingHash) external;
 
+    /// @notice The asset registry tells the pool that an asset's token changed hands; the registry
+    /// only (it calls every pool the family is in, from the token's transfer). The seller is
+    /// credited with everything the asset earned until now; from now on the buyer holds the asset
+    /// in the pool: its weight earns for the buyer, and only the buyer can withdraw it. An announced
+    /// withdrawal stays announced. Emits `AssetFounderChanged`.
+    /// @param assetId the asset
+    /// @param from the seller
+    /// @param to the buyer
+    function onAssetTransfer(uint256 assetId, address from, address to) external;
+
     /// @notice The bond a new dispute takes.
     /// @return the bond in payment-token units
     function disputeBond() external view returns (uint256);

@@ -47,7 +47,8 @@ interface IPoolFactory {
     /// @param count how many pools exist
     error PoolFactoryIndexOutOfRange(uint256 index, uint256 count);
 
-    /// @notice Creates a pool; POOL_CREATOR_ROLE only. The pool starts Incubating with the default
+    /// @notice Creates a pool; POOL_CREATOR_ROLE only. The factory must hold the asset registry's
+    /// POOL_FACTORY_ROLE (it registers the pool there). The pool starts Incubating with the default
     /// qualification rule ({US, CN, DE, JP}, 2 grants, score 6000), a 10 % operator share under a
     /// 30 % ceiling, a 90-day withdrawal notice and a 90-day delay for announced changes.
     /// @param name the pool's name

@@ -236,6 +236,34 @@ def reweigh(
         done(f"asset {asset} weighs {result.value} in the pool (was {before['weight']})", result)
 
 
+@app.command("transfer")
+@shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
+def transfer(
+    asset: AssetArg,
+    to: Annotated[str, typer.Option("--to", help="The new owner's address.")],
+    opts: Opts = OPTS,
+) -> None:
+    """Hand a family's token to a new owner (its owner only). In every pool the family is in, what
+    it earned until now stays yours to claim, and from now on it earns for, and is controlled by,
+    the new owner."""
+    buyer = parse_address(to, "--to")
+    s = opts.session()
+    registry = s.assets()
+    owner = registry.owner_of(asset)
+    signer = s.chain(write=True).address
+    if owner != signer:
+        fail(f"asset {asset} is owned by {owner}, not by the signer {signer}")
+    if buyer == owner:
+        fail(f"asset {asset} is already owned by {buyer}")
+    pools = registry.pools_of(asset)
+    result = s.assets(write=True).transfer(asset, buyer)
+    if opts.as_json:
+        print_json({"assetId": asset, "from": owner, "to": buyer, "pools": pools, "tx": tx_json(result)})
+    else:
+        moved = f"; it now earns for them in {len(pools)} pool(s)" if pools else ""
+        done(f"asset {asset} transferred to {buyer}{moved}", result)
+
+
 @app.command("evaluate")
 @shared(NODE, DEPLOYMENT, SIGNER, WRITE, JSON)
 def evaluate(
@@ -288,7 +316,8 @@ def show(
     asset: AssetArg,
     opts: Opts = OPTS,
 ) -> None:
-    """Show a family: owner, dossier, every patent with its verified status, the evaluation."""
+    """Show a family: owner, dossier, the pools it is in, every patent with its verified status, the
+    evaluation."""
     s = opts.session()
     registry = s.assets()
     family = registry.family(asset)
@@ -296,6 +325,7 @@ def show(
         "assetId": asset,
         "owner": registry.owner_of(asset),
         **family,
+        "pools": registry.pools_of(asset),
         "patents": [
             {
                 **p,
@@ -317,6 +347,7 @@ def show(
             [
                 ("title", family["title"]),
                 ("owner", data["owner"]),
+                ("pools", ", ".join(data["pools"]) or "none"),
                 ("dossier", family["dossierURI"]),
                 ("dossier hash", family["dossierHash"]),
                 ("stability", f"{ev['scoreBps']} bps ({ev['modelVersion']})" if ev["evaluatedAt"] else "not evaluated"),

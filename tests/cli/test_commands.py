@@ -165,6 +165,13 @@ def test_an_operator_runs_a_pool_from_the_command_line(cli: Cli, keys: list[Loca
     assert reweighed["weight"] == reweighed["oldWeight"] == lifted["weight"]
     refused = cli.run("asset", "expire-patent", str(asset), "0", who=OUTSIDER)
     assert refused.returncode != 0 and "not a granted patent past its expiry date" in refused.stderr
+    # Point 2: the founder sells the family, and in the pool it follows its token.
+    assert cli.json("asset", "show", str(asset))["pools"] == [pool]
+    refused = cli.run("asset", "transfer", str(asset), "--to", addr[LICENSEE], who=OUTSIDER)
+    assert refused.returncode != 0 and "not by the signer" in refused.stderr
+    sold = cli.json("asset", "transfer", str(asset), "--to", addr[LICENSEE], who=FOUNDER)
+    assert sold["pools"] == [pool] and sold["to"] == addr[LICENSEE]
+    assert cli.json("asset", "show", str(asset))["owner"] == addr[LICENSEE]
 
     listed = cli.json("pool", "list")["pools"]
     assert any(p["address"] == pool and p["members"] == 1 and p["licences"] == 1 for p in listed)

@@ -386,13 +386,19 @@ def test_a_dry_run_deploy_writes_no_manifest_and_sends_nothing(
         "PatentPoolDisputes",
         "PatentPool",
         "PoolFactory",
+        "PatentAsset",
         "TestStablecoin",
     ]
-    assert all(c["function"] == "constructor" and c["creates"] for c in plan["calls"])
-    asset, disputes, pool = (call["creates"] for call in plan["calls"][:3])
+    creations = [c for i, c in enumerate(plan["calls"]) if i != 4]
+    assert all(c["function"] == "constructor" and c["creates"] for c in creations)
+    asset, disputes, pool, factory = (call["creates"] for call in plan["calls"][:4])
     assert plan["calls"][2]["args"]["disputes"] == disputes
     assert plan["calls"][3]["args"]["implementation_"] == pool
     assert plan["calls"][3]["args"]["assetRegistry_"] == asset
+    # The factory may register its pools with the asset registry (issue 14, point 2).
+    grant = plan["calls"][4]
+    assert grant["function"] == "grantRole" and grant["to"] == asset
+    assert grant["args"]["account"] == factory
     assert not directory.exists()
     assert _state(world) == before
 

@@ -257,6 +257,23 @@ class PoolMoney(RuleBasedStateMachine):
         self.in_pool.pop(asset_id, None)
         assert self.ctx.pool.pool_asset(asset_id)["weight"] == 0
 
+    @precondition(lambda self: bool(self.in_pool))
+    @rule(data=st.data(), to=st.sampled_from(FOUNDERS))
+    def transfer_asset(self, data: st.DataObject, to: int) -> None:
+        """Issue 14, point 2: the family's token changes hands and the asset follows it: what it
+        earned so far stays with the seller, its weight earns for the buyer from now on."""
+        asset_id = data.draw(st.sampled_from(sorted(self.in_pool)), label="asset")
+        seller = self.in_pool[asset_id]
+        if to == seller:
+            return
+        weight = self.ctx.pool.pool_asset(asset_id)["weight"]
+        registry = self.ctx.world.assets_as(seller)
+        registry.transfer(asset_id, self.addr(to))
+        assert self.ctx.pool.pool_asset(asset_id)["founder"] == self.addr(to)
+        self._set_weight(seller, self.weights[seller] - weight)
+        self._set_weight(to, self.weights[to] + weight)
+        self.in_pool[asset_id] = to
+
     # ---------------------------------------------------------------- members and licences
 
     def _refusal(self) -> type[ContractRevert] | None:

@@ -650,6 +650,11 @@ def test_patent_asset_supports_its_own_erc721_access_control_and_erc165_interfac
         "patentAt(uint256,uint256)",
         "evaluation(uint256)",
         "assetOfFamily(string)",
+        "registerPool(address)",
+        "enterPool(uint256)",
+        "leavePool(uint256)",
+        "poolsOf(uint256)",
+        "isPool(address)",
         "totalAssets()",
     ]
     interface_id = 0

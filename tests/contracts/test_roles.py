@@ -25,7 +25,7 @@ LICENSEE = 8
 HASH = b"\x5a" * 32
 
 ROLES = {
-    "assets": ("DEFAULT_ADMIN_ROLE", "VERIFIER_ROLE", "EVALUATOR_ROLE"),
+    "assets": ("DEFAULT_ADMIN_ROLE", "VERIFIER_ROLE", "EVALUATOR_ROLE", "POOL_FACTORY_ROLE"),
     "factory": ("DEFAULT_ADMIN_ROLE", "POOL_CREATOR_ROLE"),
     "pool": ("DEFAULT_ADMIN_ROLE", "OPERATOR_ROLE", "ARBITER_ROLE"),
 }
@@ -170,6 +170,15 @@ CASES = [
         lambda c, w, a: c.record_evaluation(a, 7_000, HASH, "m-1"),
         "EvaluationRecorded",
         lambda w, a: w.assets.stability_score(a),
+    ),
+    Case(
+        "PatentAsset.registerPool",
+        "assets",
+        "POOL_FACTORY_ROLE",
+        _nothing,
+        lambda c, w, _: c.register_pool(addr(w, LICENSEE)),
+        "PoolRegistered",
+        lambda w, _: w.assets.is_pool(addr(w, LICENSEE)),
     ),
     Case(
         "PoolFactory.createPool",
@@ -383,7 +392,7 @@ def test_the_matrix_covers_every_only_role_function_in_the_contracts() -> None:
             if m:
                 declared.add((f"{contract}.{fn}", m.group(1)))
     assert declared == {(c.name, c.role) for c in CASES}
-    assert len(IDS) == len(set(IDS)) == 25
+    assert len(IDS) == len(set(IDS)) == 26
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

@@ -163,11 +163,11 @@ contract PoolHandler {
     }
 
     function stats() external view returns (string memory out) {
-        string[29] memory names = [
+        string[30] memory names = [
             "contribute", "join", "renew", "offer", "offer in the past", "offer of several assets", "accept",
             "accept several assets", "accept in the past", "claim", "withdraw", "suspend", "apply change", "pause", "close", "treasury",
             "admin", "observe", "dispute", "bond", "dismiss", "lift", "reweigh", "bond change", "expire", "reject family",
-            "reclaim family", "observe suspended", "claim a bond"
+            "reclaim family", "observe suspended", "claim a bond", "transfer an asset"
         ];
         for (uint256 i = 0; i < names.length; ++i) {
             out = string.concat(out, names[i], "=", vm.toString(succeeded[names[i]]), " ");
@@ -198,6 +198,9 @@ contract PoolHandler {
         PatentPoolDisputes disputesModule = new PatentPoolDisputes();
         PatentPool implementation = new PatentPool(address(disputesModule));
         factory = new PoolFactory(address(implementation), address(registry), FACTORY_ADMIN);
+        bytes32 poolFactoryRole = registry.POOL_FACTORY_ROLE();
+        vm.prank(REGISTRY_ADMIN);
+        registry.grantRole(poolFactoryRole, address(factory));
         usd6 = new TestStablecoin();
         feeToken = new FeeOnTransferToken();
         coin18 = new FeeOnTransferToken();
@@ -504,17 +507,35 @@ contract PoolHandler {
         registry.updateDossier(assetId, dossierHash, "ipfs://dossier-2");
     }
 
-    /// The owner of a family token sells it (to a founder or a member). What happens in each pool
-    /// the family is in is the pool's rule for transfers (issue 14, point 2): today the contributor
-    /// keeps earning the asset's weight, and the model below keeps it with the contributor. When
-    /// point 2 lands (the new owner earns from the transfer on), move the weight here too.
+    /// The owner of a family token sells it to another founder. Every pool the family is in moves
+    /// it with the token (issue 14, point 2): what it earned until now stays with the seller (the
+    /// money invariants check each founder's share per period of constant weight), and from now on
+    /// its weight earns for the buyer, who alone controls it. (A buyer who is no founder of the pool
+    /// is tested in tests/contracts/test_asset_transfer.py; the money model here follows founders.)
     function transferAsset(uint256 assetSeed, uint256 toSeed) external step(MONEY | WEIGHTS | HISTORY) {
         uint256 assetId = families[assetSeed % families.length];
         address from = registry.ownerOf(assetId);
-        address to = toSeed % 2 == 0 ? _founders[toSeed / 2 % 4] : _members[toSeed / 2 % 4];
+        address to = _founders[toSeed % 4];
         if (to == from) return;
         vm.prank(from);
         registry.transferFrom(from, to, assetId);
+        uint256 inPools = 0;
+        for (uint256 p = 0; p < poolCount; ++p) {
+            Ghost storage g = _g[p];
+            uint8 state = g.assetState[assetId];
+            if (state == 0 || state == 3) continue;
+            ++inPools;
+            if (g.assetFounder[assetId] != from) _fail("a pool's holder of an asset is not its token's owner");
+            g.assetFounder[assetId] = to;
+            if (g.counted[assetId]) {
+                uint256 w = g.assetWeight[assetId];
+                _setWeight(g, from, g.weight[from] - w);
+                _setWeight(g, to, g.weight[to] + w);
+            }
+            if (g.pool.poolAsset(assetId).founder != to) _fail("an asset did not follow its token in a pool");
+        }
+        if (registry.poolsOf(assetId).length != inPools) _fail("the registry does not list every pool a family is in");
+        _ok("transfer an asset");
     }
 
     // ================================================================= factory

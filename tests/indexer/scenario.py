@@ -92,6 +92,10 @@ def run_scenario(world: World) -> Scenario:
     advance(world.w3, 10)
     world.assets_as(8).expire_patent(a1, 1)
     world.pool_as(8).reweigh(a1)
+    # Issue 14, point 2: key 1 sells a1 (earning in the pool) to key 9, no founder, and key 2 sells
+    # the suspended a2 to key 1: each asset follows its token.
+    world.assets_as(1).transfer(a1, k[9].address)
+    world.assets_as(2).transfer(a2, k[1].address)
 
     world.pool_as(2).announce_withdrawal(a3)
     world.pool_as(2).complete_withdrawal(a3)

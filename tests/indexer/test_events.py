@@ -213,11 +213,14 @@ def _json(value: Any) -> Any:
 def test_founders_members_and_contributions_match_the_views(indexed: tuple[Scenario, Engine, World]) -> None:
     scenario, engine, world = indexed
     pool = world.pool
-    for who in (1, 2):
+    # Key 9 bought a1 (point 2): a holder with weight, never admitted.
+    for who, assets in ((1, 1), (2, 0), (9, 1)):
         founder = world.keys[who].address
-        assert int(one(engine, "founder", pool=scenario.pool, founder=founder)["weight"]) == pool.founder_weight(
-            founder
-        )
+        row = one(engine, "founder", pool=scenario.pool, founder=founder)
+        assert int(row["weight"]) == pool.founder_weight(founder)
+        assert int(row["asset_count"]) == assets
+    assert pool.pool_asset(scenario.assets["a1"])["founder"] == world.keys[9].address
+    assert pool.pool_asset(scenario.assets["a2"])["founder"] == world.keys[1].address
     for name, asset_id in scenario.assets.items():
         row = one(engine, "contribution", pool=scenario.pool, asset_id=asset_id)
         view = pool.pool_asset(asset_id)
@@ -281,7 +284,8 @@ def test_offers_licences_and_disputes_match_the_views(indexed: tuple[Scenario, E
         assert row["status"] == {"upheld": "upheld", "dismissed": "dismissed", "appealed": "upheld"}[name]
         assert row["arbiter"] == world.operator.address
         assert int(row["bond"]) == pool.dispute_bond_of(dispute_id) == 10 * 10**6
-        founder = pool.pool_asset(view["assetId"])["founder"]
+        # A dismissed dispute's bond went to a1's holder at the ruling, key 1 (who sold a1 later).
+        founder = world.keys[1].address
         assert row["bond_released_to"] == (view["challenger"] if name != "dismissed" else founder)
 
 
@@ -332,6 +336,7 @@ def test_assets_patents_evaluations_and_roles_match_the_views(indexed: tuple[Sce
                 "VERIFIER_ROLE",
                 "EVALUATOR_ROLE",
                 "POOL_CREATOR_ROLE",
+                "POOL_FACTORY_ROLE",
             )
             if "0x" + role_id(n).hex() == row["role"]
         )
