@@ -339,11 +339,11 @@ contract PatentPool is PatentPoolBase, IPatentPool {
         if (tier >= _TIER_COUNT) revert PatentPoolInvalidTier(tier);
         uint256 fee = _feeFor(tier, maxFee);
         Member storage m = _members[msg.sender];
-        if (m.validUntil > block.timestamp) revert PatentPoolAlreadyMember(msg.sender, m.validUntil);
-        if (m.validUntil == 0) ++_memberCount;
+        (, uint64 validUntil) = _latestTerm(m);
+        if (validUntil > block.timestamp) revert PatentPoolAlreadyMember(msg.sender, validUntil);
+        if (validUntil == 0) ++_memberCount;
         uint64 start = uint64(block.timestamp);
-        uint64 end = _addTerm(m, start);
-        m.tier = tier;
+        uint64 end = _addTerm(m, tier, start);
         emit MemberJoined(msg.sender, tier, fee, start, end);
         _collect(fee);
     }
@@ -351,13 +351,13 @@ contract PatentPool is PatentPoolBase, IPatentPool {
     /// @inheritdoc IPatentPool
     function renew(uint256 maxFee) external nonReentrant whenNotPaused inLifecycle(Lifecycle.Active) {
         Member storage m = _members[msg.sender];
-        if (m.validUntil == 0) revert PatentPoolNotMember(msg.sender);
+        (uint8 tier, uint64 validUntil) = _latestTerm(m);
+        if (validUntil == 0) revert PatentPoolNotMember(msg.sender);
         // At most one term paid ahead: the running term may end no later than a term from now.
-        if (m.validUntil > block.timestamp + MEMBERSHIP_TERM) revert PatentPoolRenewalTooEarly(msg.sender, m.validUntil);
-        uint8 tier = m.tier;
+        if (validUntil > block.timestamp + MEMBERSHIP_TERM) revert PatentPoolRenewalTooEarly(msg.sender, validUntil);
         uint256 fee = _feeFor(tier, maxFee);
-        uint64 start = m.validUntil > block.timestamp ? m.validUntil : uint64(block.timestamp);
-        uint64 end = _addTerm(m, start);
+        uint64 start = validUntil > block.timestamp ? validUntil : uint64(block.timestamp);
+        uint64 end = _addTerm(m, tier, start);
         emit MembershipRenewed(msg.sender, tier, fee, start, end);
         _collect(fee);
     }
@@ -575,8 +575,7 @@ contract PatentPool is PatentPoolBase, IPatentPool {
 
     /// @inheritdoc IPatentPool
     function membership(address member) external view returns (uint8 tier, uint64 validUntil) {
-        Member storage m = _members[member];
-        return (m.tier, m.validUntil);
+        return _latestTerm(_members[member]);
     }
 
     /// @inheritdoc IPatentPool
@@ -618,13 +617,12 @@ contract PatentPool is PatentPoolBase, IPatentPool {
         if (fee > maxFee) revert PatentPoolFeeAboveMax(fee, maxFee);
     }
 
-    function _addTerm(Member storage m, uint64 start) private returns (uint64 end) {
+    function _addTerm(Member storage m, uint8 tier, uint64 start) private returns (uint64 end) {
         end = start + MEMBERSHIP_TERM;
-        m.validUntil = end;
-        // Term starts never decrease (a join starts after the last term ended, a renewal at its
-        // end or later), as Checkpoints requires. Timestamps fit 48 bits for millions of years.
+        // Term starts increase (a join starts after the last term ended, a renewal at its end or
+        // later), as Checkpoints requires. Timestamps fit 48 bits for millions of years.
         // slither-disable-next-line unused-return -- Checkpoints.push returns the previous and new values, which are not needed
-        m.terms.push(uint48(start), (uint208(end) << 64) | uint208(uint64(block.timestamp)));
+        m.terms.push(uint48(start), (uint208(tier) << 128) | (uint208(end) << 64) | uint208(uint64(block.timestamp)));
     }
 
     /// Takes `amount` from the caller and splits what arrived between the treasury and the

@@ -55,9 +55,9 @@ abstract contract PatentPoolBase is IPatentPoolTypes, AccessControl, Pausable, R
     }
 
     struct Member {
-        uint8 tier;
-        uint64 validUntil;
-        // Keyed by term start; value packs (term end << 64 | time the term was paid).
+        // Keyed by term start; value packs (tier << 128 | term end << 64 | time the term was paid).
+        // The latest checkpoint is the member's tier and the end of its latest term: membership has
+        // this one record, so a join or renewal writes one new slot and no other.
         Checkpoints.Trace208 terms;
     }
 
@@ -147,6 +147,13 @@ abstract contract PatentPoolBase is IPatentPoolTypes, AccessControl, Pausable, R
         _;
     }
 
+
+    /// A member's tier and the end of its latest term (both 0 when never a member).
+    function _latestTerm(Member storage m) internal view returns (uint8 tier, uint64 validUntil) {
+        // No checkpoint: the value is 0, so never a member (tier 0, term end 0).
+        uint208 term = m.terms.latest();
+        return (uint8(term >> 128), uint64(term >> 64));
+    }
 
     /// Credits a founder with everything the accumulator owes it so far.
     function _settle(Founder storage f) internal {

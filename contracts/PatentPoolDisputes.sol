@@ -29,7 +29,8 @@ contract PatentPoolDisputes is PatentPoolBase, IPatentPoolDisputes {
         whenNotPaused
         returns (uint256 disputeId)
     {
-        if (!_founders[msg.sender].admitted && _members[msg.sender].validUntil <= block.timestamp) {
+        (, uint64 validUntil) = _latestTerm(_members[msg.sender]);
+        if (!_founders[msg.sender].admitted && validUntil <= block.timestamp) {
             revert PatentPoolNotParticipant(msg.sender);
         }
         _requireInPool(assetId);

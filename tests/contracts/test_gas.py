@@ -14,7 +14,11 @@ states in both pools (an SSTORE costs 20,000 gas from zero but 2,900 from non-ze
   stays 0 in both pools and every payment writes it 0 -> 0;
 - the joiner is one account that is a member of neither pool, with a non-zero token balance and an
   unlimited allowance to both; the claimants are founders of weight 1 that never claimed and hold
-  no tokens; the contributors are admitted founders without weight, contributing a one-grant family.
+  no tokens; the contributors are admitted founders without weight, contributing a family of 1
+  grant (80 in the large pool, so that the totals after it, 5 and 400, divide 1e18 too).
+
+Then the steady costs, once the storage a call writes exists: the joiner joins again after its term
+ran out, and the claimant claims again (now holding tokens, its debt non-zero).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from web3.contract import Contract
 from registry.chain import Chain
 from registry.client import PatentAssetClient, PatentPoolClient, StablecoinClient
 from registry.types import PatentStatus
-from tests.conftest import USDC, YEAR, World, extra_accounts, fund_ether, now
+from tests.conftest import USDC, YEAR, World, advance, extra_accounts, fund_ether, now
 
 FEE = 100 * USDC
 MAX_UINT = 2**256 - 1
@@ -110,7 +114,9 @@ def _populate(
     pool.set_tier_fee(0, FEE)
 
     owners = [*founders, newcomer]
-    weights = [*_weights(len(founders)), 1]
+    # The newcomer's weight keeps the total a divisor of 1e18 once it has contributed too (5 and
+    # 400), so the steady calls also find the accumulator's remainder 0 in both pools.
+    weights = [*_weights(len(founders)), 1 if len(founders) == SMALL else 80]
     family_ids = [f"GAS-{tag}-{i}" for i in range(len(owners))]
     with Bulk(w3) as tx:
         for owner, fid in zip(owners, family_ids, strict=True):
@@ -125,7 +131,7 @@ def _populate(
 
         for i, (owner, asset_id, weight) in enumerate(zip(owners, asset_ids, weights, strict=True)):
             for k in range(weight):
-                tx.send(owner.address, registry, "addPatent", asset_id, REQUIRED[k].encode(), f"{tag}{i:04d}{k}")
+                tx.send(owner.address, registry, "addPatent", asset_id, REQUIRED[k % 4].encode(), f"{tag}{i:04d}{k}")
         tx.mine()
         t = now(w3)
         for owner, asset_id, weight in zip(owners, asset_ids, weights, strict=True):
@@ -177,6 +183,19 @@ def _measure(
     return gas
 
 
+def _measure_steady(
+    world: World, pool: PatentPoolClient, joiner: LocalAccount, claimant: LocalAccount
+) -> dict[str, int]:
+    """The same calls once their storage exists (the issue's "steady" costs): the joiner joins
+    again after its term ran out (its member slot and term history exist), then the claimant claims
+    again (its debt is non-zero and it holds tokens)."""
+    w3 = world.w3
+    joined = PatentPoolClient(Chain(w3, joiner), pool.address).join(0, FEE)
+    claimer = PatentPoolClient(Chain(w3, claimant), pool.address)
+    assert claimer.claimable(claimant.address) > 0 and world.coin.balance_of(claimant.address) > 0
+    return {"join (returning member)": joined.gas_used, "claim (next claim)": claimer.claim().gas_used}
+
+
 def test_gas_does_not_grow_with_members_founders_and_assets(world: World) -> None:
     w3 = world.w3
     small_pool = world.pool
@@ -206,6 +225,9 @@ def test_gas_does_not_grow_with_members_founders_and_assets(world: World) -> Non
 
     small = _measure(world, small_pool, joiner, small_founders[0], small_newcomer, small_assets[0], small_new)
     large = _measure(world, large_pool, joiner, large_founders[0], large_newcomer, large_assets[0], large_new)
+    advance(w3, YEAR + 1)  # every term ran out: the joiner may join again
+    small |= _measure_steady(world, small_pool, joiner, small_founders[0])
+    large |= _measure_steady(world, large_pool, joiner, large_founders[0])
 
     assert small_pool.counts()["members"] == SMALL + 1 and large_pool.counts()["members"] == LARGE + 1
     assert small_pool.counts()["assets"] == SMALL + 1 and large_pool.counts()["assets"] == LARGE + 1
