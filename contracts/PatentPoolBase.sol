@@ -6,6 +6,7 @@ import {Initializable} from "@openzeppelin/contracts/proxy/utils/Initializable.s
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IPatentAsset} from "./interfaces/IPatentAsset.sol";
 import {IPatentPoolTypes} from "./interfaces/IPatentPool.sol";
@@ -43,12 +44,18 @@ abstract contract PatentPoolBase is IPatentPoolTypes, AccessControl, Pausable, R
     uint64 internal constant _MAX_CHANGE_DELAY = 365 days;
     uint64 internal constant _MAX_LICENCE_LENGTH_CAP = 100 * 365 days;
 
+    // `admitted`, `weight` and `debt` share one slot: a settlement reads and writes that one slot,
+    // which is non-zero from admission on, so a founder's first claim or contribution never pays
+    // for a slot written from zero.
     struct Founder {
         bool admitted;
-        uint256 weight;
+        // The sum of its assets' weights (each a count of patents, far below 2**64).
+        uint64 weight;
         // weight * accumulator at the last settlement (scaled by _PRECISION, never rounded): what
-        // the founder was already credited with.
-        uint256 debt;
+        // the founder was already credited with. 184 bits hold 2.4e55: a weight of a million times
+        // 1e31 wei paid per unit of weight (1e13 tokens of 18 decimals), scaled by 1e18, is 1e55;
+        // beyond that the settlement reverts (SafeCast) rather than wrap.
+        uint184 debt;
         // Credited and not yet claimed, scaled by _PRECISION; claims pay whole units and keep
         // the sub-unit rest, so rounding never credits a founder more than was paid in.
         uint256 credit;
@@ -159,7 +166,7 @@ abstract contract PatentPoolBase is IPatentPoolTypes, AccessControl, Pausable, R
     function _settle(Founder storage f) internal {
         uint256 owed = f.weight * _accRevenuePerWeight;
         f.credit += owed - f.debt;
-        f.debt = owed;
+        f.debt = SafeCast.toUint184(owed);
     }
 
     /// Takes an asset's weight out of its founder's and the pool's total, after settling.
@@ -169,7 +176,7 @@ abstract contract PatentPoolBase is IPatentPoolTypes, AccessControl, Pausable, R
         Founder storage f = _founders[a.founder];
         _settle(f);
         f.weight -= weight;
-        f.debt = f.weight * _accRevenuePerWeight;
+        f.debt = SafeCast.toUint184(f.weight * _accRevenuePerWeight);
         _totalWeight -= weight;
         a.weight = 0;
     }
@@ -239,7 +246,7 @@ abstract contract PatentPoolBase is IPatentPoolTypes, AccessControl, Pausable, R
     function _addWeight(Founder storage f, PoolAsset storage a, uint64 weight) internal {
         _settle(f);
         f.weight += weight;
-        f.debt = f.weight * _accRevenuePerWeight;
+        f.debt = SafeCast.toUint184(f.weight * _accRevenuePerWeight);
         _totalWeight += weight;
         a.weight = weight;
     }
