@@ -132,6 +132,10 @@ class PoolConfig(_Model):
     payment_token: str | None = None
     operator_share_bps: int | None = Field(default=None, ge=0, le=10_000)
     withdrawal_notice_days: int | None = Field(default=None, ge=0, le=_UINT64_MAX // DAY)
+    #: The longest licence period the operator may offer (the pool's bound: 1 day to 100 years).
+    max_licence_length_days: int | None = Field(default=None, ge=1, le=100 * 365)
+    #: What opening a dispute takes, in whole tokens (decimals allowed; 0: disputes are free).
+    dispute_bond: Decimal | None = None
     tiers: TierFees = TierFees()
     qualification: QualificationConfig | None = None
     founders: list[str] = []
@@ -170,7 +174,12 @@ class PoolConfig(_Model):
             out.append(address)
         return out
 
-    @field_validator("operator_share_bps", "withdrawal_notice_days", mode="before")
+    @field_validator("dispute_bond", mode="before")
+    @classmethod
+    def _bond(cls, value: Any) -> Decimal | None:
+        return _amount(value)
+
+    @field_validator("operator_share_bps", "withdrawal_notice_days", "max_licence_length_days", mode="before")
     @classmethod
     def _whole(cls, value: Any) -> Any:
         if isinstance(value, bool) or (value is not None and not isinstance(value, int)):
@@ -344,6 +353,7 @@ def stand_up_pool(
         for key, tier in (("startup", Tier.STARTUP), ("sme", Tier.SME), ("enterprise", Tier.ENTERPRISE))
         if (amount := getattr(config.tiers, key)) is not None
     }
+    bond = None if config.dispute_bond is None else token_units(config.dispute_bond, decimals, "dispute_bond")
     txs: list[dict[str, Any]] = []
     planned: list[str] = []
     changed: list[str] = []
@@ -430,6 +440,14 @@ def stand_up_pool(
         current = int(chain.call(pool.contract.functions.withdrawalNotice()))
         if current != notice and not announced(Parameter.WITHDRAWAL_NOTICE, notice):
             apply("withdrawal_notice_days", lambda: pool.set_withdrawal_notice(notice), "setWithdrawalNotice")
+    if config.max_licence_length_days is not None:
+        longest = config.max_licence_length_days * DAY
+        if pool.bounds()["maxLicenceLength"] != longest and not announced(Parameter.MAX_LICENCE_LENGTH, longest):
+            apply(
+                "max_licence_length_days", lambda: pool.set_max_licence_length(longest), "setMaxLicenceLength"
+            )
+    if bond is not None and pool.dispute_bond() != bond and not announced(Parameter.DISPUTE_BOND, bond):
+        apply("dispute_bond", lambda: pool.set_dispute_bond(bond), "setDisputeBond")
     for tier, fee in fees.items():
         if pool.tier_fee(tier) != fee and not announced(Parameter(Parameter.TIER_FEE_0 + tier), fee):
             key = tier.name.lower()
@@ -506,6 +524,8 @@ def new_pool_steps(config: PoolConfig) -> list[str]:
     steps = ["setTerritory"] if config.territory is not None else []
     steps += ["setOperatorShare"] if config.operator_share_bps is not None else []
     steps += ["setWithdrawalNotice"] if config.withdrawal_notice_days is not None else []
+    steps += ["setMaxLicenceLength"] if config.max_licence_length_days is not None else []
+    steps += ["setDisputeBond"] if config.dispute_bond is not None else []
     steps += [
         f"setTierFee({key})" for key in ("startup", "sme", "enterprise") if getattr(config.tiers, key) is not None
     ]

@@ -133,6 +133,28 @@ def test_a_changed_setting_sends_only_its_transaction(
     assert (again["changed"], again["txs"]) == ([], [])
 
 
+def test_the_dispute_bond_and_the_longest_licence_come_from_the_pool_file(
+    anvil: AnvilNode, w3: Web3, manifest: Path, tmp_path: Path, snapshot: None
+) -> None:
+    """Issue 14's bond (point 8) and licence bound (point 3) are pool-file settings like the rest."""
+    radar = tmp_path / "radar.toml"
+    text = LIDAR_TOML.read_text().replace('name = "LiDAR"', 'name = "Radar"')
+    radar.write_text(text.replace("dispute_bond = 0 ", "dispute_bond = 25.5 ").replace("= 1825 ", "= 730 "))
+    plan = ok_json(run_script(anvil, manifest, radar, "--plan"))["plan"]
+    assert {"setDisputeBond", "setMaxLicenceLength"} <= set(plan)
+    result = ok_json(run_script(anvil, manifest, radar))
+    assert {"dispute_bond", "max_licence_length_days"} <= set(result["changed"])
+    pool = PatentPoolClient(Chain(w3, OPERATOR), result["pool"])
+    # Set while Incubating (before the file's activation): in force at once.
+    assert pool.dispute_bond() == 25_500_000
+    assert pool.bounds()["maxLicenceLength"] == 730 * DAY
+    assert ok_json(run_script(anvil, manifest, radar))["txs"] == []
+    too_precise = tmp_path / "precise.toml"
+    too_precise.write_text(text.replace("dispute_bond = 0 ", "dispute_bond = 0.0000001 "))
+    refused = run_script(anvil, manifest, too_precise)
+    assert refused.returncode == 2 and "dispute_bond: 1E-7 has more than 6 decimal places" in refused.stderr
+
+
 def test_a_plan_sends_nothing_and_lists_every_step(
     anvil: AnvilNode, w3: Web3, manifest: Path, tmp_path: Path, snapshot: None
 ) -> None:
