@@ -443,9 +443,7 @@ def stand_up_pool(
     if config.max_licence_length_days is not None:
         longest = config.max_licence_length_days * DAY
         if pool.bounds()["maxLicenceLength"] != longest and not announced(Parameter.MAX_LICENCE_LENGTH, longest):
-            apply(
-                "max_licence_length_days", lambda: pool.set_max_licence_length(longest), "setMaxLicenceLength"
-            )
+            apply("max_licence_length_days", lambda: pool.set_max_licence_length(longest), "setMaxLicenceLength")
     if bond is not None and pool.dispute_bond() != bond and not announced(Parameter.DISPUTE_BOND, bond):
         apply("dispute_bond", lambda: pool.set_dispute_bond(bond), "setDisputeBond")
     for tier, fee in fees.items():
