@@ -411,11 +411,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "inserter: raw events and blocks into SQL (insert_packed)": ("indexer.writer", "insert_packed"),
     "inserter: projection rows into SQL (insert_packed)": ("indexer.projections", "insert_packed"),
     "inserter: projection updates into SQL (update_packed)": ("indexer.projections", "update_packed"),
-    "waiting for a thread (Future.result: the reader for the writer, the end for the index builders)": (
-        "concurrent.futures",
-        "Future.result",
-    ),
-    "after the load: building its indexes (build_all)": ("indexer.deferred", "build_all"),
+    "waiting for a thread (Future.result: the reader for the writer)": ("concurrent.futures", "Future.result"),
 }
 
 
