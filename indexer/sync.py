@@ -20,9 +20,7 @@ import sqlalchemy as sa
 from eth_utils.crypto import keccak
 from sqlalchemy.engine import Connection, Engine
 
-from indexer import deferred
 from indexer.batch import Batch, Position, Reorged, StepResult
-from indexer.db import DATABASE_FAILURES
 from indexer.digest import GENESIS_DIGEST
 from indexer.errors import DatabaseMismatch, DeploymentNotOnChain, InvalidSettings, RpcUnavailable, StartBeyondHead
 from indexer.fetch import LogFetcher, Rpc
@@ -80,7 +78,7 @@ class Indexer:
     pools: dict[str, str] = field(default_factory=dict)
     _cp: Position | None = None
     _row_cache: RowCache = field(default_factory=RowCache)
-    #: While `run` is on: its writer, whose database work goes to an inserter thread (`_write`).
+    #: While `run` is on: the writer its writer thread commits batches with (`_write`).
     _running: Writer | None = None
 
     def __post_init__(self) -> None:
@@ -199,7 +197,6 @@ class Indexer:
         on_step: Callable[[StepResult], None] = lambda _: None,
         poll_interval: float = 1.0,
         on_outage: Callable[[RpcUnavailable, float], None] = lambda _exc, _wait: None,
-        on_indexes: deferred.Built = lambda _done, _total: None,
         on_rebuild: Progress | None = None,
     ) -> None:
         """Step until the head (or, following, until `should_stop`), checking it between batches.
@@ -213,13 +210,12 @@ class Indexer:
         following, the run waits it out instead: `on_outage` hears the error and the seconds
         until the next try (doubling from 1 s up to a minute while the outage lasts).
 
-        A first load runs without the secondary indexes and builds them when it reaches the head
-        or stops (indexer/deferred.py); `on_indexes` hears how far that is. A reorg deeper than the
-        undo log rebuilds every projection from the raw events: `on_rebuild` hears how far that is.
+        A reorg deeper than the undo log rebuilds every projection from the raw events:
+        `on_rebuild` hears how far that is.
         """
         outage_wait = _FIRST_OUTAGE_WAIT
         pending: tuple[Future[StepResult], Batch] | None = None
-        deferring = self._start_first_load()
+        self._check_lock()
 
         def settle() -> None:
             """Wait for the write in flight, if any, and report it."""
@@ -241,26 +237,12 @@ class Indexer:
             pause(outage_wait)
             outage_wait = min(outage_wait * 2, _LAST_OUTAGE_WAIT)
 
-        def finish_first_load(failing: bool = False) -> None:
-            """Build the indexes a first load went without (nothing is in flight)."""
-            nonlocal deferring
-            if not deferring:
-                return
-            deferring = False
-            try:
-                deferred.build_all(self.engine, on_indexes)
-            except DATABASE_FAILURES:
-                if not failing:  # failing already: its error is the one to tell; the next run builds them
-                    raise
-
-        failure: BaseException | None = None
         with (
             _collect_between_batches(),
             WalCheckpoints(self.engine) as checkpoints,
             ThreadPoolExecutor(1, thread_name_prefix="indexer-writer") as writer,
-            ThreadPoolExecutor(1, thread_name_prefix="indexer-inserter") as inserter,
         ):
-            self._running = replace(self.writer, inserter=inserter, wal=checkpoints)
+            self._running = replace(self.writer, wal=checkpoints)
             try:
                 while not should_stop():
                     gc.collect(1)
@@ -291,28 +273,21 @@ class Indexer:
                     on_step(result)
                     if result.kind != "idle":
                         continue
-                    finish_first_load()
                     if not follow:
                         return
                     gc.collect()  # caught up: the one moment nothing is in flight
                     pause(poll_interval)
-            except BaseException as exc:
-                failure = exc
-                raise
             finally:
                 try:
                     settle()  # stopping or failing: the batch in flight still lands whole
-                    if not isinstance(failure, KeyboardInterrupt):  # a second Ctrl-C: no index building now
-                        finish_first_load(failing=failure is not None)
                 finally:
                     self._running = None
 
-    def _start_first_load(self) -> bool:
-        """Drop the secondary indexes if this run is (or resumes) a first load; whether it is."""
-        with self.engine.begin() as conn:
-            if self.lock is not None:
+    def _check_lock(self) -> None:
+        """At the start of a run: refuse it if this process no longer holds the writer lock."""
+        if self.lock is not None:
+            with self.engine.begin() as conn:
                 self.lock.check(conn)
-            return deferred.start(conn)
 
     def step(self) -> StepResult:
         """One unit of work: a reorg rollback, one batch, or nothing when caught up."""

@@ -281,20 +281,6 @@ def _run(indexer: Indexer, follow: bool, rebuild: bool, poll_interval: float, as
             f"{exc}; still following: trying again in {wait:.0f} s (Ctrl-C stops)", highlight=False, soft_wrap=True
         )
 
-    building = {"since": 0.0}
-
-    def on_indexes(done: int, total: int) -> None:
-        if as_json or not total:
-            return
-        if done == 0:
-            building["since"] = time.monotonic()
-            err.print(
-                f"first load: building the {total} secondary indexes it left for the end (the readers' lookups)…",
-                highlight=False,
-            )
-        elif done == total:
-            err.print(f"indexes built in {time.monotonic() - building['since']:.1f} s", highlight=False)
-
     rebuilding = {"said": 0.0}
 
     def on_rebuild(done: int, total: int) -> None:
@@ -322,7 +308,6 @@ def _run(indexer: Indexer, follow: bool, rebuild: bool, poll_interval: float, as
                 on_step=on_step,
                 poll_interval=poll_interval,
                 on_outage=on_outage,
-                on_indexes=on_indexes,
                 on_rebuild=on_rebuild,
             )
         finally:

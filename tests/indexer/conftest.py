@@ -20,7 +20,6 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine, make_url
 from web3 import Web3
 
-from indexer import deferred
 from indexer.db import make_engine, scratch_database, upgrade
 from indexer.fetch import Rpc
 from indexer.schema import Checkpoint, IndexerLock, ProjectionUndo, RecentBlock
@@ -122,13 +121,11 @@ _SKIPPED = {IndexerLock.__tablename__, RecentBlock.__tablename__, ProjectionUndo
 
 
 def dump(engine: Engine) -> dict[str, list[Any]]:
-    """Every mirrored table's rows, ordered by primary key (lock and reorg bookkeeping left out),
-    and the names of secondary indexes the database lacks (a first load builds them at its end)."""
+    """Every mirrored table's rows, ordered by primary key (lock and reorg bookkeeping left out)."""
     from sqlmodel import SQLModel
 
     tables: dict[str, list[Any]] = {}
     with engine.connect() as conn:
-        tables["(missing indexes)"] = [str(index.name) for index in deferred.missing(conn)]
         for table in SQLModel.metadata.sorted_tables:
             if table.name in _SKIPPED:
                 continue

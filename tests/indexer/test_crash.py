@@ -447,8 +447,7 @@ class CrashLoop:
         """Stop the process inside a write transaction, `extra` probes after first seeing it open.
 
         A transaction counts only if it is still open a moment later, the process stopped: one
-        whose COMMIT had just been sent when the process stopped ends by itself in the server (the
-        end of a first load on PostgreSQL builds its indexes in many short transactions)."""
+        whose COMMIT had just been sent when the process stopped ends by itself in the server."""
         seen = 0
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
