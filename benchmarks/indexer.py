@@ -394,8 +394,8 @@ def index_result(runs: list[tuple[float, dict[str, Any]]], load: list[float]) ->
 
 
 #: Stages of an index run the profile times: label -> (module, attribute path). Reading (the main
-#: thread) and writing (the writer thread) overlap, so the columns add up to more than the wall;
-#: "..." stages are parts of the one above, "... ..." ones parts of that.
+#: thread), writing (the writer thread) and the database's side of writing (the inserter thread)
+#: overlap, so the columns add up to more than the wall; "..." stages are parts of the one above.
 STAGES: dict[str, tuple[str, str]] = {
     "read: whole stage (Reader.next)": ("indexer.reader", "Reader.next"),
     "read: eth_getLogs, typed by msgspec (LogFetcher.fetch)": ("indexer.fetch", "LogFetcher.fetch"),
@@ -404,12 +404,13 @@ STAGES: dict[str, tuple[str, str]] = {
     "read: ... of which event rows, packed (event_rows)": ("indexer.reader", "event_rows"),
     "read: ... of which the digest (next_digest)": ("indexer.reader", "next_digest"),
     "write: whole stage (Writer.write)": ("indexer.writer", "Writer.write"),
-    "write: ... raw events and blocks into SQL (insert_packed)": ("indexer.writer", "insert_packed"),
     "write: ... projections in memory (apply)": ("indexer.writer", "apply"),
-    "write: ... projection rows, packed and written (Store.flush)": ("indexer.projections", "Store.flush"),
-    "write: ... ... projection rows into SQL (insert_packed)": ("indexer.projections", "insert_packed"),
-    "write: ... ... projection updates into SQL (update_packed)": ("indexer.projections", "update_packed"),
+    "write: ... packing projection rows (Store.flush)": ("indexer.projections", "Store.flush"),
+    "write: ... waiting for the inserter thread (wait)": ("indexer.writer", "wait"),
     "write: commit": ("sqlalchemy.engine.base", "RootTransaction._do_commit"),
+    "inserter: raw events and blocks into SQL (insert_packed)": ("indexer.writer", "insert_packed"),
+    "inserter: projection rows into SQL (insert_packed)": ("indexer.projections", "insert_packed"),
+    "inserter: projection updates into SQL (update_packed)": ("indexer.projections", "update_packed"),
     "waiting for a thread (Future.result: the reader for the writer)": ("concurrent.futures", "Future.result"),
 }
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 from itertools import pairwise
 from typing import Any, Protocol, cast
 
@@ -143,9 +144,13 @@ class Store:
         empty: bool = False,
         record: bool = False,
         cache: RowCache | None = None,
+        settle: Callable[[], object] | None = None,
     ) -> None:
         self.conn = conn
         self.cache = cache
+        #: Called before the store uses the connection: the indexer's writer passes it when another
+        #: thread writes the batch's rows on the same connection, to wait for those writes.
+        self.settle: Callable[[], object] = settle or _nothing
         self.empty = empty  # rebuilding: nothing is in the tables, never read them
         self.record = record  # keep every changed row's state from before this store (`undo_rows`)
         self._before: dict[type[SQLModel], dict[tuple[Any, ...], Row | None]] = {}
@@ -176,6 +181,7 @@ class Store:
             if found is None and (model, k) in self._read:
                 found = self._read[(model, k)]
             elif found is None:
+                self.settle()
                 params = {f"pk_{n}": v for n, v in key.items()}
                 found = cast(
                     Mapping[str, Any] | None, self.conn.execute(_select_by_key(model), params).mappings().first()
@@ -205,6 +211,8 @@ class Store:
             if k in self._rows.get(model, ()) or (self.cache is not None and self.cache.get(model, k) is not None):
                 continue
             wanted.setdefault(model, set()).add(k)
+        if wanted:
+            self.settle()
         for model, keys in wanted.items():
             table = _table(model)
             columns = [table.c[name] for name in self._pk(model)]
@@ -240,12 +248,18 @@ class Store:
         row.update(values)
         self._appended.setdefault(model, []).append(row)
 
-    def flush(self) -> int:
-        """Write every changed row; returns how many."""
+    def flush(self, submit: Callable[[Callable[[], object]], object] | None = None) -> int:
+        """Write every changed row; returns how many. With `submit`, the rows are packed for the
+        database here and each write is handed to `submit` to run (in order, on the connection),
+        so packing the next table goes on while the database writes the last; the caller waits
+        for them."""
+        if submit is None:
+            self.settle()
+            submit = _run_now
         dialect = self.conn.dialect.name
         written = 0
         for model, new in self._appended.items():
-            insert_packed(self.conn, pack_rows(dialect, _table(model), new))
+            submit(partial(insert_packed, self.conn, pack_rows(dialect, _table(model), new)))
             written += len(new)
         self._appended = {}
         for model, keys in self._dirty.items():
@@ -255,9 +269,9 @@ class Store:
             inserts = [rows[k] for k in keys if k not in existing]
             updates = [rows[k] for k in keys if k in existing]
             if inserts:
-                insert_packed(self.conn, pack_rows(dialect, table, inserts))
+                submit(partial(insert_packed, self.conn, pack_rows(dialect, table, inserts)))
             if updates:
-                update_packed(self.conn, pack_rows(dialect, table, updates))
+                submit(partial(update_packed, self.conn, pack_rows(dialect, table, updates)))
             existing.update(keys)
             self._existing[model] = existing
             written += len(keys)
@@ -288,6 +302,14 @@ class Store:
                     }
                 )
         return rows
+
+
+def _nothing() -> None:
+    return None
+
+
+def _run_now(write: Callable[[], object]) -> None:
+    write()
 
 
 _SELECTS: dict[type[SQLModel], sa.Select[Any]] = {}

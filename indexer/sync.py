@@ -78,7 +78,7 @@ class Indexer:
     pools: dict[str, str] = field(default_factory=dict)
     _cp: Position | None = None
     _row_cache: RowCache = field(default_factory=RowCache)
-    #: While `run` is on: the writer its writer thread commits batches with (`_write`).
+    #: While `run` is on: its writer, whose database work goes to an inserter thread (`_write`).
     _running: Writer | None = None
 
     def __post_init__(self) -> None:
@@ -241,8 +241,9 @@ class Indexer:
             _collect_between_batches(),
             WalCheckpoints(self.engine) as checkpoints,
             ThreadPoolExecutor(1, thread_name_prefix="indexer-writer") as writer,
+            ThreadPoolExecutor(1, thread_name_prefix="indexer-inserter") as inserter,
         ):
-            self._running = replace(self.writer, wal=checkpoints)
+            self._running = replace(self.writer, inserter=inserter, wal=checkpoints)
             try:
                 while not should_stop():
                     gc.collect(1)

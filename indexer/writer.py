@@ -4,6 +4,14 @@ transaction.
 Within the reorg window (`recent_blocks` behind the target) a batch also records the prior state
 of every projection row it changes (`projection_undo`), which is what lets a shallow reorg undo
 just those rows (indexer/reorg.py).
+
+With an inserter thread (while `Indexer.run` is on), the database's work runs beside this
+thread's: the raw events and blocks, then each projection table's rows, go one after another to
+the inserter, while this thread applies the events to the projections in memory and packs the next
+table. The store waits for the writes queued so far before it reads the connection itself
+(`Store(settle=...)`), so the connection serves one thread at a time; everything stays in the
+batch's one transaction. A failed write skips the ones after it and is raised once none is
+running.
 """
 
 from __future__ import annotations
@@ -11,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -82,6 +92,40 @@ class WalCheckpoints:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
+class _Writes:
+    """A batch's writes queued on the inserter thread, in order; after a failed one the rest are
+    skipped (the transaction only rolls back)."""
+
+    def __init__(self, inserter: ThreadPoolExecutor) -> None:
+        self._inserter = inserter
+        self._futures: list[Future[None]] = []
+        self._failed: list[BaseException] = []
+
+    def submit(self, op: Callable[[], object]) -> None:
+        self._futures.append(self._inserter.submit(self._run, op))
+
+    def _run(self, op: Callable[[], object]) -> None:
+        if not self._failed:
+            try:
+                op()
+            except BaseException as exc:
+                self._failed.append(exc)
+
+    def finish(self) -> None:
+        """Wait until no write is running (the connection is free again)."""
+        wait(self._futures)
+
+    def settle(self) -> None:
+        """Wait for the writes queued so far; raise the first failed one's error."""
+        self.finish()
+        if self._failed:
+            raise self._failed[0]
+
+
+def _run_now(op: Callable[[], object]) -> None:
+    op()
+
+
 @dataclass
 class Writer:
     """Commits batches to one database (the lock re-checked in each transaction)."""
@@ -91,6 +135,8 @@ class Writer:
     recent_blocks: int = 256
     finality_depth: int = 0
     row_cache: RowCache = field(default_factory=RowCache)
+    #: The thread the database's work goes to (None: this thread does it all, in order).
+    inserter: ThreadPoolExecutor | None = None
     #: SQLite's WAL checkpoints after each batch (None: SQLite's automatic ones).
     wal: WalCheckpoints | None = None
 
@@ -104,11 +150,17 @@ class Writer:
                 conn.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
             if self.lock is not None:
                 self.lock.check(conn)
+            writes = _Writes(self.inserter) if self.inserter is not None and events else None
             # Within the reorg window, keep what undoes this batch's projection changes.
-            store = Store(conn, record=end >= batch.target - self.recent_blocks, cache=self.row_cache)
+            store = Store(
+                conn,
+                record=end >= batch.target - self.recent_blocks,
+                cache=self.row_cache,
+                settle=writes.settle if writes is not None else None,
+            )
             if events:
                 store.prefetch(events)
-                self._write_events(conn, batch, store)
+                self._write_events(conn, batch, store, writes)
             if store.record:
                 insert_rows(conn, _UNDO, store.undo_rows(batch.first, end))
             horizon = end - self.recent_blocks - self.finality_depth
@@ -141,11 +193,26 @@ class Writer:
         )
 
     @staticmethod
-    def _write_events(conn: Connection, batch: Batch, store: Store) -> None:
+    def _write_events(conn: Connection, batch: Batch, store: Store, writes: _Writes | None) -> None:
         """Insert the batch's raw events and blocks, apply its events to the projections in
-        `store` and write their rows, in that order on the connection."""
-        insert_packed(conn, batch.packed_events)
-        insert_packed(conn, batch.packed_blocks)
-        for event in batch.events:
-            apply(store, event)
-        store.flush()
+        `store` and write their rows, in that order on the connection: on the inserter thread
+        with `writes` (see the module's docstring), else here."""
+
+        def insert() -> None:
+            insert_packed(conn, batch.packed_events)
+            insert_packed(conn, batch.packed_blocks)
+
+        if writes is None:
+            insert()
+            for event in batch.events:
+                apply(store, event)
+            store.flush(_run_now)
+            return
+        writes.submit(insert)
+        try:
+            for event in batch.events:
+                apply(store, event)
+            store.flush(writes.submit)
+        finally:
+            writes.finish()  # the connection is free again only once every write is over
+        writes.settle()  # the first failed write's error, if one failed

@@ -136,6 +136,22 @@ def renewing(world: World, anvil: AnvilNode, engine: Engine) -> Indexer:
     return indexer
 
 
+def test_a_batch_inserts_its_raw_events_beside_its_projections_and_reads_rows_after(
+    renewing: Indexer, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    insert = _Timed(bulk.insert_packed, pause=0.3)
+    select = _Timed(projections._select_by_key)
+    monkeypatch.setattr(writer, "insert_packed", insert)
+    monkeypatch.setattr(projections, "_select_by_key", select)
+    renewing.run()
+    assert insert.calls and {name for name, _, _ in insert.calls} == {"indexer-inserter_0"}
+    assert select.calls, "the pool's row was not read from the database"
+    inserted = max(end for _, _, end in insert.calls)
+    assert all(start >= inserted for _, start, _ in select.calls), "a row was read while the insert ran"
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select renewals from member")).scalar_one() == 1
+
+
 def test_a_failed_raw_insert_fails_its_batch_and_writes_nothing(
     renewing: Indexer, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
