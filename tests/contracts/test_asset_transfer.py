@@ -24,24 +24,13 @@ from registry.reverts import (
 )
 from registry.types import PatentStatus
 from tests.conftest import USDC, World, advance, now
+from tests.contracts.test_reweigh import addr, setup_pool  # A's asset weighs 3, B's 2; active
 
 G = PatentStatus.GRANTED
 FEE = 100 * USDC
+# Founders A and B as in test_reweigh's setup_pool.
 OPERATOR, FOUNDER_A, FOUNDER_B, MEMBER, MEMBER_2, BUYER, MEMBER_3 = 0, 1, 2, 3, 4, 5, 6
 H = bytes(Web3.keccak(text="evidence"))
-
-
-def addr(world: World, i: int) -> str:
-    return str(world.keys[i].address)
-
-
-def setup_pool(world: World) -> tuple[int, int]:
-    """Founder A's asset weighs 3 (US, CN, DE), founder B's 2 (US, JP); the pool is active."""
-    asset_a = world.founder_with_asset(FOUNDER_A, {"US": G, "CN": G, "DE": G})
-    asset_b = world.founder_with_asset(FOUNDER_B, {"US": G, "JP": G})
-    world.pool.set_tier_fee(0, FEE)
-    world.pool.activate()
-    return asset_a, asset_b
 
 
 def pay(world: World, who: int, pool: PatentPoolClient | None = None) -> None:
