@@ -22,6 +22,9 @@ from registry.reverts import decode_revert
 __all__ = ["Chain", "TxResult", "connect", "decode_events", "raise_decoded"]
 
 T = TypeVar("T")
+#: The least extra gas a transaction gets over its estimate (see `Chain.transact`): more than one
+#: new storage slot (22,100 gas) that the moment of mining can add to what the estimate saw.
+_TIME_MARGIN_GAS = 30_000
 
 
 def connect(url: str, expected_chain_id: int | None = None, timeout: float = 60.0) -> Web3:
@@ -138,8 +141,9 @@ class Chain:
         # The estimate runs in the latest block's context, but the transaction is mined in a later
         # one: a write of `block.timestamp` that the estimate saw as rewriting the same value (100
         # gas) can cost thousands once the time has moved (an announcement repeated in the next
-        # block, a checkpoint pushed at a new key). A fifth more gas covers it; only gas used is paid.
-        tx["gas"] = int(tx["gas"]) + int(tx["gas"]) // 5
+        # block, a checkpoint pushed at a new key: a new storage slot, 22,100 gas). A fifth more gas,
+        # and never less than 30,000 more, covers it; only gas used is paid.
+        tx["gas"] = int(tx["gas"]) + max(int(tx["gas"]) // 5, _TIME_MARGIN_GAS)
         return self._send(tx, fn_name=fn.fn_name)
 
     def deploy(self, contract: type[Contract], *args: Any) -> TxResult[ChecksumAddress]:
