@@ -203,7 +203,7 @@ def deploy(
     directory = settings_deployments_dir(deployments_dir)
     existing = manifest_path(node_chain, directory)
     # A second suite would orphan the first one's pools: the manifest is the only record of them.
-    if existing.exists() and not force and not opts.planning:
+    if existing.exists() and not force and not opts.send.planning:
         fail(
             f"{existing} already records a deployment on chain {node_chain}; replacing it would lose its pools. "
             "Pass --force to deploy anew (the old manifest is kept beside it), or use --deployments-dir"
@@ -211,7 +211,7 @@ def deploy(
     opts.rpc = url
     chain = opts.session().signer
     deployment = deploy_suite(chain, with_stablecoin=stablecoin)
-    if opts.planning:
+    if opts.send.planning:
         return  # the plan is printed by @shared; no manifest is written
     kept = None
     if existing.exists():

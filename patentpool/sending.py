@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -26,6 +25,7 @@ from web3.datastructures import AttributeDict
 from web3.exceptions import TimeExhausted, TransactionNotFound
 from web3.types import RPCEndpoint, TxParams
 
+from patentpool.shared import SendOptions
 from registry.chain import Chain, TxResult, raise_decoded
 from registry.errors import RegistryError, TransactionFailed
 from registry.reverts import decode_revert
@@ -44,24 +44,6 @@ __all__ = [
 ]
 
 #: Contracts whose ABIs name the calls in a plan.
-
-
-@dataclass
-class SendOptions:
-    """The sending controls of a write command (see patentpool.shared)."""
-
-    dry_run: bool = False
-    safe_json: Path | None = None
-    sender: str | None = None
-    confirmations: int = 1
-    max_fee_per_gas: str | None = None
-    max_priority_fee_per_gas: str | None = None
-    timeout: float = 120.0
-    nonce: int | None = None
-
-    @property
-    def planning(self) -> bool:
-        return self.dry_run or self.safe_json is not None
 
 
 class SignerUnfunded(RegistryError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -37,6 +37,29 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass
+class SendOptions:
+    """The sending controls of a write command (the WRITE group's options)."""
+
+    dry_run: bool = False
+    safe_json: Path | None = None
+    sender: str | None = None
+    confirmations: int = 1
+    max_fee_per_gas: str | None = None
+    max_priority_fee_per_gas: str | None = None
+    timeout: float = 120.0
+    nonce: int | None = None
+
+    @property
+    def planning(self) -> bool:
+        """True when the command only plans its calls (`--dry-run` or `--safe-json`): nothing is signed."""
+        return self.dry_run or self.safe_json is not None
+
+
+#: The WRITE group's option names, which @shared gathers into `Opts.send`.
+_SEND_FIELDS = frozenset(f.name for f in fields(SendOptions))
+
+
+@dataclass
 class Opts:
     """The shared options of one command run (unused groups keep their defaults)."""
 
@@ -46,38 +69,20 @@ class Opts:
     private_key: str | None = None
     keystore: Path | None = None
     as_json: bool = False
-    dry_run: bool = False
-    safe_json: Path | None = None
-    sender: str | None = None
-    confirmations: int = 1
-    max_fee_per_gas: str | None = None
-    max_priority_fee_per_gas: str | None = None
-    timeout: float = 120.0
-    nonce: int | None = None
+    send: SendOptions = field(default_factory=SendOptions)
     _extra: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def planning(self) -> bool:
-        """True when the command only plans its calls (`--dry-run` or `--safe-json`): nothing is signed."""
-        return self.dry_run or self.safe_json is not None
 
     def session(self) -> Any:
         """The command's node session (see patentpool._common.Session)."""
         from patentpool._common import Session, settings_rpc
-        from patentpool.sending import SendOptions
 
-        send = SendOptions(
-            dry_run=self.dry_run,
-            safe_json=self.safe_json,
-            sender=self.sender,
-            confirmations=self.confirmations,
-            max_fee_per_gas=self.max_fee_per_gas,
-            max_priority_fee_per_gas=self.max_priority_fee_per_gas,
-            timeout=self.timeout,
-            nonce=self.nonce,
-        )
         made = Session(
-            settings_rpc(self.rpc), self.deployment, self.deployments_dir, self.private_key, self.keystore, send=send
+            settings_rpc(self.rpc),
+            self.deployment,
+            self.deployments_dir,
+            self.private_key,
+            self.keystore,
+            send=self.send,
         )
         self._extra["session"] = made
         return made
@@ -312,7 +317,7 @@ def _plan(func: Callable[..., Any], opts: Opts, args: Any, kwargs: dict[str, Any
     from patentpool._common import err, fail, out, print_json
     from patentpool.sending import plan_json, print_plan, safe_batch
 
-    if opts.dry_run and opts.safe_json is not None:
+    if opts.send.dry_run and opts.send.safe_json is not None:
         fail("give --dry-run or --safe-json, not both (--safe-json already sends nothing)")
     with contextlib.redirect_stdout(io.StringIO()):
         result = func(*args, opts=opts, **kwargs)
@@ -320,20 +325,20 @@ def _plan(func: Callable[..., Any], opts: Opts, args: Any, kwargs: dict[str, Any
     chain = made.__dict__.get("signer") if made is not None else None
     if chain is None:
         fail("this command would send nothing")
-    if opts.safe_json is not None:
+    if opts.send.safe_json is not None:
         name = (func.__doc__ or func.__name__).strip().splitlines()[0]
         batch = safe_batch(chain, name)
         try:
-            opts.safe_json.write_text(json.dumps(batch, indent=2) + "\n", encoding="utf-8")
+            opts.send.safe_json.write_text(json.dumps(batch, indent=2) + "\n", encoding="utf-8")
         except OSError as exc:
-            fail(f"cannot write {opts.safe_json}: {exc.strerror or exc}")
-        summary = plan_json(chain) | {"safeJson": str(opts.safe_json)}
+            fail(f"cannot write {opts.send.safe_json}: {exc.strerror or exc}")
+        summary = plan_json(chain) | {"safeJson": str(opts.send.safe_json)}
         if opts.as_json:
             print_json(summary)
         else:
             print_plan(chain, err)
             out.print(
-                f"wrote {len(chain.plan)} call(s) for the Safe {chain.address} to {opts.safe_json} "
+                f"wrote {len(chain.plan)} call(s) for the Safe {chain.address} to {opts.send.safe_json} "
                 "(Safe Transaction Builder batch); nothing was sent",
                 highlight=False,
                 soft_wrap=True,
@@ -375,8 +380,9 @@ def shared(*groups: str) -> Callable[[F], F]:
                     values["private_key"] = None
                 elif store_env:
                     values["keystore"] = None
-            opts = Opts(**values)
-            if not opts.planning:
+            send = SendOptions(**{name: values.pop(name) for name in _SEND_FIELDS if name in values})
+            opts = Opts(**values, send=send)
+            if not send.planning:
                 return func(*args, opts=opts, **kwargs)
             return _plan(func, opts, args, kwargs)
 
