@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,11 +53,11 @@ def deployment(w3: Web3, keys: list[LocalAccount]) -> Deployment:
 _COINBASES = [0]
 
 
-@pytest.fixture
-def snapshot(w3: Web3, deployment: Deployment) -> Iterator[None]:
-    """Revert every chain change the test makes.
+@contextmanager
+def chain_snapshot(w3: Web3) -> Iterator[None]:
+    """Revert every chain change made inside the block.
 
-    Each test mines with a coinbase of its own, so a test that repeats another's transactions after
+    Each block mines with a coinbase of its own, so a test that repeats another's transactions after
     a revert (the two database backends of one test, say) never mines a block with the hash of a
     reverted one. anvil keeps blocks by hash; such repeated blocks are the suspected cause of the
     reorg tests' rare failures on their second (PostgreSQL) run, where a replacement block's change
@@ -69,6 +70,13 @@ def snapshot(w3: Web3, deployment: Deployment) -> Iterator[None]:
         yield
     finally:
         w3.provider.make_request("evm_revert", [snap])  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def snapshot(w3: Web3, deployment: Deployment) -> Iterator[None]:
+    """Revert every chain change the test makes (`chain_snapshot`)."""
+    with chain_snapshot(w3):
+        yield
 
 
 def advance(w3: Web3, seconds: int) -> int:
@@ -153,9 +161,8 @@ class World:
         return asset_id
 
 
-@pytest.fixture
-def world(w3: Web3, deployment: Deployment, keys: list[LocalAccount], snapshot: None) -> World:
-    """A fresh pool (Incubating, default rule) on the session's suite; reverted after the test."""
+def make_world(w3: Web3, deployment: Deployment, keys: list[LocalAccount]) -> World:
+    """A fresh pool (Incubating, default rule) on the session's suite."""
     operator = Chain(w3, keys[0])
     factory = PoolFactoryClient(operator, deployment.address("PoolFactory"))
     assets = PatentAssetClient(operator, deployment.address("PatentAsset"))
@@ -165,6 +172,12 @@ def world(w3: Web3, deployment: Deployment, keys: list[LocalAccount], snapshot: 
     address = factory.create_pool("Test pool", 2, "LiDAR", coin_address, operator.address).value
     pool = PatentPoolClient(operator, address)
     return World(w3, deployment, keys, operator, factory, assets, coin, pool)
+
+
+@pytest.fixture
+def world(w3: Web3, deployment: Deployment, keys: list[LocalAccount], snapshot: None) -> World:
+    """A fresh pool (Incubating, default rule) on the session's suite; reverted after the test."""
+    return make_world(w3, deployment, keys)
 
 
 def extra_accounts(n: int, start: int = 1000) -> list[LocalAccount]:

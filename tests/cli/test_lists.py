@@ -10,21 +10,32 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
 
-from registry.deploy import write_deployment
-from tests.conftest import USDC, YEAR, World, advance, now
+from registry.deploy import Deployment, write_deployment
+from tests.conftest import USDC, YEAR, World, advance, chain_snapshot, make_world, now
 
 F1, F2, M1, M2, M3, L1, L2 = 1, 4, 2, 3, 7, 8, 9
 
 
-@pytest.fixture
-def mirrored(world: World, tmp_path: Path) -> tuple[World, Path, dict[str, str], dict[str, Any]]:
+@pytest.fixture(scope="module")
+def mirrored(
+    w3: Web3, deployment: Deployment, keys: list[LocalAccount], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[World, Path, dict[str, str], dict[str, Any]]]:
     """A pool with founders, members, offers, licences, a suspension, a withdrawal, payments and
-    claims, mirrored into SQLite by `patentpool index`."""
+    claims, mirrored into SQLite by `patentpool index`: built once for the module, whose tests only
+    read it, and reverted after the last."""
+    with chain_snapshot(w3):
+        yield _mirrored(make_world(w3, deployment, keys), tmp_path_factory.mktemp("mirrored"))
+
+
+def _mirrored(world: World, tmp_path: Path) -> tuple[World, Path, dict[str, str], dict[str, Any]]:
     pool, keys = world.pool, world.keys
     a1 = world.founder_with_asset(F1)
     a2 = world.founder_with_asset(F2, {"US": 1, "CN": 1, "JP": 1})
