@@ -40,8 +40,8 @@ browser:
 	fi
 
 # Three workers on two cores: much of a test's time is spent waiting (for a subprocess to start,
-# anvil, PostgreSQL, a browser), and with two workers the cores stood idle a eighth of the time
-# (2026-12-05: user+sys 1.75 cores over the run with three; 722 s with two, 579 s with three).
+# anvil, PostgreSQL, a browser), so two workers leave the cores idle part of the time (2026-12-05:
+# 722 s with two; 579 s with three, which kept 1.75 cores busy on average).
 test: setup browser lint typecheck
 	$(BIN)/python -m pytest -n 3 --dist loadfile $(PYTEST_ARGS)
 
