@@ -114,10 +114,7 @@ class Event(EventBase, table=True):
     """One log of a tracked contract, decoded; its topics and data kept verbatim for the digest."""
 
     __tablename__ = "event"
-    __table_args__ = (
-        sa.UniqueConstraint("chain_id", "block_hash", "log_index", name="uq_event_block_hash_log_index"),
-        sa.Index("ix_event_address_name", "address", "event_name"),
-    )
+    __table_args__ = (sa.Index("ix_event_address_name", "address", "event_name"),)
     topics: list[str] = Field(default_factory=list, sa_type=JSON)
     data: str = Field(default="0x", sa_type=sa.Text)
 

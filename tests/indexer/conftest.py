@@ -16,19 +16,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine, make_url
-from web3 import Web3
 
 from indexer.db import make_engine, scratch_database, upgrade
 from indexer.fetch import Rpc
 from indexer.schema import Checkpoint, IndexerLock, ProjectionUndo, RecentBlock
 from indexer.sync import Indexer
-from registry.chain import Chain
-from registry.client import PatentAssetClient, PatentPoolClient, PoolFactoryClient, StablecoinClient
 from registry.deploy import Deployment
 from registry.node import AnvilNode
-from tests.conftest import World
 
 POSTGRES_URL = os.environ.get("PATENTPOOL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -94,18 +89,6 @@ def new_engine(backend: str, tmp_path: Any, postgres_unavailable: str | None) ->
 def engine(new_engine: Callable[[], Engine]) -> Engine:
     """A migrated database on each backend."""
     return new_engine()
-
-
-def make_world(w3: Web3, deployment: Deployment, keys: list[LocalAccount]) -> World:
-    """What the `world` fixture makes (a fresh pool and clients), for wider-scoped fixtures."""
-    operator = Chain(w3, keys[0])
-    factory = PoolFactoryClient(operator, deployment.address("PoolFactory"))
-    coin_address = deployment.payment_token
-    assert coin_address is not None
-    coin = StablecoinClient(operator, coin_address)
-    address = factory.create_pool("Test pool", 2, "LiDAR", coin_address, operator.address).value
-    assets = PatentAssetClient(operator, deployment.address("PatentAsset"))
-    return World(w3, deployment, keys, operator, factory, assets, coin, PatentPoolClient(operator, address))
 
 
 def index_chain(engine: Engine, anvil: AnvilNode, deployment: Deployment, **kwargs: Any) -> Indexer:

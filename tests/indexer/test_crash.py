@@ -53,8 +53,8 @@ from indexer.schema import IndexerLock, ProjectionUndo, RecentBlock
 from registry.client import PatentPoolClient
 from registry.deploy import Deployment, write_deployment
 from registry.node import AnvilNode
-from tests.conftest import USDC, World, extra_accounts
-from tests.indexer.conftest import dump, make_world, new_database
+from tests.conftest import USDC, World, extra_accounts, make_world
+from tests.indexer.conftest import dump, new_database
 from tests.indexer.proxy import JsonHandler, Proxy
 from tests.indexer.scenario import run_scenario
 

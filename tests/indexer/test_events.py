@@ -20,8 +20,8 @@ from registry.client import contract_at, role_id
 from registry.deploy import Deployment
 from registry.node import AnvilNode
 from registry.types import Parameter
-from tests.conftest import World
-from tests.indexer.conftest import index_chain, make_world, new_database
+from tests.conftest import World, make_world
+from tests.indexer.conftest import index_chain, new_database
 from tests.indexer.scenario import Scenario, run_scenario
 
 
