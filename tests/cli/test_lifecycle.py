@@ -14,23 +14,12 @@ from pathlib import Path
 import pytest
 
 from registry.client import role_id
-from registry.deploy import write_deployment
 from registry.node import ANVIL_DEV_KEYS
 from tests.cli.test_workflow_bad_input import refused, run
 from tests.conftest import USDC, World, advance
 
 FOUNDER, MEMBER, OTHER, NEW_ADMIN = 1, 2, 5, 6
 DOSSIER = Path(__file__).resolve().parents[2] / "examples" / "dossiers" / "lidar-flash-us-cn.json"
-
-
-@pytest.fixture
-def setup(world: World, tmp_path: Path) -> tuple[World, Path, str, int]:
-    """An active pool with a startup fee of 500, one contributed asset, and a manifest file."""
-    asset_id = world.founder_with_asset(FOUNDER)
-    world.pool.set_tier_fee(0, 500 * USDC)
-    world.pool.activate()
-    manifest = write_deployment(world.deployment, tmp_path / "deployments")
-    return world, manifest, world.pool.address, asset_id
 
 
 def ok(world: World, manifest: Path, *args: str, who: int = 0) -> subprocess.CompletedProcess[str]:

@@ -7,10 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.cli.test_workflow_bad_input import FOUNDER, MEMBER, STRANGER, refused, run, setup
+from tests.cli.test_workflow_bad_input import FOUNDER, MEMBER, STRANGER, refused, run
 from tests.conftest import USDC, YEAR, World, advance
-
-__all__ = ["setup"]  # the fixture, imported for pytest
 
 Setup = tuple[World, Path, str, int]
 

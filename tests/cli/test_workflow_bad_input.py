@@ -13,22 +13,11 @@ import pytest
 from eth_account import Account
 from eth_typing import HexStr
 
-from registry.deploy import write_deployment
 from registry.node import ANVIL_DEV_KEYS
 from registry.types import Parameter
 from tests.conftest import USDC, World, advance, now
 
 FOUNDER, MEMBER, STRANGER = 1, 2, 3
-
-
-@pytest.fixture
-def setup(world: World, tmp_path: Path) -> tuple[World, Path, str, int]:
-    """An active pool with a startup fee of 500, one contributed asset, and a manifest file."""
-    asset_id = world.founder_with_asset(FOUNDER)
-    world.pool.set_tier_fee(0, 500 * USDC)
-    world.pool.activate()
-    manifest = write_deployment(world.deployment, tmp_path / "deployments")
-    return world, manifest, world.pool.address, asset_id
 
 
 def apply_announced(world: World) -> None:
