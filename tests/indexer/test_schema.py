@@ -138,3 +138,32 @@ def test_migration_0010_drops_the_events_hash_key_and_keeps_every_event(
     finally:
         engine.dispose()
         next(urls, None)
+
+
+def test_secondary_indexes_a_killed_first_load_left_out_are_built_again(
+    backend: str, tmp_path: Path, postgres_unavailable: str | None
+) -> None:
+    """Before issue 17 a first load dropped the secondary indexes and built them at the head; one
+    killed before then left them out. Migration 0011 builds every one that is missing."""
+    import sqlalchemy as sa
+    from sqlmodel import SQLModel
+
+    from indexer.db import make_engine
+    from tests.indexer.conftest import new_database
+
+    urls = new_database(backend, tmp_path, postgres_unavailable)
+    engine = make_engine(next(urls))
+    try:
+        upgrade(engine, "0010")
+        left_out = [("event", "ix_event_tx_hash"), ("payment", "ix_payment_pool"), ("member", "ix_member_block_number")]
+        with engine.begin() as conn:
+            for _table, name in left_out:
+                conn.execute(sa.text(f"DROP INDEX {name}"))
+        upgrade(engine)
+        inspector = sa.inspect(engine)
+        for table in SQLModel.metadata.sorted_tables:
+            expected = {str(i.name) for i in table.indexes if not i.unique}
+            assert expected <= {i["name"] for i in inspector.get_indexes(table.name)}, table.name
+    finally:
+        engine.dispose()
+        next(urls, None)
