@@ -682,13 +682,29 @@ def main() -> None:
         #: Seconds by round, by baseline (its position in --baseline), by backend.
         baseline: dict[tuple[int, str], list[float]] = {}
 
+        #: The digest every index must end at: a run that indexed something else measured nothing.
+        digests: dict[str, str] = {}
+
+        def agrees(tree: Path, backend: str, summary: dict[str, Any]) -> None:
+            digest = summary.get("digest")
+            if not isinstance(digest, str):
+                return  # code too old to report one
+            first = digests.setdefault("digest", digest)
+            if digest != first:
+                raise SystemExit(
+                    f"{tree} indexed into {backend} up to digest {digest}, another run up to {first}: "
+                    "the codes do not mirror the same chain the same way, so their times do not compare"
+                )
+
         def measured(backend: str, url: str, runs: list[tuple[float, dict[str, Any]]], n: int) -> dict[str, float]:
-            """Index with this code and each baseline, the order rotated by round; their seconds."""
+            """Index with this code and each baseline, the order rotated by round; their seconds.
+            Every run must end at the same digest."""
             seconds: dict[str, float] = {}
             for k in range(len(trees)):
                 which = (k + n) % len(trees)
                 with fresh(backend, url) as where:
                     result = index_in(trees[which], where, rpc, manifest)
+                agrees(trees[which], backend, result[1])
                 if which == 0:
                     runs.append(result)
                 else:
@@ -716,6 +732,7 @@ def main() -> None:
             path = workdir / f"index-{n}.db"
             if not args.baseline:
                 sqlite_runs.append(index_once(f"sqlite:///{path}", rpc, manifest))
+                agrees(ROOT, "sqlite", sqlite_runs[-1][1])
                 for leftover in workdir.glob(f"{path.name}*"):  # the file, its -wal and -shm
                     leftover.unlink()
             else:
@@ -725,6 +742,7 @@ def main() -> None:
                 if not args.baseline:
                     with scratch_database(postgres, "patentpool_bench") as url:
                         postgres_runs.append(index_once(url, rpc, manifest))
+                    agrees(ROOT, "postgresql", postgres_runs[-1][1])
                 else:
                     this |= measured("postgresql", "", postgres_runs, n)
                 this["postgresql"] = postgres_runs[-1][0]
