@@ -405,12 +405,12 @@ STAGES: dict[str, tuple[str, str]] = {
     "read: ... of which the digest (next_digest)": ("indexer.reader", "next_digest"),
     "write: whole stage (Writer.write)": ("indexer.writer", "Writer.write"),
     "write: ... projections in memory (apply)": ("indexer.writer", "apply"),
-    "write: ... packing projection rows (Store.flush)": ("indexer.projections", "Store.flush"),
+    "write: ... packing projection rows (Store.flush)": ("indexer.store", "Store.flush"),
     "write: ... waiting for the inserter thread (wait)": ("indexer.writer", "wait"),
     "write: commit": ("sqlalchemy.engine.base", "RootTransaction._do_commit"),
     "inserter: raw events and blocks into SQL (insert_packed)": ("indexer.writer", "insert_packed"),
-    "inserter: projection rows into SQL (insert_packed)": ("indexer.projections", "insert_packed"),
-    "inserter: projection updates into SQL (update_packed)": ("indexer.projections", "update_packed"),
+    "inserter: projection rows into SQL (insert_packed)": ("indexer.store", "insert_packed"),
+    "inserter: projection updates into SQL (update_packed)": ("indexer.store", "update_packed"),
     "waiting for a thread (Future.result: the reader for the writer)": ("concurrent.futures", "Future.result"),
 }
 

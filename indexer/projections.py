@@ -1,30 +1,29 @@
 """Current-state tables from events: `apply` one event, `rebuild` every table from the raw events.
 
-Rows a batch touches are read once into memory (`Store`), changed there and written back in bulk
-(indexer/bulk.py: new rows inserted, changed ones upserted) before the batch commits.
+Rows a batch touches are read once into memory (`Store`, the unit of work in indexer/store.py),
+changed there by the handlers below and written back in bulk before the batch commits.
 Projections are a pure function of the ordered raw events, so rebuilding from them gives exactly
 what incremental indexing gave.
 
 Events with no state of their own (`RAW_ONLY_EVENTS`) live in the raw table only.
 
 Longer than 400 lines on purpose: every event's rule is a handler here, and `_HANDLERS` maps each
-event to its handler, so a rule is found in one place, beside the store it changes. (The unit of
-work, `RowCache` and `Store`, is the part that could move to a module of its own.)
+event to its handler, so a rule is found in one place; with it, `READS` (what each handler reads
+first, which the store fetches in bulk) and the undo log's replay, which restores what the
+handlers changed.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from functools import partial
+from collections.abc import Callable, Mapping
 from itertools import pairwise
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from indexer.bulk import by_key, insert_packed, insert_rows, pack_rows, update_packed
+from indexer.bulk import by_key, insert_rows
 from indexer.schema import (
     PROJECTION_TABLES,
     Asset,
@@ -46,6 +45,7 @@ from indexer.schema import (
     TierFee,
     TokenTransfer,
 )
+from indexer.store import Ev, Reads, Row, RowCache, Store, table_of, touch
 
 __all__ = [
     "APPEND_ONLY_TABLES",
@@ -75,277 +75,6 @@ RAW_ONLY_EVENTS = frozenset(
     }
 )
 
-Row = dict[str, Any]
-
-
-class Ev(Protocol):
-    """What the projections read of an event: the `event` table's row (the indexer's EventRow, or a
-    row read back from the table)."""
-
-    @property
-    def block_number(self) -> int: ...
-    @property
-    def log_index(self) -> int: ...
-    @property
-    def block_hash(self) -> str: ...
-    @property
-    def block_timestamp(self) -> int: ...
-    @property
-    def tx_hash(self) -> str: ...
-    @property
-    def address(self) -> str: ...
-    @property
-    def event_name(self) -> str: ...
-    @property
-    def args(self) -> dict[str, Any]: ...
-
-
-def _table(model: type[SQLModel]) -> sa.Table:
-    return model.__table__  # type: ignore[attr-defined,no-any-return]
-
-
-class RowCache:
-    """Committed projection rows by (table, primary key), least recently used dropped first.
-
-    The indexer is the database's only writer (its lock), so a row it committed is the row in the
-    database until it writes again: batches read the rows earlier batches wrote from here instead
-    of one SELECT each (members renewing, pools receiving payments). Cleared on any rollback.
-    """
-
-    def __init__(self, limit: int = 50_000) -> None:
-        self.limit = limit
-        self._rows: OrderedDict[tuple[type[SQLModel], tuple[Any, ...]], Row] = OrderedDict()
-
-    def get(self, model: type[SQLModel], key: tuple[Any, ...]) -> Row | None:
-        row = self._rows.get((model, key))
-        if row is not None:
-            self._rows.move_to_end((model, key))
-        return row
-
-    def keep(self, store: Store) -> None:
-        """Remember a store's rows once its transaction committed (the store is done with them)."""
-        rows = self._rows
-        for entry, row in store.rows():
-            rows[entry] = row
-            rows.move_to_end(entry)
-        while len(rows) > self.limit:
-            rows.popitem(last=False)
-
-    def clear(self) -> None:
-        self._rows.clear()
-
-
-class Store:
-    """The projection rows one batch touches, read on first use and written back by `flush`."""
-
-    def __init__(
-        self,
-        conn: Connection,
-        empty: bool = False,
-        record: bool = False,
-        cache: RowCache | None = None,
-        settle: Callable[[], object] | None = None,
-    ) -> None:
-        self.conn = conn
-        self.cache = cache
-        #: Called before the store uses the connection: the indexer's writer passes it when another
-        #: thread writes the batch's rows on the same connection, to wait for those writes.
-        self.settle: Callable[[], object] = settle or _nothing
-        self.empty = empty  # rebuilding: nothing is in the tables, never read them
-        self.record = record  # keep every changed row's state from before this store (`undo_rows`)
-        self._before: dict[type[SQLModel], dict[tuple[Any, ...], Row | None]] = {}
-        self._rows: dict[type[SQLModel], dict[tuple[Any, ...], Row]] = {}
-        self._existing: dict[type[SQLModel], set[tuple[Any, ...]]] = {}
-        self._dirty: dict[type[SQLModel], set[tuple[Any, ...]]] = {}
-        self._appended: dict[type[SQLModel], list[Row]] = {}
-        #: Rows `prefetch` read (None: not in the database), consulted before a SELECT of one row.
-        self._read: dict[tuple[type[SQLModel], tuple[Any, ...]], Row | None] = {}
-
-    @staticmethod
-    def _pk(model: type[SQLModel]) -> tuple[str, ...]:
-        names = _PKS.get(model)
-        if names is None:
-            names = _PKS[model] = tuple(c.name for c in _table(model).primary_key.columns)
-        return names
-
-    def _key(self, model: type[SQLModel], fields: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple([fields[name] for name in self._pk(model)])
-
-    def get(self, model: type[SQLModel], **key: Any) -> Row | None:
-        """The row with this primary key (marked changed: callers get rows to change them)."""
-        k = self._key(model, key)
-        rows = self._rows.setdefault(model, {})
-        row = rows.get(k)
-        if row is None and not self.empty:
-            found: Mapping[str, Any] | None = self.cache.get(model, k) if self.cache is not None else None
-            if found is None and (model, k) in self._read:
-                found = self._read[(model, k)]
-            elif found is None:
-                self.settle()
-                params = {f"pk_{n}": v for n, v in key.items()}
-                found = cast(
-                    Mapping[str, Any] | None, self.conn.execute(_select_by_key(model), params).mappings().first()
-                )
-            if found is not None:
-                row = dict(found)
-                rows[k] = row
-                self._existing.setdefault(model, set()).add(k)
-                if self.record:
-                    self._before.setdefault(model, {}).setdefault(k, dict(found))
-        if row is not None:
-            self._dirty.setdefault(model, set()).add(k)
-        return row
-
-    def prefetch(self, events: Iterable[Ev], chunk: int = 500) -> int:
-        """Read, in one query per table, the rows `events` will look up (by `_READS`) that neither
-        this store nor the cache holds; returns how many keys were asked for. Only a shortcut: a row
-        `get` does not find here is read on its own, as before."""
-        if self.empty:
-            return 0
-        wanted: dict[type[SQLModel], set[tuple[Any, ...]]] = {}
-        for ev in events:
-            reads = _READS.get(ev.event_name)
-            if reads is None:
-                continue
-            model, k = reads(ev, ev.args)
-            if k in self._rows.get(model, ()) or (self.cache is not None and self.cache.get(model, k) is not None):
-                continue
-            wanted.setdefault(model, set()).add(k)
-        if wanted:
-            self.settle()
-        for model, keys in wanted.items():
-            table = _table(model)
-            columns = [table.c[name] for name in self._pk(model)]
-            ordered = sorted(keys)
-            for i in range(0, len(ordered), chunk):
-                part = ordered[i : i + chunk]
-                found = self.conn.execute(sa.select(table).where(sa.tuple_(*columns).in_(part))).mappings()
-                for row in found:
-                    values = dict(row)
-                    self._read[(model, self._key(model, values))] = values
-            for k in ordered:
-                self._read.setdefault((model, k), None)
-        return sum(map(len, wanted.values()))
-
-    def get_or_create(self, model: type[SQLModel], **key: Any) -> Row:
-        row = self.get(model, **key)
-        return row if row is not None else self.add(model, **key)
-
-    def add(self, model: type[SQLModel], **values: Any) -> Row:
-        """A new row: the model's defaults overlaid with `values`."""
-        row = _defaults(model) | values
-        k = self._key(model, row)
-        self._rows.setdefault(model, {})[k] = row
-        if self.record and k not in self._existing.get(model, ()):
-            self._before.setdefault(model, {}).setdefault(k, None)
-        self._dirty.setdefault(model, set()).add(k)
-        return row
-
-    def append(self, model: type[SQLModel], ev: Ev, **values: Any) -> None:
-        """A new row of an append-only table (one row per event, never read back in a batch),
-        with the event's provenance."""
-        row = _touch(_defaults(model), ev)
-        row.update(values)
-        self._appended.setdefault(model, []).append(row)
-
-    def flush(self, submit: Callable[[Callable[[], object]], object] | None = None) -> int:
-        """Write every changed row; returns how many. With `submit`, the rows are packed for the
-        database here and each write is handed to `submit` to run (in order, on the connection),
-        so packing the next table goes on while the database writes the last; the caller waits
-        for them."""
-        if submit is None:
-            self.settle()
-            submit = _run_now
-        dialect = self.conn.dialect.name
-        written = 0
-        for model, new in self._appended.items():
-            submit(partial(insert_packed, self.conn, pack_rows(dialect, _table(model), new)))
-            written += len(new)
-        self._appended = {}
-        for model, keys in self._dirty.items():
-            table = _table(model)
-            rows = self._rows[model]
-            existing = self._existing.get(model, set())
-            inserts = [rows[k] for k in keys if k not in existing]
-            updates = [rows[k] for k in keys if k in existing]
-            if inserts:
-                submit(partial(insert_packed, self.conn, pack_rows(dialect, table, inserts)))
-            if updates:
-                submit(partial(update_packed, self.conn, pack_rows(dialect, table, updates)))
-            existing.update(keys)
-            self._existing[model] = existing
-            written += len(keys)
-        self._dirty = {}
-        return written
-
-    def rows(self) -> Iterator[tuple[tuple[type[SQLModel], tuple[Any, ...]], Row]]:
-        """Every row this store read or made (not the append-only ones), by (table, key)."""
-        for model, keyed in self._rows.items():
-            for key, row in keyed.items():
-                yield (model, key), row
-
-    def undo_rows(self, first: int, end: int) -> list[Row]:
-        """`projection_undo` rows for a batch of blocks [first, end] this store recorded."""
-        marker = {"batch_first": first, "seq": 0, "batch_end": end, "table_name": "", "key": [], "image": None}
-        rows: list[Row] = [marker]
-        for model, before in self._before.items():
-            name = _table(model).name
-            for key, image in before.items():
-                rows.append(
-                    {
-                        "batch_first": first,
-                        "seq": len(rows),
-                        "batch_end": end,
-                        "table_name": name,
-                        "key": list(key),
-                        "image": image,
-                    }
-                )
-        return rows
-
-
-def _nothing() -> None:
-    return None
-
-
-def _run_now(write: Callable[[], object]) -> None:
-    write()
-
-
-_SELECTS: dict[type[SQLModel], sa.Select[Any]] = {}
-_PKS: dict[type[SQLModel], tuple[str, ...]] = {}
-
-
-def _select_by_key(model: type[SQLModel]) -> sa.Select[Any]:
-    """SELECT one row by primary key, built once per table so its compiled form is reused."""
-    stmt = _SELECTS.get(model)
-    if stmt is None:
-        table = _table(model)
-        stmt = sa.select(table).where(by_key(table))
-        _SELECTS[model] = stmt
-    return stmt
-
-
-_DEFAULTS: dict[type[SQLModel], tuple[Row, tuple[tuple[str, Callable[[], Any]], ...]]] = {}
-
-
-def _defaults(model: type[SQLModel]) -> Row:
-    cached = _DEFAULTS.get(model)
-    if cached is None:
-        fixed: Row = {}
-        made: list[tuple[str, Callable[[], Any]]] = []
-        for name, info in model.model_fields.items():
-            fixed[name] = info.default
-            if info.default_factory is not None:
-                made.append((name, info.default_factory))  # type: ignore[arg-type]
-        cached = _DEFAULTS[model] = (fixed, tuple(made))
-    static, factories = cached
-    row = static.copy()
-    for name, factory in factories:
-        row[name] = factory()
-    return row
-
-
 # --- event handlers ---------------------------------------------------------------------------------
 
 
@@ -361,19 +90,11 @@ def _ascii(hex_code: str) -> str:
     return bytes.fromhex(hex_code[2:]).decode("ascii", "replace")
 
 
-def _touch(row: Row, ev: Ev) -> Row:
-    row["tx_hash"] = ev.tx_hash
-    row["block_number"] = ev.block_number
-    row["block_hash"] = ev.block_hash
-    row["log_index"] = ev.log_index
-    return row
-
-
 def _pool(store: Store, ev: Ev, address: str | None = None) -> Row:
     row = store.get(Pool, address=address or ev.address)
     if row is None:
         row = store.add(Pool, address=address or ev.address, created_block=ev.block_number, created_tx=ev.tx_hash)
-    return _touch(row, ev)
+    return touch(row, ev)
 
 
 Handler = Callable[[Store, Ev, Mapping[str, Any]], None]
@@ -403,7 +124,7 @@ def _pool_initialized(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
 
 
 def _tier_fee(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
-    _touch(s.get_or_create(TierFee, pool=ev.address, tier=a["tier"]), ev)["annual_fee"] = _int(a["annualFee"])
+    touch(s.get_or_create(TierFee, pool=ev.address, tier=a["tier"]), ev)["annual_fee"] = _int(a["annualFee"])
     _pool(s, ev)
     _change_applied(s, ev, _TIER_FEE_0 + a["tier"])
 
@@ -439,12 +160,12 @@ _DISPUTE_BOND = 7
 def _change_applied(s: Store, ev: Ev, parameter: int) -> None:
     row = s.get(ParameterChange, pool=ev.address, parameter=parameter)
     if row is not None and row["status"] == "announced":
-        _touch(row, ev).update(status="applied", applied_at=ev.block_timestamp)
+        touch(row, ev).update(status="applied", applied_at=ev.block_timestamp)
 
 
 def _change_announced(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = s.get_or_create(ParameterChange, pool=ev.address, parameter=a["parameter"])
-    _touch(row, ev).update(
+    touch(row, ev).update(
         value=_int(a["value"]),
         announced_at=ev.block_timestamp,
         effective_at=_u64(a["effectiveAt"]),
@@ -456,7 +177,7 @@ def _change_announced(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
 
 def _qualification_announced(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = s.get_or_create(ParameterChange, pool=ev.address, parameter=_QUALIFICATION)
-    _touch(row, ev).update(
+    touch(row, ev).update(
         jurisdictions=[_ascii(j) for j in a["jurisdictions"]],
         min_granted=a["minGranted"],
         min_score_bps=a["minScoreBps"],
@@ -489,14 +210,14 @@ def _founder_admitted(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     if row is None:
         row = s.add(Founder, pool=ev.address, founder=a["founder"], admitted_block=ev.block_number)
         _pool(s, ev)["founder_count"] += 1
-    _touch(row, ev)
+    touch(row, ev)
 
 
 def _founder_weight(s: Store, ev: Ev, founder: str, delta: int, assets: int = 0) -> None:
     row = s.get_or_create(Founder, pool=ev.address, founder=founder)
     row["weight"] += delta
     row["asset_count"] += assets
-    _touch(row, ev)
+    touch(row, ev)
     _pool(s, ev)["total_weight"] += delta
 
 
@@ -522,13 +243,13 @@ def _contributed(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
         score_bps=a["scoreBps"],
         contributed_at=ev.block_timestamp,
     )
-    row["status"] = _status(_touch(row, ev))
+    row["status"] = _status(touch(row, ev))
     _founder_weight(s, ev, a["founder"], weight, assets=1)
     _pool(s, ev)["asset_count"] += 1
 
 
 def _contribution(s: Store, ev: Ev, asset_id: Any) -> Row:
-    return _touch(s.get_or_create(Contribution, pool=ev.address, asset_id=_int(asset_id)), ev)
+    return touch(s.get_or_create(Contribution, pool=ev.address, asset_id=_int(asset_id)), ev)
 
 
 def _withdrawal_announced(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
@@ -578,7 +299,7 @@ def _member_joined(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
         valid_until=_u64(a["validUntil"]),
         total_paid=row["total_paid"] + _int(a["fee"]),
     )
-    _touch(row, ev)
+    touch(row, ev)
 
 
 def _member_renewed(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
@@ -590,7 +311,7 @@ def _member_renewed(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
         total_paid=row["total_paid"] + _int(a["fee"]),
         renewals=row["renewals"] + 1,
     )
-    _touch(row, ev)
+    touch(row, ev)
 
 
 def _offered(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
@@ -604,24 +325,24 @@ def _offered(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
         terms_hash=a["termsHash"],
         status="open",
     )
-    _touch(row, ev)
+    touch(row, ev)
     _pool(s, ev)["offer_count"] += 1
 
 
 def _offer_deadline(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = s.get_or_create(Offer, pool=ev.address, offer_id=_int(a["offerId"]))
-    _touch(row, ev)["accept_by"] = _u64(a["acceptBy"])
+    touch(row, ev)["accept_by"] = _u64(a["acceptBy"])
 
 
 def _offer_cancelled(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = s.get_or_create(Offer, pool=ev.address, offer_id=_int(a["offerId"]))
-    _touch(row, ev)["status"] = "cancelled"
+    touch(row, ev)["status"] = "cancelled"
 
 
 def _licence_granted(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     licence_id = _int(a["licenceId"])
     offer = s.get_or_create(Offer, pool=ev.address, offer_id=_int(a["offerId"]))
-    _touch(offer, ev).update(status="accepted", licence_id=licence_id)
+    touch(offer, ev).update(status="accepted", licence_id=licence_id)
     row = s.add(Licence, pool=ev.address, licence_id=licence_id)  # ids are a counter: new
     row.update(
         offer_id=_int(a["offerId"]),
@@ -634,13 +355,13 @@ def _licence_granted(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
         granted_at=ev.block_timestamp,
         status="active",
     )
-    _touch(row, ev)
+    touch(row, ev)
     _pool(s, ev)["licence_count"] += 1
 
 
 def _licence_revoked(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = s.get_or_create(Licence, pool=ev.address, licence_id=_int(a["licenceId"]))
-    _touch(row, ev).update(status="revoked", reason_hash=a["reasonHash"], revoked_at=ev.block_timestamp)
+    touch(row, ev).update(status="revoked", reason_hash=a["reasonHash"], revoked_at=ev.block_timestamp)
 
 
 def _revenue(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
@@ -676,7 +397,7 @@ def _claimed(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
 def _dispute_opened(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = s.add(Dispute, pool=ev.address, dispute_id=_int(a["disputeId"]))  # ids are a counter: new
     row.update(asset_id=_int(a["assetId"]), challenger=a["challenger"], evidence_hash=a["evidenceHash"], status="open")
-    _touch(row, ev)
+    touch(row, ev)
     _pool(s, ev)["dispute_count"] += 1
 
 
@@ -688,23 +409,23 @@ def _dispute_resolved(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
         arbiter=a["arbiter"],
         ruling_hash=a["rulingHash"],
     )
-    _touch(row, ev)
+    touch(row, ev)
 
 
 def _bond_posted(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     amount = _int(a["amount"])
-    _touch(s.get_or_create(Dispute, pool=ev.address, dispute_id=_int(a["disputeId"])), ev)["bond"] = amount
+    touch(s.get_or_create(Dispute, pool=ev.address, dispute_id=_int(a["disputeId"])), ev)["bond"] = amount
     _pool(s, ev)["bonds_held"] += amount
 
 
 def _bond_released(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     amount = _int(a["amount"])
-    _touch(s.get_or_create(Dispute, pool=ev.address, dispute_id=_int(a["disputeId"])), ev)["bond_released_to"] = a["to"]
+    touch(s.get_or_create(Dispute, pool=ev.address, dispute_id=_int(a["disputeId"])), ev)["bond_released_to"] = a["to"]
     _pool(s, ev)["bonds_held"] -= amount
 
 
 def _asset(s: Store, ev: Ev, asset_id: Any) -> Row:
-    return _touch(s.get_or_create(Asset, asset_id=_int(asset_id)), ev)
+    return touch(s.get_or_create(Asset, asset_id=_int(asset_id)), ev)
 
 
 def _family_registered(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
@@ -731,7 +452,7 @@ def _patent_added(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     # New for sure: a family's patent indexes only grow.
     row = s.add(Patent, asset_id=_int(a["assetId"]), patent_index=_int(a["index"]))
     row.update(jurisdiction=_ascii(a["jurisdiction"]), publication_number=a["publicationNumber"], status=0)
-    _touch(row, ev)
+    touch(row, ev)
     _asset(s, ev, a["assetId"])["patent_count"] += 1
 
 
@@ -744,19 +465,19 @@ def _patent_verified(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
         expiry_date=_u64(a["expiryDate"]),
         verifier=a["verifier"],
     )
-    _touch(row, ev)
+    touch(row, ev)
 
 
 def _patent_rejected(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = s.get_or_create(Patent, asset_id=_int(a["assetId"]), patent_index=_int(a["index"]))
     row.update(status=_REJECTED, grant_date=0, expiry_date=0, verifier=a["verifier"])
-    _touch(row, ev)
+    touch(row, ev)
 
 
 def _patent_expired(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
     row = s.get_or_create(Patent, asset_id=_int(a["assetId"]), patent_index=_int(a["index"]))
     row["status"] = _LAPSED  # its dates and verifier stay as the verifier attested them
-    _touch(row, ev)
+    touch(row, ev)
 
 
 def _reweighed(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
@@ -818,12 +539,12 @@ def _role(active: bool) -> Handler:
     def handle(s: Store, ev: Ev, a: Mapping[str, Any]) -> None:
         row = s.get_or_create(Role, contract=ev.address, role=a["role"], account=a["account"])
         row.update(active=active, granted_by=a["sender"] if active else row["granted_by"])
-        _touch(row, ev)
+        touch(row, ev)
         if active and a["role"] == _DEFAULT_ADMIN_ROLE:
             # A pool's default admin changes hands by acceptance: the offer is then used up.
             pool = s.get(Pool, address=ev.address)
             if pool is not None and pool["pending_admin"] == a["account"]:
-                _touch(pool, ev)["pending_admin"] = ""
+                touch(pool, ev)["pending_admin"] = ""
 
     return handle
 
@@ -886,7 +607,7 @@ HANDLED_EVENTS = frozenset(_HANDLERS)
 #: The row a frequent event reads first, by table and primary key (in key order), for
 #: `Store.prefetch`: a batch reads those rows in one query per table, not one SELECT each. Rows
 #: not listed are still read when a handler asks for them.
-_READS: dict[str, Callable[[Ev, Mapping[str, Any]], tuple[type[SQLModel], tuple[Any, ...]]]] = {
+READS: dict[str, Reads] = {
     "MemberJoined": lambda ev, a: (Member, (ev.address, a["member"])),
     "MembershipRenewed": lambda ev, a: (Member, (ev.address, a["member"])),
 }
@@ -907,17 +628,17 @@ def rebuild(conn: Connection, on_progress: Progress | None = None) -> int:
     """Empty every projection table and replay the raw events in chain order; returns the count.
     `on_progress` hears how far the replay got after each chunk of events."""
     for model in PROJECTION_TABLES:
-        conn.execute(sa.delete(_table(model)))
-    total = int(conn.execute(sa.select(sa.func.count()).select_from(_table(Event))).scalar_one())
+        conn.execute(sa.delete(table_of(model)))
+    total = int(conn.execute(sa.select(sa.func.count()).select_from(table_of(Event))).scalar_one())
     if on_progress is not None:
         on_progress(0, total)
     return _replay(Store(conn, empty=True), conn, 0, 1 << 62, on_progress=on_progress, total=total)
 
 
-_UNDO = _table(ProjectionUndo)
+_UNDO = table_of(ProjectionUndo)
 #: Tables whose rows are one per event, keyed by (block number, log index): never updated.
 APPEND_ONLY_TABLES: tuple[type[SQLModel], ...] = (Payment, Claim, Evaluation, TokenTransfer)
-_BY_NAME = {_table(model).name: model for model in PROJECTION_TABLES}
+_BY_NAME = {table_of(model).name: model for model in PROJECTION_TABLES}
 
 
 def _replay(
@@ -931,7 +652,7 @@ def _replay(
 ) -> int:
     """Apply the raw events of blocks [first, last] in chain order; returns how many. After each
     chunk, `on_progress` hears (events so far, `total`)."""
-    table = _table(Event)
+    table = table_of(Event)
     count = 0
     after = (first - 1, 1 << 62)
     while True:
@@ -979,7 +700,7 @@ def undo_to(conn: Connection, ancestor: int, checkpoint: int) -> tuple[int, int]
     for name, key, image in records:
         oldest[(name, tuple(key))] = image  # the oldest batch's image wins
     for model in APPEND_ONLY_TABLES:
-        table = _table(model)
+        table = table_of(model)
         conn.execute(sa.delete(table).where(table.c.block_number >= first))
     keys: dict[type[SQLModel], list[dict[str, Any]]] = {}
     images: dict[type[SQLModel], list[Row]] = {}
@@ -989,7 +710,7 @@ def undo_to(conn: Connection, ancestor: int, checkpoint: int) -> tuple[int, int]
         if image is not None:
             images.setdefault(model, []).append(image)
     for model, params in keys.items():  # one executemany DELETE per table, then the images back
-        table = _table(model)
+        table = table_of(model)
         conn.execute(sa.delete(table).where(by_key(table)), params)
         insert_rows(conn, table, images.get(model, []))
     conn.execute(sa.delete(_UNDO).where(_UNDO.c.batch_first >= first))

@@ -26,10 +26,11 @@ from indexer.errors import DatabaseMismatch, DeploymentNotOnChain, InvalidSettin
 from indexer.fetch import LogFetcher, Rpc
 from indexer.lock import Lock
 from indexer.logs import checksum
-from indexer.projections import Progress, RowCache
+from indexer.projections import Progress
 from indexer.reader import Reader
 from indexer.reorg import Reorgs
 from indexer.schema import Block, Checkpoint, Event
+from indexer.store import RowCache
 from indexer.writer import WalCheckpoints, Writer
 from registry.deploy import Deployment
 

@@ -29,8 +29,9 @@ from sqlalchemy.engine import Connection, Engine
 from indexer.batch import Batch, StepResult
 from indexer.bulk import insert_packed, insert_rows
 from indexer.lock import Lock
-from indexer.projections import RowCache, Store, apply
+from indexer.projections import READS, apply
 from indexer.schema import Checkpoint, ProjectionUndo, RecentBlock
+from indexer.store import RowCache, Store
 
 __all__ = ["WalCheckpoints", "Writer"]
 
@@ -159,7 +160,7 @@ class Writer:
                 settle=writes.settle if writes is not None else None,
             )
             if events:
-                store.prefetch(events)
+                store.prefetch(events, READS)
                 self._write_events(conn, batch, store, writes)
             if store.record:
                 insert_rows(conn, _UNDO, store.undo_rows(batch.first, end))

@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 
 from indexer import bulk
 from indexer.bulk import insert_rows, update_rows
-from indexer.projections import _defaults
 from indexer.schema import Block, Event, Member, Pool
+from indexer.store import _defaults
 
 _MEMBER = Member.__table__  # type: ignore[attr-defined]
 _POOL = Pool.__table__  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from indexer import bulk, projections, writer
+from indexer import bulk, store, writer
 from indexer.errors import DatabaseMismatch
 from indexer.fetch import LogFetcher, Rpc
 from indexer.sync import GENESIS_DIGEST, Indexer, StepResult
@@ -140,9 +140,9 @@ def test_a_batch_inserts_its_raw_events_beside_its_projections_and_reads_rows_af
     renewing: Indexer, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     insert = _Timed(bulk.insert_packed, pause=0.3)
-    select = _Timed(projections._select_by_key)
+    select = _Timed(store._select_by_key)
     monkeypatch.setattr(writer, "insert_packed", insert)
-    monkeypatch.setattr(projections, "_select_by_key", select)
+    monkeypatch.setattr(store, "_select_by_key", select)
     renewing.run()
     assert insert.calls and {name for name, _, _ in insert.calls} == {"indexer-inserter_0"}
     assert select.calls, "the pool's row was not read from the database"
@@ -201,8 +201,8 @@ def test_a_failed_projection_write_skips_the_writes_after_it_and_fails_the_batch
             raise sa.exc.OperationalError("COPY token_transfer", None, Exception("disk full"))
         insert(conn, packed)
 
-    monkeypatch.setattr(projections, "insert_packed", failing)
-    monkeypatch.setattr(projections, "update_packed", lambda _conn, packed: written.append(packed.table.name))
+    monkeypatch.setattr(store, "insert_packed", failing)
+    monkeypatch.setattr(store, "update_packed", lambda _conn, packed: written.append(packed.table.name))
     with pytest.raises(sa.exc.OperationalError, match="disk full"):
         renewing.run()
     assert written == ["token_transfer"], "a write ran after the failed one"
