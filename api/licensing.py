@@ -170,6 +170,20 @@ def _suspension_at(c: Contribution, history: Sequence[tuple[int, bool, int]], at
     return state
 
 
+def _lifted_after(history: Sequence[tuple[int, bool, int]], since: int) -> int | None:
+    """When the suspension that took effect at `since` was lifted on appeal, or None while it holds.
+    (Without a history, only a suspension in force is ever named: `_suspension_at`.)"""
+    seen = False
+    for time, suspends, _ in history:
+        if time < since:
+            continue
+        if suspends and time == since:
+            seen = True
+        elif seen and not suspends and time > since:
+            return time
+    return None
+
+
 def explain(licensee: str, asset_id: int, at: int, evidence: Evidence) -> Verdict:
     """Whether `licensee` is licensed for `asset_id` at unix time `at` by the mirror's rows, and why."""
     c = evidence.contribution
@@ -189,7 +203,8 @@ def explain(licensee: str, asset_id: int, at: int, evidence: Evidence) -> Verdic
         dispute = (
             evidence.dispute if evidence.dispute is not None and evidence.dispute.dispute_id == dispute_id else None
         )
-        lifted = "" if since == c.suspended_at and c.suspended else " (until it was lifted on appeal)"
+        lifted_at = _lifted_after(evidence.suspensions, since)
+        lifted = f" until it was lifted on appeal at {_iso(lifted_at)}" if lifted_at is not None else ""
         return Verdict(
             False,
             "asset_suspended",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.licensing import Evidence, Term, explain
+from api.licensing import Evidence, Term, _iso, explain
 from indexer.schema import Contribution, Licence
 
 WHO = "0x" + "ab" * 20
@@ -62,7 +62,12 @@ def test_a_suspension_lifted_on_appeal_counts_only_between_its_moments() -> None
         "membership",
     ]
     verdict = explain(WHO, ASSET, T0 + 150, Evidence(c, None, terms, [], {}, history))
-    assert "dispute 1" in verdict.explanation and "lifted on appeal" in verdict.explanation
+    assert "dispute 1" in verdict.explanation
+    assert verdict.explanation.endswith(f"from then on until it was lifted on appeal at {_iso(T0 + 200)}")
+    # A suspension still in force says so without a lifting time.
+    c = contribution(suspended=True, suspended_at=T0 + 300, suspended_by_dispute=2, lifted_at=T0 + 200)
+    held = explain(WHO, ASSET, T0 + 400, Evidence(c, None, terms, [], {}, history[:3])).explanation
+    assert "dispute 2" in held and held.endswith("from then on")
 
 
 def test_a_revoked_licence_covers_until_its_revocation() -> None:
