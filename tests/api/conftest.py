@@ -1,8 +1,9 @@
 """API fixtures: the demo seeded (at a tenth of its scale) on the session's anvil, really indexed
 into a SQLite file and into PostgreSQL, and the API served by a real uvicorn over each.
 
-The seeded chain lives for one test module (an EVM snapshot taken before it is reverted after);
-tests that change the chain take a snapshot of their own (`chain_change`).
+The API and page tests run on an anvil of their own, where the demo is seeded once per worker;
+each test module starts from the seeded chain and reverts to it after (an EVM snapshot), and tests
+that change the chain take a snapshot of their own (`chain_change`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
 from web3 import Web3
 
@@ -25,9 +27,11 @@ from api.settings import ApiSettings
 from indexer.db import make_engine, upgrade
 from indexer.fetch import Rpc
 from indexer.sync import Indexer
+from registry.chain import Chain
 from registry.demo import DemoResult, PoolResult, seed_demo
-from registry.deploy import Deployment
-from registry.node import AnvilNode
+from registry.deploy import Deployment, deploy_suite
+from registry.node import AnvilNode, start_anvil
+from tests.conftest import chain_snapshot
 from tests.indexer.conftest import _postgres_reason, new_database
 
 
@@ -42,16 +46,38 @@ class Seeded:
         return next(p for p in self.result.pools if p.key == key)
 
 
-@pytest.fixture(scope="module")
-def seeded(
-    anvil: AnvilNode, w3: Web3, deployment: Deployment, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Seeded]:
-    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[AnvilNode]:
+    """The API and page tests' own anvil (this overrides the session's for them), so that the demo
+    is seeded on it once per worker and kept: each module starts from it and reverts to it."""
+    node = start_anvil(accounts=20)
     try:
-        result = seed_demo(w3, deployment, scale=0.1, data_dir=tmp_path_factory.mktemp("demo"))
-        yield Seeded(result, deployment)
+        yield node
     finally:
-        w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def w3(anvil: AnvilNode) -> Web3:
+    return anvil.web3()
+
+
+@pytest.fixture(scope="session")
+def deployment(w3: Web3, keys: list[LocalAccount]) -> Deployment:
+    return deploy_suite(Chain(w3, keys[0]))
+
+
+@pytest.fixture(scope="session")
+def demo(w3: Web3, deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    """The demo at a tenth of its scale, seeded once per worker (about 4 s)."""
+    return seed_demo(w3, deployment, scale=0.1, data_dir=tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="module")
+def seeded(w3: Web3, deployment: Deployment, demo: DemoResult) -> Iterator[Seeded]:
+    """The seeded demo for one module: whatever the module does to the chain is reverted after it."""
+    with chain_snapshot(w3):
+        yield Seeded(demo, deployment)
 
 
 @pytest.fixture(scope="session")

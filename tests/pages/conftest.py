@@ -18,7 +18,12 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.api import conftest as api
 from tests.api.conftest import Server
 
-# The API tests' fixtures, shared: the seeded chain, its indexed mirror, the served app, a client.
+# The API tests' fixtures, shared: their anvil with the seeded demo, its indexed mirror, the served
+# app, a client.
+anvil = api.anvil
+w3 = api.w3
+deployment = api.deployment
+demo = api.demo
 seeded = api.seeded
 mirror = api.mirror
 client = api.client
