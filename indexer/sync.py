@@ -40,10 +40,10 @@ _EVENT = Event.__table__  # type: ignore[attr-defined]
 _BLOCK = Block.__table__  # type: ignore[attr-defined]
 _CHECKPOINT = Checkpoint.__table__  # type: ignore[attr-defined]
 
-#: Following, the seconds to wait before trying an unreachable node again: the first wait, doubled
-#: while the outage lasts up to the last.
 #: Seconds between two collections of the young generations while batches flow (`run`).
 _COLLECT_EVERY = 10.0
+#: Following, the seconds to wait before trying an unreachable node again: the first wait, doubled
+#: while the outage lasts up to the last.
 _FIRST_OUTAGE_WAIT = 1.0
 _LAST_OUTAGE_WAIT = 60.0
 

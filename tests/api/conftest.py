@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
 from web3 import Web3
 
@@ -27,10 +26,10 @@ from api.settings import ApiSettings
 from indexer.db import make_engine, upgrade
 from indexer.fetch import Rpc
 from indexer.sync import Indexer
-from registry.chain import Chain
 from registry.demo import DemoResult, PoolResult, seed_demo
-from registry.deploy import Deployment, deploy_suite
-from registry.node import AnvilNode, start_anvil
+from registry.deploy import Deployment
+from registry.node import AnvilNode
+from tests import conftest as root
 from tests.conftest import chain_snapshot
 from tests.indexer.conftest import _postgres_reason, new_database
 
@@ -46,25 +45,12 @@ class Seeded:
         return next(p for p in self.result.pools if p.key == key)
 
 
-@pytest.fixture(scope="session")
-def anvil() -> Iterator[AnvilNode]:
-    """The API and page tests' own anvil (this overrides the session's for them), so that the demo
-    is seeded on it once per worker and kept: each module starts from it and reverts to it."""
-    node = start_anvil(accounts=20)
-    try:
-        yield node
-    finally:
-        node.stop()
-
-
-@pytest.fixture(scope="session")
-def w3(anvil: AnvilNode) -> Web3:
-    return anvil.web3()
-
-
-@pytest.fixture(scope="session")
-def deployment(w3: Web3, keys: list[LocalAccount]) -> Deployment:
-    return deploy_suite(Chain(w3, keys[0]))
+# The API and page tests' own anvil: the session's fixtures again, registered here, so these tests
+# get a node of their own (this overrides the session's for them). The demo is seeded on it once per
+# worker and kept: each module starts from it and reverts to it.
+anvil = root.anvil
+w3 = root.w3
+deployment = root.deployment
 
 
 @pytest.fixture(scope="session")

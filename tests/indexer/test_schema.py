@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -96,74 +97,68 @@ def test_migrations_import_no_live_code() -> None:
         assert ours == [], f"{path.name} imports {ours}"
 
 
-def test_migration_0010_drops_the_events_hash_key_and_keeps_every_event(
-    backend: str, tmp_path: Path, postgres_unavailable: str | None
-) -> None:
+@pytest.fixture
+def unmigrated(backend: str, tmp_path: Path, postgres_unavailable: str | None) -> Iterator[Engine]:
+    """A fresh database of the test's backend with no migration applied yet (removed afterwards)."""
+    from indexer.db import make_engine
+    from tests.indexer.conftest import new_database
+
+    urls = new_database(backend, tmp_path, postgres_unavailable)
+    engine = make_engine(next(urls))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        next(urls, None)
+
+
+def test_migration_0010_drops_the_events_hash_key_and_keeps_every_event(unmigrated: Engine) -> None:
     """A mirror written before 0010 keeps its events; the key on (chain_id, block_hash, log_index),
     which repeated the primary key, is gone (on SQLite by a copy of the table)."""
     import sqlalchemy as sa
 
-    from indexer.db import make_engine
-    from tests.indexer.conftest import new_database
-
-    urls = new_database(backend, tmp_path, postgres_unavailable)
-    engine = make_engine(next(urls))
-    try:
-        upgrade(engine, "0009")
-        names = {c["name"] for c in sa.inspect(engine).get_unique_constraints("event")}
-        assert "uq_event_block_hash_log_index" in names
-        row = {
-            "chain_id": 31337, "block_number": 7, "log_index": 2, "block_hash": "0x" + "ab" * 32,
-            "block_timestamp": 1_700_000_000, "tx_hash": "0x" + "cd" * 32, "tx_index": 0,
-            "address": "0x" + "11" * 20, "event_name": "MemberJoined", "args": '{"fee": "1"}',
-            "topics": '["0x' + "ee" * 32 + '"]', "data": "0x",
-        }  # fmt: skip
-        columns = ", ".join(row)
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"INSERT INTO event ({columns}) VALUES ({', '.join(':' + k for k in row)})"), row)
-        upgrade(engine)
-        assert current_revision(engine) == head_revision()
-        engine.dispose()  # SQLite: the copied table is seen by a new connection
-        names = {c["name"] for c in sa.inspect(engine).get_unique_constraints("event")}
-        assert "uq_event_block_hash_log_index" not in names
-        with engine.connect() as conn:
-            kept = conn.execute(sa.text(f"SELECT {columns} FROM event")).mappings().all()
-        assert [(r["block_number"], r["log_index"], r["block_hash"], r["tx_hash"]) for r in kept] == [
-            (7, 2, row["block_hash"], row["tx_hash"])
-        ]
-        assert {i["name"] for i in sa.inspect(engine).get_indexes("event")} >= {
-            "ix_event_address_name",
-            "ix_event_tx_hash",
-        }
-    finally:
-        engine.dispose()
-        next(urls, None)
+    engine = unmigrated
+    upgrade(engine, "0009")
+    names = {c["name"] for c in sa.inspect(engine).get_unique_constraints("event")}
+    assert "uq_event_block_hash_log_index" in names
+    row = {
+        "chain_id": 31337, "block_number": 7, "log_index": 2, "block_hash": "0x" + "ab" * 32,
+        "block_timestamp": 1_700_000_000, "tx_hash": "0x" + "cd" * 32, "tx_index": 0,
+        "address": "0x" + "11" * 20, "event_name": "MemberJoined", "args": '{"fee": "1"}',
+        "topics": '["0x' + "ee" * 32 + '"]', "data": "0x",
+    }  # fmt: skip
+    columns = ", ".join(row)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"INSERT INTO event ({columns}) VALUES ({', '.join(':' + k for k in row)})"), row)
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()  # SQLite: the copied table is seen by a new connection
+    names = {c["name"] for c in sa.inspect(engine).get_unique_constraints("event")}
+    assert "uq_event_block_hash_log_index" not in names
+    with engine.connect() as conn:
+        kept = conn.execute(sa.text(f"SELECT {columns} FROM event")).mappings().all()
+    assert [(r["block_number"], r["log_index"], r["block_hash"], r["tx_hash"]) for r in kept] == [
+        (7, 2, row["block_hash"], row["tx_hash"])
+    ]
+    assert {i["name"] for i in sa.inspect(engine).get_indexes("event")} >= {
+        "ix_event_address_name",
+        "ix_event_tx_hash",
+    }
 
 
-def test_secondary_indexes_a_killed_first_load_left_out_are_built_again(
-    backend: str, tmp_path: Path, postgres_unavailable: str | None
-) -> None:
+def test_secondary_indexes_a_killed_first_load_left_out_are_built_again(unmigrated: Engine) -> None:
     """Before issue 17 a first load dropped the secondary indexes and built them at the head; one
     killed before then left them out. Migration 0011 builds every one that is missing."""
     import sqlalchemy as sa
-    from sqlmodel import SQLModel
 
-    from indexer.db import make_engine
-    from tests.indexer.conftest import new_database
-
-    urls = new_database(backend, tmp_path, postgres_unavailable)
-    engine = make_engine(next(urls))
-    try:
-        upgrade(engine, "0010")
-        left_out = [("event", "ix_event_tx_hash"), ("payment", "ix_payment_pool"), ("member", "ix_member_block_number")]
-        with engine.begin() as conn:
-            for _table, name in left_out:
-                conn.execute(sa.text(f"DROP INDEX {name}"))
-        upgrade(engine)
-        inspector = sa.inspect(engine)
-        for table in SQLModel.metadata.sorted_tables:
-            expected = {str(i.name) for i in table.indexes if not i.unique}
-            assert expected <= {i["name"] for i in inspector.get_indexes(table.name)}, table.name
-    finally:
-        engine.dispose()
-        next(urls, None)
+    engine = unmigrated
+    upgrade(engine, "0010")
+    left_out = [("event", "ix_event_tx_hash"), ("payment", "ix_payment_pool"), ("member", "ix_member_block_number")]
+    with engine.begin() as conn:
+        for _table, name in left_out:
+            conn.execute(sa.text(f"DROP INDEX {name}"))
+    upgrade(engine)
+    inspector = sa.inspect(engine)
+    for table in SQLModel.metadata.sorted_tables:
+        expected = {str(i.name) for i in table.indexes if not i.unique}
+        assert expected <= {i["name"] for i in inspector.get_indexes(table.name)}, table.name
